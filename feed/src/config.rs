@@ -1,0 +1,466 @@
+//! `feedpipe.toml`: parsed and validated in this one place (DESIGN.md §3).
+//!
+//! [`Config::parse`] takes the file's text and a name to report it under; every error names the
+//! key and the line it is on. Nothing here reads files: callers read the text and, if they want
+//! relative `file://` URLs resolved, pass the config file's folder to [`Config::resolve_paths`].
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where snapshots, indexes and run state live: `file://DIR` or `s3://bucket/prefix`.
+    pub store: String,
+    /// Where notifications go: `file://DIR` (an outbox) or an SNS topic ARN.
+    pub notify: String,
+    /// The feeds, in file order.
+    pub feeds: Vec<FeedConfig>,
+}
+
+/// One `[[feed]]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedConfig {
+    /// `[a-z0-9-]{1,40}`; used in store keys and execution names.
+    pub name: String,
+    /// `http(s)://`, `s3://` or `file://` URL of the feed.
+    pub url: String,
+    /// Element name that delimits one record.
+    pub record_tag: String,
+    /// Where the record id is found.
+    pub id: IdSource,
+    /// How `<x><![CDATA[]]></x>` maps to JSON.
+    pub empty_cdata: EmptyCdata,
+    /// EventBridge schedule expression: `rate(...)` or 6-field `cron(...)`.
+    pub schedule: String,
+    /// Where the changes are delivered.
+    pub sink: SinkConfig,
+}
+
+/// Where a record's id comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdSource {
+    /// The text of a child element with this name.
+    Child(String),
+    /// An attribute of the record element (written `@name` in the config).
+    Attribute(String),
+}
+
+impl fmt::Display for IdSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdSource::Child(name) => f.write_str(name),
+            IdSource::Attribute(name) => write!(f, "@{name}"),
+        }
+    }
+}
+
+impl IdSource {
+    /// Parses the config form: `reference` or `@id`.
+    pub fn parse(text: &str) -> Option<IdSource> {
+        match text.strip_prefix('@') {
+            Some(attr) if is_xml_name(attr) => Some(IdSource::Attribute(attr.to_string())),
+            None if is_xml_name(text) => Some(IdSource::Child(text.to_string())),
+            _ => None,
+        }
+    }
+}
+
+/// How an element holding only an empty CDATA section maps to JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmptyCdata {
+    /// `""`
+    #[default]
+    Empty,
+    /// `null`
+    Null,
+}
+
+/// The `[feed.sink]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkConfig {
+    /// `http(s)://`, `s3://` or `file://`.
+    pub url: String,
+    /// Requests in flight at once.
+    pub parallelism: u32,
+    /// Records per request.
+    pub batch_size: u32,
+}
+
+/// A configuration error, naming the file, key and line.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{origin}:{line}: {key}: {message}")]
+pub struct ConfigError {
+    /// The name the text was parsed under (usually the file path).
+    pub origin: String,
+    /// 1-based line of the offending key or value (0 when unknown).
+    pub line: usize,
+    /// Dotted key, e.g. `feed[1].sink.parallelism`.
+    pub key: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    store: Option<Spanned<String>>,
+    notify: Option<Spanned<String>>,
+    #[serde(default)]
+    feed: Vec<Spanned<RawFeed>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeed {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    record_tag: Spanned<String>,
+    id: Spanned<String>,
+    empty_cdata: Option<Spanned<String>>,
+    schedule: Option<Spanned<String>>,
+    sink: Spanned<RawSink>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSink {
+    url: Spanned<String>,
+    parallelism: Option<Spanned<i64>>,
+    batch_size: Option<Spanned<i64>>,
+}
+
+/// Default store when `store` is not set.
+pub const DEFAULT_STORE: &str = "file://.feedpipe/store";
+/// Default notification target when `notify` is not set.
+pub const DEFAULT_NOTIFY: &str = "file://.feedpipe/outbox";
+/// Default schedule when a feed sets none.
+pub const DEFAULT_SCHEDULE: &str = "cron(0 6 * * ? *)";
+
+impl Config {
+    /// Parses and validates `text`; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let at = |span: Range<usize>, key: &str, message: String| ConfigError {
+            origin: origin.to_string(),
+            line: line_of(text, span.start),
+            key: key.to_string(),
+            message,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+            ConfigError {
+                origin: origin.to_string(),
+                line,
+                key: "(file)".to_string(),
+                message: e.message().to_string(),
+            }
+        })?;
+        let store = match raw.store {
+            Some(s) => {
+                check_url(&s, "store", &["file://", "s3://"])
+                    .map_err(|m| at(s.span(), "store", m))?;
+                s.into_inner()
+            }
+            None => DEFAULT_STORE.to_string(),
+        };
+        let notify = match raw.notify {
+            Some(s) => {
+                if !s.get_ref().starts_with("arn:") {
+                    check_url(&s, "notify", &["file://"]).map_err(|m| {
+                        at(
+                            s.span(),
+                            "notify",
+                            format!("{m}, or an SNS topic ARN (arn:aws:sns:...)"),
+                        )
+                    })?;
+                }
+                s.into_inner()
+            }
+            None => DEFAULT_NOTIFY.to_string(),
+        };
+        if raw.feed.is_empty() {
+            return Err(at(
+                0..0,
+                "feed",
+                "no [[feed]] table: configure at least one feed".into(),
+            ));
+        }
+        let mut feeds: Vec<FeedConfig> = Vec::new();
+        for (i, spanned) in raw.feed.into_iter().enumerate() {
+            let f = spanned.into_inner();
+            let k = |field: &str| format!("feed[{i}].{field}");
+            let name = f.name.get_ref().clone();
+            if !is_feed_name(&name) {
+                return Err(at(
+                    f.name.span(),
+                    &k("name"),
+                    format!("{name:?} is not a valid feed name: use 1 to 40 of a-z, 0-9 and -"),
+                ));
+            }
+            if feeds.iter().any(|g| g.name == name) {
+                return Err(at(
+                    f.name.span(),
+                    &k("name"),
+                    format!("feed {name:?} is configured twice"),
+                ));
+            }
+            check_url(&f.url, "url", &["http://", "https://", "file://", "s3://"])
+                .map_err(|m| at(f.url.span(), &k("url"), m))?;
+            if !is_xml_name(f.record_tag.get_ref()) {
+                return Err(at(
+                    f.record_tag.span(),
+                    &k("record_tag"),
+                    format!("{:?} is not an XML element name", f.record_tag.get_ref()),
+                ));
+            }
+            let id = IdSource::parse(f.id.get_ref()).ok_or_else(|| {
+                at(
+                    f.id.span(),
+                    &k("id"),
+                    format!(
+                        "{:?} is neither a child element name nor @attribute",
+                        f.id.get_ref()
+                    ),
+                )
+            })?;
+            let empty_cdata = match &f.empty_cdata {
+                None => EmptyCdata::Empty,
+                Some(s) => match s.get_ref().as_str() {
+                    "empty" => EmptyCdata::Empty,
+                    "null" => EmptyCdata::Null,
+                    other => {
+                        return Err(at(
+                            s.span(),
+                            &k("empty_cdata"),
+                            format!("{other:?} is not one of \"empty\", \"null\""),
+                        ))
+                    }
+                },
+            };
+            let schedule = match f.schedule {
+                None => DEFAULT_SCHEDULE.to_string(),
+                Some(s) => {
+                    check_schedule(s.get_ref()).map_err(|m| at(s.span(), &k("schedule"), m))?;
+                    s.into_inner()
+                }
+            };
+            let sink_span = f.sink.span();
+            let sink = f.sink.into_inner();
+            check_url(
+                &sink.url,
+                "url",
+                &["http://", "https://", "file://", "s3://"],
+            )
+            .map_err(|m| at(sink.url.span(), &k("sink.url"), m))?;
+            let bounded = |v: Option<Spanned<i64>>, key: &str, default: u32, max: i64| match v {
+                None => Ok(default),
+                Some(v) if (1..=max).contains(v.get_ref()) => Ok(*v.get_ref() as u32),
+                Some(v) => Err(at(
+                    v.span(),
+                    &k(key),
+                    format!("{} is out of range: use 1 to {max}", v.get_ref()),
+                )),
+            };
+            let parallelism = bounded(sink.parallelism, "sink.parallelism", 15, 256)?;
+            let batch_size = bounded(sink.batch_size, "sink.batch_size", 500, 100_000)?;
+            let _ = sink_span;
+            feeds.push(FeedConfig {
+                name,
+                url: f.url.into_inner(),
+                record_tag: f.record_tag.into_inner(),
+                id,
+                empty_cdata,
+                schedule,
+                sink: SinkConfig {
+                    url: sink.url.into_inner(),
+                    parallelism,
+                    batch_size,
+                },
+            });
+        }
+        Ok(Config {
+            store,
+            notify,
+            feeds,
+        })
+    }
+
+    /// The feed called `name`, if configured.
+    pub fn feed(&self, name: &str) -> Option<&FeedConfig> {
+        self.feeds.iter().find(|f| f.name == name)
+    }
+
+    /// Rewrites relative `file://` URLs (store, notify, feed and sink URLs) to absolute ones
+    /// under `base`, the folder of the config file.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let fix = |url: &mut String| {
+            if let Some(rest) = url.strip_prefix("file://") {
+                let p = Path::new(rest);
+                if p.is_relative() {
+                    *url = format!("file://{}", base.join(p).display());
+                }
+            }
+        };
+        fix(&mut self.store);
+        fix(&mut self.notify);
+        for f in &mut self.feeds {
+            fix(&mut f.url);
+            fix(&mut f.sink.url);
+        }
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn check_url(url: &Spanned<String>, what: &str, schemes: &[&str]) -> Result<(), String> {
+    let u = url.get_ref();
+    match schemes.iter().find(|s| u.starts_with(**s)) {
+        Some(s) if u.len() > s.len() => Ok(()),
+        _ => Err(format!(
+            "{what} {u:?} must start with one of {}",
+            schemes.join(", ")
+        )),
+    }
+}
+
+/// `[a-z0-9-]{1,40}`.
+pub fn is_feed_name(name: &str) -> bool {
+    (1..=40).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_xml_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_alphabetic() || c == '_' => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+}
+
+/// Checks the shape of an EventBridge schedule expression: `rate(N unit)` or a 6-field `cron(...)`.
+pub fn check_schedule(expr: &str) -> Result<(), String> {
+    if let Some(inner) = expr.strip_prefix("rate(").and_then(|s| s.strip_suffix(')')) {
+        let mut parts = inner.split_whitespace();
+        let n = parts
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|n| *n > 0);
+        let unit = parts.next();
+        let ok_unit = matches!(
+            (n, unit),
+            (Some(1), Some("minute" | "hour" | "day"))
+                | (Some(2..), Some("minutes" | "hours" | "days"))
+        );
+        if ok_unit && parts.next().is_none() {
+            return Ok(());
+        }
+        return Err(format!(
+            "{expr:?}: expected rate(N minutes|hours|days), e.g. rate(1 day)"
+        ));
+    }
+    if let Some(inner) = expr.strip_prefix("cron(").and_then(|s| s.strip_suffix(')')) {
+        let fields: Vec<&str> = inner.split_whitespace().collect();
+        if fields.len() != 6 {
+            return Err(format!(
+                "{expr:?}: cron needs 6 fields (minutes hours day-of-month month day-of-week year), found {}",
+                fields.len()
+            ));
+        }
+        if fields[2] != "?" && fields[4] != "?" {
+            return Err(format!(
+                "{expr:?}: one of day-of-month and day-of-week must be ?"
+            ));
+        }
+        return Ok(());
+    }
+    Err(format!("{expr:?}: expected rate(...) or cron(...)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+store = "file://.feedpipe/store"
+
+[[feed]]
+name = "jobs"
+url = "file://feed.xml"
+record_tag = "job"
+id = "reference"
+schedule = "cron(0 6 * * ? *)"
+
+[feed.sink]
+url = "http://127.0.0.1:8080/jobs"
+parallelism = 4
+"#;
+
+    #[test]
+    fn parses_a_full_config_with_defaults() {
+        let c = Config::parse(GOOD, "feedpipe.toml").unwrap();
+        assert_eq!(c.notify, DEFAULT_NOTIFY);
+        let f = c.feed("jobs").unwrap();
+        assert_eq!(f.id, IdSource::Child("reference".into()));
+        assert_eq!(f.sink.parallelism, 4);
+        assert_eq!(f.sink.batch_size, 500);
+        assert_eq!(f.empty_cdata, EmptyCdata::Empty);
+    }
+
+    #[test]
+    fn errors_name_key_and_line() {
+        let bad = GOOD.replace("parallelism = 4", "parallelism = 0");
+        let e = Config::parse(&bad, "x.toml").unwrap_err();
+        assert_eq!(e.key, "feed[0].sink.parallelism");
+        assert_eq!(e.line, 13);
+        assert!(
+            e.to_string()
+                .starts_with("x.toml:13: feed[0].sink.parallelism:"),
+            "{e}"
+        );
+
+        let bad = GOOD.replace("name = \"jobs\"", "name = \"Jobs!\"");
+        let e = Config::parse(&bad, "x.toml").unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("feed[0].name", 5));
+
+        let bad = GOOD.replace("record_tag", "recordtag");
+        let e = Config::parse(&bad, "x.toml").unwrap_err();
+        assert!(e.message.contains("recordtag"), "{e}");
+        assert_eq!(e.line, 7, "{e}");
+    }
+
+    #[test]
+    fn id_attribute_and_schedules() {
+        assert_eq!(
+            IdSource::parse("@id"),
+            Some(IdSource::Attribute("id".into()))
+        );
+        assert_eq!(IdSource::parse("@"), None);
+        assert!(check_schedule("rate(1 day)").is_ok());
+        assert!(check_schedule("rate(5 minutes)").is_ok());
+        assert!(check_schedule("rate(1 days)").is_err());
+        assert!(check_schedule("cron(0 6 * * *)").is_err());
+        assert!(check_schedule("cron(0 6 * * * *)").is_err());
+    }
+
+    #[test]
+    fn relative_file_urls_resolve_against_the_config_folder() {
+        let mut c = Config::parse(GOOD, "feedpipe.toml").unwrap();
+        c.resolve_paths(Path::new("/srv/app"));
+        assert_eq!(c.store, "file:///srv/app/.feedpipe/store");
+        assert_eq!(c.feeds[0].url, "file:///srv/app/feed.xml");
+        assert_eq!(c.feeds[0].sink.url, "http://127.0.0.1:8080/jobs");
+    }
+}

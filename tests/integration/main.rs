@@ -1,0 +1,1 @@
+//! feedpipe's workspace integration tests: one binary, one module per area.

@@ -1,0 +1,1 @@
+//! Helpers shared by feedpipe's workspace integration tests (see `integration/`).
