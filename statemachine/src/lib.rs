@@ -5,3 +5,5 @@
 //! This crate does no I/O: it takes JSON values, a clock and task integrations, and never opens
 //! files or sockets, reads the environment or the system time.
 #![deny(missing_docs)]
+
+pub mod asl;

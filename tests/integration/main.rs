@@ -1,1 +1,3 @@
 //! feedpipe's workspace integration tests: one binary, one module per area.
+
+mod asl_roundtrip;
