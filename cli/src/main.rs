@@ -8,7 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod asl_cmd;
+mod config;
 mod feed_cmd;
+mod graph_cmd;
 
 /// Keep downstream systems in step with large XML feeds.
 ///
@@ -28,6 +31,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the generated ASL definition (the text that is deployed).
+    Asl(asl_cmd::AslArgs),
+    /// Draw the state machine (Graphviz DOT, or SVG with --format svg).
+    Graph(graph_cmd::GraphArgs),
     /// Work with feed files directly: index, diff, extract.
     #[command(subcommand)]
     Feed(feed_cmd::FeedCommand),
@@ -37,6 +44,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let _ = cli.verbose;
     let result = match cli.command {
+        Command::Asl(args) => asl_cmd::run(args),
+        Command::Graph(args) => graph_cmd::run(args),
         Command::Feed(cmd) => feed_cmd::run(cmd),
     };
     match result {

@@ -20,6 +20,26 @@ pub struct Config {
     pub notify: String,
     /// The feeds, in file order.
     pub feeds: Vec<FeedConfig>,
+    /// The optional `[pipeline]` table: settings of the state machine itself.
+    pub pipeline: PipelineConfig,
+}
+
+/// The `[pipeline]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PipelineConfig {
+    /// TimeoutSeconds of the CheckFeed job (default 3600).
+    pub check_timeout_seconds: u64,
+    /// TimeoutSeconds of the ConsumeFeed job (default 14400).
+    pub consume_timeout_seconds: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            check_timeout_seconds: 3600,
+            consume_timeout_seconds: 4 * 3600,
+        }
+    }
 }
 
 /// One `[[feed]]` table.
@@ -112,6 +132,14 @@ struct RawConfig {
     notify: Option<Spanned<String>>,
     #[serde(default)]
     feed: Vec<Spanned<RawFeed>>,
+    pipeline: Option<RawPipeline>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    check_timeout_seconds: Option<Spanned<i64>>,
+    consume_timeout_seconds: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -282,10 +310,36 @@ impl Config {
                 },
             });
         }
+        let mut pipeline = PipelineConfig::default();
+        if let Some(p) = raw.pipeline {
+            let seconds = |v: Option<Spanned<i64>>, key: &str, default: u64| match v {
+                None => Ok(default),
+                Some(v) if (1..=604_800).contains(v.get_ref()) => Ok(*v.get_ref() as u64),
+                Some(v) => Err(at(
+                    v.span(),
+                    &format!("pipeline.{key}"),
+                    format!(
+                        "{} is out of range: use 1 to 604800 seconds (7 days)",
+                        v.get_ref()
+                    ),
+                )),
+            };
+            pipeline.check_timeout_seconds = seconds(
+                p.check_timeout_seconds,
+                "check_timeout_seconds",
+                pipeline.check_timeout_seconds,
+            )?;
+            pipeline.consume_timeout_seconds = seconds(
+                p.consume_timeout_seconds,
+                "consume_timeout_seconds",
+                pipeline.consume_timeout_seconds,
+            )?;
+        }
         Ok(Config {
             store,
             notify,
             feeds,
+            pipeline,
         })
     }
 

@@ -7,4 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod asl;
+pub mod builder;
+pub mod feedpipe;
+pub mod graph;
 pub mod validate;
