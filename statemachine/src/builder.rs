@@ -764,7 +764,6 @@ impl Condition {
     pub fn or(self, other: Condition) -> Condition {
         Condition(asl::Condition::Or(vec![self.rule(), other.rule()]))
     }
-
 }
 
 impl std::ops::Not for Condition {

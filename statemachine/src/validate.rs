@@ -227,6 +227,16 @@ impl Validator {
                 self.result_path(name, lang, &t.result_path);
                 self.template(name, "Parameters", t.parameters.as_ref());
                 self.template(name, "ResultSelector", t.result_selector.as_ref());
+                if let Some(c) = &t.credentials {
+                    let role = c.get("RoleArn").or_else(|| c.get("RoleArn.$"));
+                    if !c.is_object() || role.is_none() {
+                        self.error(
+                            name,
+                            Some("Credentials"),
+                            "needs RoleArn (or RoleArn.$)".into(),
+                        );
+                    }
+                }
                 if t.timeout_seconds.is_some() && t.timeout_seconds_path.is_some() {
                     self.error(
                         name,
@@ -394,6 +404,11 @@ impl Validator {
                         None,
                         "set ItemSelector or Parameters, not both".into(),
                     );
+                }
+                if let Some(label) = &m.label {
+                    if let Err(m) = check_label(label) {
+                        self.error(name, Some("Label"), m);
+                    }
                 }
                 if let Some(p) = m.processor() {
                     let plang = p.query_language.unwrap_or(lang);
@@ -662,6 +677,25 @@ impl Validator {
     }
 }
 
+/// A Map run label: at most 40 characters, none of whitespace, brackets, wildcards, the
+/// special characters `"#%\\^|~`$&,;:/` or control characters.
+fn check_label(label: &str) -> Result<(), String> {
+    if label.is_empty() {
+        return Err("a Map label cannot be empty".into());
+    }
+    if label.chars().count() > 40 {
+        return Err(format!("{label:?} is longer than 40 characters"));
+    }
+    let bad =
+        |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
+    match label.chars().find(|c| bad(*c)) {
+        Some(c) => Err(format!(
+            "{label:?} contains the character {c:?}, which a Map label cannot hold"
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -862,5 +896,44 @@ mod tests {
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
         assert!(checked > 900, "{checked}");
+    }
+
+    #[test]
+    fn definitions_aws_rejected_are_rejected() {
+        // tests/asl-conformance/invalid_definitions: CreateStateMachine refused each of these.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/asl-conformance/invalid_definitions");
+        let (mut rejected, mut accepted) = (0, Vec::new());
+        for entry in std::fs::read_dir(&dir).expect("corpus present") {
+            let path = entry.expect("entry").path();
+            let v: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+            let definition = match &v["definition"] {
+                Value::String(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+                other => other.clone(),
+            };
+            match StateMachine::from_value(definition) {
+                Err(_) => rejected += 1,
+                Ok(sm) if !errors(&sm).is_empty() => rejected += 1,
+                Ok(_) => accepted.push(
+                    path.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                ),
+            }
+        }
+        // Known misses, each a check this validator does not make.
+        // Callback and .sync integrations are illegal only in EXPRESS state machines, a property
+        // of the machine's type, not of its definition.
+        let known: &[&str] = &[
+            "test_sfn_api_express__test_illegal_callbacks_SYNC.json",
+            "test_sfn_api_express__test_illegal_callbacks_WAIT_FOR_TASK_TOKEN.json",
+        ];
+        accepted.retain(|a| !known.contains(&a.as_str()));
+        assert!(
+            accepted.is_empty(),
+            "accepted {} definitions AWS rejected ({rejected} rejected): {accepted:#?}",
+            accepted.len()
+        );
     }
 }
