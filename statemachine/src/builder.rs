@@ -136,6 +136,21 @@ impl Chain {
         &self.start
     }
 
+    /// Closes the open ends with `End: true` and returns the start and the states in reading
+    /// order: the body of a Parallel branch or a Map processor.
+    fn close(mut self) -> Result<(String, IndexMap<String, State>), BuildError> {
+        if let Some(e) = self.errors.into_iter().next() {
+            return Err(e);
+        }
+        for end in std::mem::take(&mut self.ends) {
+            if let Some(state) = self.states.get_mut(&end) {
+                set_end(state);
+            }
+        }
+        let states = reading_order(&self.start, self.states);
+        Ok((self.start, states))
+    }
+
     /// Closes the open ends with `End: true`, builds the machine and validates it (warnings are
     /// allowed; errors are not).
     pub fn build(self) -> Result<StateMachine, BuildError> {
@@ -148,19 +163,11 @@ impl Chain {
         comment: Option<&str>,
         timeout_seconds: Option<u64>,
     ) -> Result<StateMachine, BuildError> {
-        if let Some(e) = self.errors.into_iter().next() {
-            return Err(e);
-        }
-        for end in std::mem::take(&mut self.ends) {
-            if let Some(state) = self.states.get_mut(&end) {
-                set_end(state);
-            }
-        }
-        let states = reading_order(&self.start, self.states);
+        let (start_at, states) = self.close()?;
         let machine = StateMachine {
             comment: comment.map(str::to_string),
             query_language: None,
-            start_at: self.start,
+            start_at,
             version: None,
             timeout_seconds,
             states,
@@ -840,6 +847,178 @@ impl IntoChain for Choice {
     }
 }
 
+/// A Parallel state: `Parallel::new("Both").branch(chain_a).branch(chain_b)`.
+#[derive(Debug, Clone)]
+pub struct Parallel {
+    name: String,
+    state: asl::ParallelState,
+    extra: Vec<Chain>,
+    errors: Vec<BuildError>,
+}
+
+impl Parallel {
+    /// A parallel state named `name` with no branches yet.
+    pub fn new(name: &str) -> Parallel {
+        Parallel {
+            name: name.to_string(),
+            state: asl::ParallelState {
+                comment: None,
+                query_language: None,
+                branches: Vec::new(),
+                input_path: None,
+                parameters: None,
+                arguments: None,
+                result_selector: None,
+                result_path: None,
+                output_path: None,
+                output: None,
+                assign: None,
+                retry: None,
+                catch: None,
+                next: None,
+                end: None,
+            },
+            extra: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Adds a branch; its open ends become `End: true`.
+    pub fn branch(mut self, body: impl IntoChain) -> Parallel {
+        match body.into_chain().close() {
+            Ok((start_at, states)) => self.state.branches.push(StateMachine {
+                comment: None,
+                query_language: None,
+                start_at,
+                version: None,
+                timeout_seconds: None,
+                states,
+            }),
+            Err(e) => self.errors.push(e),
+        }
+        self
+    }
+}
+
+common_builder_methods!(Parallel, ParallelState);
+io_methods!(Parallel);
+result_methods!(Parallel);
+error_handling_methods!(Parallel);
+
+impl IntoChain for Parallel {
+    fn into_chain(self) -> Chain {
+        let mut chain = Chain::single(
+            self.name,
+            State::Parallel(Box::new(self.state)),
+            true,
+            self.extra,
+        );
+        chain.errors.extend(self.errors);
+        chain
+    }
+}
+
+/// An inline Map state: `Map::new("Each", "$.items", chain).max_concurrency(10)`.
+#[derive(Debug, Clone)]
+pub struct Map {
+    name: String,
+    state: asl::MapState,
+    extra: Vec<Chain>,
+    errors: Vec<BuildError>,
+}
+
+impl Map {
+    /// A Map named `name` running `processor` for each item of the array at `items_path`.
+    pub fn new(name: &str, items_path: &str, processor: impl IntoChain) -> Map {
+        let mut errors = Vec::new();
+        let item_processor = match processor.into_chain().close() {
+            Ok((start_at, states)) => Some(asl::ItemProcessor {
+                comment: None,
+                query_language: None,
+                processor_config: None,
+                start_at,
+                states,
+            }),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        Map {
+            name: name.to_string(),
+            state: asl::MapState {
+                comment: None,
+                query_language: None,
+                item_processor,
+                iterator: None,
+                input_path: None,
+                items_path: Some(items_path.to_string()),
+                items: None,
+                item_selector: None,
+                parameters: None,
+                item_reader: None,
+                item_batcher: None,
+                result_writer: None,
+                max_concurrency: None,
+                max_concurrency_path: None,
+                tolerated_failure_count: None,
+                tolerated_failure_count_path: None,
+                tolerated_failure_percentage: None,
+                tolerated_failure_percentage_path: None,
+                label: None,
+                result_selector: None,
+                result_path: None,
+                output_path: None,
+                output: None,
+                assign: None,
+                retry: None,
+                catch: None,
+                next: None,
+                end: None,
+            },
+            extra: Vec::new(),
+            errors,
+        }
+    }
+
+    /// Items processed at once (0 = no limit).
+    pub fn max_concurrency(mut self, n: u64) -> Map {
+        self.state.max_concurrency = Some(NumberOrExpr::Number(n.into()));
+        self
+    }
+
+    /// `ItemSelector`: the template each item's input is built from.
+    pub fn item_selector(mut self, template: Value) -> Map {
+        self.state.item_selector = Some(template);
+        self
+    }
+}
+
+common_builder_methods!(Map, MapState);
+io_methods!(Map);
+error_handling_methods!(Map);
+
+impl Map {
+    /// `ResultPath`.
+    pub fn result_path(mut self, path: &str) -> Map {
+        self.state.result_path = Some(Some(path.to_string()));
+        self
+    }
+}
+
+impl IntoChain for Map {
+    fn into_chain(self) -> Chain {
+        let mut chain = Chain::single(
+            self.name,
+            State::Map(Box::new(self.state)),
+            true,
+            self.extra,
+        );
+        chain.errors.extend(self.errors);
+        chain
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -888,6 +1067,44 @@ mod tests {
             json!({"Variable": "$.v", "IsPresent": true})
         );
         assert_eq!(machine.states.len(), 7);
+    }
+
+    #[test]
+    fn parallel_and_map_bodies_are_closed_scopes() {
+        let machine = Chain::start(
+            Parallel::new("Both")
+                .branch(Chain::start(Pass::new("L1")).next(Pass::new("L2")))
+                .branch(Pass::new("R")),
+        )
+        .next(
+            Map::new("Each", "$.items", Pass::new("Item"))
+                .max_concurrency(2)
+                .result_path("$.out"),
+        )
+        .build()
+        .unwrap();
+        let v = machine.to_value();
+        assert_eq!(
+            v["States"]["Both"]["Branches"][0]["States"]["L1"]["Next"],
+            "L2"
+        );
+        assert_eq!(
+            v["States"]["Both"]["Branches"][0]["States"]["L2"]["End"],
+            true
+        );
+        assert_eq!(v["States"]["Both"]["Next"], "Each");
+        assert_eq!(
+            v["States"]["Each"]["ItemProcessor"]["States"]["Item"]["End"],
+            true
+        );
+        assert_eq!(v["States"]["Each"]["MaxConcurrency"], 2);
+        assert_eq!(v["States"]["Each"]["End"], true);
+        let err = Chain::start(
+            Parallel::new("P").branch(Chain::start(Succeed::new("S")).next(Pass::new("X"))),
+        )
+        .build()
+        .unwrap_err();
+        assert!(matches!(err, BuildError::NoContinuation(_)), "{err}");
     }
 
     #[test]
