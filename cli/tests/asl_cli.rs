@@ -46,8 +46,9 @@ fn tool(env: &str, fallback: &str) -> PathBuf {
     path
 }
 
+/// A file under the build's target directory (cleaned with it), unique per test name.
 fn temp_file(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("feedpipe-asl-test-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("asl_cli");
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write temp file");
