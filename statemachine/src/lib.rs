@@ -8,6 +8,7 @@
 
 pub mod asl;
 pub mod builder;
+pub mod eval;
 pub mod feedpipe;
 pub mod graph;
 pub mod validate;

@@ -1,0 +1,47 @@
+//! Data evaluation for the local engine: every place a Step Functions state reads or shapes
+//! JSON, as pure functions over `serde_json::Value`, matching AWS's results, error names and
+//! cause texts.
+//!
+//! The engine does control flow; it calls in here for:
+//! - input/output processing: [`apply_input_path`], [`evaluate_payload`] (Parameters,
+//!   ItemSelector, ResultSelector, Arguments, Output in either query language),
+//!   [`apply_result_path`], [`apply_output_path`];
+//! - variables: [`evaluate_assign`];
+//! - Choice rules: [`choice::evaluate_rule`];
+//! - per-state fields: [`wait_target`], [`map_items`], [`map_limits`], [`fail_fields`],
+//!   [`task_timeouts`];
+//! - the payload size limit: [`check_payload_size`].
+//!
+//! What an evaluation sees is a [`Scope`]; what goes wrong is an [`EvalError`]. Randomness comes
+//! from the caller's [`Random`]; nothing here reads the clock or the OS.
+//!
+//! Modules: [`jsonpath`] (Jayway-style JSONPath), [`intrinsics`] (`States.*` functions),
+//! [`choice`], [`jsonata`], [`timestamp`].
+
+pub mod choice;
+mod error;
+mod fields;
+pub mod intrinsics;
+pub mod jsonata;
+pub mod jsonpath;
+mod limits;
+mod random;
+mod scope;
+mod template;
+pub mod timestamp;
+
+pub use error::{ErrorKind, EvalError};
+pub use fields::{
+    apply_input_path, apply_output_path, apply_result_path, evaluate_assign, evaluate_payload,
+    fail_fields, map_items, map_limits, task_timeouts, wait_target, FailFields, MapLimits,
+    TaskTimeouts, WaitTarget,
+};
+pub use limits::{check_payload_size, PAYLOAD_LIMIT_BYTES};
+pub use random::{uuid_v4, Random, SeededRandom};
+pub use scope::{Layered, NoVariables, Scope, Variables};
+pub use timestamp::Timestamp;
+
+/// The error every function that is not written yet returns (never a panic).
+pub(crate) fn not_yet(what: &str) -> EvalError {
+    EvalError::runtime(format!("{what} is not supported by the local engine yet"))
+}
