@@ -8,6 +8,7 @@
 
 pub mod asl;
 pub mod builder;
+pub mod engine;
 pub mod eval;
 pub mod feedpipe;
 pub mod graph;

@@ -1,0 +1,417 @@
+//! The Map state: items (ItemsPath / Items), each item's input (ItemSelector, with
+//! `$$.Map.Item`), iterations run at most MaxConcurrency at once with `MapIteration*` events
+//! (inline) or as child executions behind `MapRun*` events (distributed), failure tolerance
+//! (ToleratedFailureCount/Percentage), then ResultSelector → ResultPath → OutputPath or Output,
+//! with Retry and Catch. A redrive reruns only the iterations that did not succeed.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+use std::sync::Mutex;
+
+use serde_json::{Map, Value};
+
+use super::clock::lock;
+use super::failure::Failure;
+use super::history::{EventDetails, EventType, Recorder};
+use super::join::{boxed, run_limited};
+use super::record::{ChildResume, ResumePoint};
+use super::retry::Retries;
+use super::run::{next_of, ContextExtra, Frame, Here, Run, Step, Vars};
+use super::states::{assign, jsonata_output};
+use crate::asl::{ItemProcessor, MapState, QueryLanguage};
+use crate::eval::{
+    apply_input_path, apply_output_path, apply_result_path, evaluate_payload, map_items,
+    map_limits, uuid_v4, EvalError, MapLimits,
+};
+
+/// The error of a Map whose failed iterations exceed its tolerance.
+const EXCEEDED: (&str, &str) = (
+    "States.ExceedToleratedFailureThreshold",
+    "The specified tolerated failure threshold was exceeded",
+);
+
+impl Run<'_> {
+    pub(crate) async fn map(
+        &self,
+        here: &Here<'_>,
+        s: &MapState,
+        input: Value,
+        frame: &mut Frame<'_>,
+        resume: Option<&ResumePoint>,
+    ) -> Result<Step, Failure> {
+        let Some(processor) = s.processor() else {
+            return Err(Failure::runtime("The Map state has no ItemProcessor."));
+        };
+        let mut retries = Retries::new(s.retry.as_deref().unwrap_or(&[]));
+        let mut resume = resume.and_then(|r| r.children.as_deref());
+        loop {
+            let failure = match self
+                .map_attempt(here, s, processor, &input, frame, retries.total, resume.take())
+                .await
+            {
+                Ok(step) => return Ok(step),
+                Err(f) if f.is_fatal() => return Err(f),
+                Err(f) => f,
+            };
+            match retries.delay_ms(&failure, self.engine.random) {
+                Some(wait) => {
+                    let until = self.engine.clock.now_ms().saturating_add(wait);
+                    self.sleep_until(until).await?;
+                }
+                None => {
+                    if failure.children.is_some() {
+                        self.event(frame, EventType::MapStateFailed, EventDetails::default())?;
+                    }
+                    let catchers = s.catch.as_deref().unwrap_or(&[]);
+                    return self.catch(here, catchers, failure, &input, frame);
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn map_attempt(
+        &self,
+        here: &Here<'_>,
+        s: &MapState,
+        processor: &ItemProcessor,
+        input: &Value,
+        frame: &mut Frame<'_>,
+        retry_count: u32,
+        resume: Option<&[ChildResume]>,
+    ) -> Result<Step, Failure> {
+        let ctx = self.context(
+            here,
+            ContextExtra {
+                retry_count: Some(retry_count),
+                ..ContextExtra::default()
+            },
+        );
+        // MaxConcurrency is checked before MapStateStarted, the tolerances after it.
+        let limits = {
+            let scope = self.scope(input, &ctx, frame);
+            apply_input_path(&s.input_path, &scope)
+                .and_then(|eff| map_limits(s, here.lang, &scope.with_input(&eff)))
+        };
+        let (limits, late_error) = match limits {
+            Ok(l) => (l, None),
+            Err(e) if e.cause.contains("Tolerated") => (MapLimits::default(), Some(e)),
+            Err(e) => return Err(self.eval_failure(e, here, frame)),
+        };
+        let prepared = self.map_inputs(here, s, input, frame);
+        let (effective, items) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                let f = self.eval_failure(e, here, frame);
+                self.event(frame, EventType::MapStateFailed, EventDetails::default())?;
+                return Err(f);
+            }
+        };
+        self.event(
+            frame,
+            EventType::MapStateStarted,
+            EventDetails {
+                length: Some(items.len() as u64),
+                ..EventDetails::default()
+            },
+        )?;
+        if let Some(e) = late_error {
+            return Err(self.eval_failure(e, here, frame));
+        }
+        let distributed = processor
+            .processor_config
+            .as_ref()
+            .and_then(|c| c.mode.as_deref())
+            == Some("DISTRIBUTED");
+        if distributed {
+            let run_arn = format!(
+                "arn:aws:states:{}:{}:mapRun:{}/{}:{}",
+                self.engine.options.region,
+                self.engine.options.account,
+                self.exec.state_machine_name,
+                s.label.clone().unwrap_or_else(|| here.name.to_string()),
+                uuid_v4(self.engine.random)
+            );
+            self.event(
+                frame,
+                EventType::MapRunStarted,
+                EventDetails {
+                    map_run_arn: Some(run_arn),
+                    ..EventDetails::default()
+                },
+            )?;
+        }
+        let outcome = self
+            .iterate(here, processor, items, limits, frame, distributed, resume)
+            .await;
+        let results = match outcome {
+            Ok(results) => results,
+            Err(failure) => {
+                if distributed && !failure.is_fatal() {
+                    self.event(
+                        frame,
+                        EventType::MapRunFailed,
+                        EventDetails {
+                            error: failure.error.clone(),
+                            cause: failure.cause.clone(),
+                            ..EventDetails::default()
+                        },
+                    )?;
+                }
+                return Err(failure);
+            }
+        };
+        if distributed {
+            self.event(frame, EventType::MapRunSucceeded, EventDetails::default())?;
+        }
+        self.event(frame, EventType::MapStateSucceeded, EventDetails::default())?;
+        let result = Value::Array(results);
+        let shaped = self.shape_result(here, &s.result_selector, &s.result_path, &s.output_path, &s.output, &s.assign, input, &effective, &result, &ctx, frame);
+        match shaped {
+            Ok((output, assigned)) => self.exit(here, frame, output, assigned, next_of(here.state)),
+            Err(e) => Err(self.eval_failure(e, here, frame)),
+        }
+    }
+
+    /// The effective input and each iteration's input.
+    fn map_inputs(
+        &self,
+        here: &Here<'_>,
+        s: &MapState,
+        input: &Value,
+        frame: &Frame<'_>,
+    ) -> Result<(Value, Vec<Value>), EvalError> {
+        let ctx = self.context(here, ContextExtra::default());
+        let scope = self.scope(input, &ctx, frame);
+        let effective = match here.lang {
+            QueryLanguage::JsonPath => apply_input_path(&s.input_path, &scope)?,
+            QueryLanguage::Jsonata => input.clone(),
+        };
+        let items = map_items(s, here.lang, &scope.with_input(&effective))?;
+        let Some(selector) = s.item_selector.as_ref().or(s.parameters.as_ref()) else {
+            return Ok((effective, items));
+        };
+        let field = if s.item_selector.is_some() {
+            "ItemSelector"
+        } else {
+            "Parameters"
+        };
+        let inputs = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let ctx = self.context(
+                    here,
+                    ContextExtra {
+                        map_item: Some((i, item)),
+                        ..ContextExtra::default()
+                    },
+                );
+                let scope = self.scope(&effective, &ctx, frame);
+                let scope = match here.lang {
+                    QueryLanguage::JsonPath => scope,
+                    QueryLanguage::Jsonata => scope.with_input(input),
+                };
+                evaluate_payload(here.lang, field, selector, &scope)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((effective, inputs))
+    }
+
+    /// Runs the iterations; the results in item order, or the failure that ended the Map.
+    #[allow(clippy::too_many_arguments)]
+    async fn iterate(
+        &self,
+        here: &Here<'_>,
+        processor: &ItemProcessor,
+        items: Vec<Value>,
+        limits: MapLimits,
+        frame: &mut Frame<'_>,
+        distributed: bool,
+        resume: Option<&[ChildResume]>,
+    ) -> Result<Vec<Value>, Failure> {
+        let count = items.len();
+        let lang = processor.query_language.unwrap_or(here.lang);
+        let mut results: Vec<Option<Value>> = vec![None; count];
+        let mut children: Vec<ChildResume> = vec![ChildResume::Rerun; count];
+        let mut failed = 0usize;
+        let mut first_failure: Option<Failure> = None;
+        let mut fatal: Option<Failure> = None;
+        let tolerance = |failed: usize| -> bool {
+            let by_count = limits.tolerated_failure_count.map(|c| failed as u64 <= c);
+            let by_pct = limits
+                .tolerated_failure_percentage
+                .map(|p| count > 0 && (failed as f64) * 100.0 / (count as f64) <= p);
+            by_count.unwrap_or(false) || by_pct.unwrap_or(false)
+        };
+        let tolerant =
+            limits.tolerated_failure_count.is_some() || limits.tolerated_failure_percentage.is_some();
+        let running: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
+        let start_prev = frame.prev;
+        let history = frame.history;
+        let parent_vars = &frame.vars;
+        let clock = self.engine.clock;
+        let limit = self.engine.options.history_limit;
+        let mut items: Vec<Option<Value>> = items.into_iter().map(Some).collect();
+        for (i, c) in resume.unwrap_or(&[]).iter().enumerate().take(count) {
+            if let ChildResume::Succeeded(v) = c {
+                results[i] = Some(v.clone());
+                children[i] = c.clone();
+                items[i] = None;
+            }
+        }
+        let todo: Vec<usize> = (0..count).filter(|&i| items[i].is_some()).collect();
+        let stopped_at = run_limited(
+            todo.len(),
+            usize::try_from(limits.max_concurrency).unwrap_or(usize::MAX),
+            |k| {
+                let index = todo[k];
+                let item = items[index].take().unwrap_or(Value::Null);
+                let child_resume = match resume.and_then(|r| r.get(index)) {
+                    Some(ChildResume::Resume(rp)) => Some(rp),
+                    _ => None,
+                };
+                let running = &running;
+                boxed(async move {
+                    let child_history =
+                        distributed.then(|| Recorder::new(clock, limit, Vec::new()));
+                    let mut f = Frame {
+                        vars: Vars {
+                            own: child_resume.map(|r| r.variables.clone()).unwrap_or_default(),
+                            outer: Some(parent_vars),
+                        },
+                        prev: start_prev,
+                        lang,
+                        history: child_history.as_ref().unwrap_or(history),
+                    };
+                    let out = async {
+                        if !distributed {
+                            self.event(&mut f, EventType::MapIterationStarted, iteration(here.name, index))?;
+                        }
+                        lock(running).insert(index);
+                        let (start, input) = match child_resume {
+                            Some(rp) => (rp.state.as_str(), rp.input.clone()),
+                            None => (processor.start_at.as_str(), item),
+                        };
+                        let out = self
+                            .run_graph(&processor.states, start, input, &mut f, child_resume)
+                            .await;
+                        lock(running).remove(&index);
+                        if !distributed && !out.as_ref().is_err_and(Failure::is_fatal) {
+                            let kind = if out.is_ok() {
+                                EventType::MapIterationSucceeded
+                            } else {
+                                EventType::MapIterationFailed
+                            };
+                            self.event(&mut f, kind, iteration(here.name, index))?;
+                        }
+                        out
+                    }
+                    .await;
+                    (index, out)
+                })
+            },
+            |_, (index, out)| match out {
+                Ok(v) => {
+                    results[index] = Some(v.clone());
+                    children[index] = ChildResume::Succeeded(v);
+                    ControlFlow::Continue(())
+                }
+                Err(f) if f.is_fatal() => {
+                    fatal = Some(f);
+                    ControlFlow::Break(())
+                }
+                Err(mut f) => {
+                    failed += 1;
+                    if let Some(rp) = f.resume.take() {
+                        children[index] = ChildResume::Resume(rp);
+                    }
+                    first_failure.get_or_insert(f);
+                    if tolerance(failed) {
+                        ControlFlow::Continue(())
+                    } else {
+                        ControlFlow::Break(())
+                    }
+                }
+            },
+        )
+        .await;
+        frame.prev = history.len() as u64;
+        if let Some(f) = fatal {
+            return Err(f);
+        }
+        if stopped_at.is_some() {
+            if !distributed {
+                let aborted: Vec<usize> = lock(&running).iter().copied().collect();
+                for index in aborted {
+                    self.event(frame, EventType::MapIterationAborted, iteration(here.name, index))?;
+                }
+            }
+            let mut failure = match first_failure {
+                Some(f) if !tolerant => f,
+                _ => Failure::new(Some(EXCEEDED.0.into()), Some(EXCEEDED.1.into())),
+            };
+            failure.resume = None;
+            failure.children = Some(children);
+            return Err(failure);
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(Value::Null))
+            .collect())
+    }
+
+    /// ResultSelector → ResultPath → OutputPath (JSONPath) or Output (JSONata) of a state with
+    /// a result (Map, Parallel), and its Assign.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn shape_result(
+        &self,
+        here: &Here<'_>,
+        result_selector: &Option<Value>,
+        result_path: &crate::asl::NullablePath,
+        output_path: &crate::asl::NullablePath,
+        output: &Option<Value>,
+        assign_field: &Option<Value>,
+        input: &Value,
+        effective: &Value,
+        result: &Value,
+        ctx: &Value,
+        frame: &Frame<'_>,
+    ) -> Result<(Value, Option<Map<String, Value>>), EvalError> {
+        let scope = self.scope(input, ctx, frame);
+        match here.lang {
+            QueryLanguage::JsonPath => {
+                let selected = match result_selector {
+                    Some(rs) => evaluate_payload(
+                        QueryLanguage::JsonPath,
+                        "ResultSelector",
+                        rs,
+                        &scope.with_input(result),
+                    )?,
+                    None => result.clone(),
+                };
+                let assigned = assign(
+                    here.lang,
+                    assign_field,
+                    &scope.with_input(effective).with_result(&selected),
+                )?;
+                let after = apply_result_path(result_path, input, selected)?;
+                Ok((apply_output_path(output_path, &after, &scope)?, assigned))
+            }
+            QueryLanguage::Jsonata => {
+                let scope = scope.with_result(result);
+                let assigned = assign(here.lang, assign_field, &scope)?;
+                Ok((jsonata_output(output, &scope, result)?, assigned))
+            }
+        }
+    }
+}
+
+/// The details of a `MapIteration*` event.
+fn iteration(map_state: &str, index: usize) -> EventDetails {
+    EventDetails {
+        name: Some(map_state.to_string()),
+        index: Some(index as u64),
+        ..EventDetails::default()
+    }
+}

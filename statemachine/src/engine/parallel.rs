@@ -1,0 +1,195 @@
+//! The Parallel state: every branch gets the same input (after InputPath and Parameters, or
+//! Arguments), runs as its own scope (outer variables readable, its own assignments local), and
+//! the state's result is the array of branch outputs. The first failing branch stops the others
+//! and fails the state (Retry and Catch apply); a redrive reruns only the branches that did not
+//! succeed.
+
+use std::ops::ControlFlow;
+
+use serde_json::Value;
+
+use super::failure::Failure;
+use super::history::{EventDetails, EventType};
+use super::join::{boxed, run_limited};
+use super::record::{ChildResume, ResumePoint};
+use super::retry::Retries;
+use super::run::{next_of, ContextExtra, Frame, Here, Run, Step, Vars};
+use crate::asl::{ParallelState, QueryLanguage};
+use crate::eval::{apply_input_path, evaluate_payload, EvalError};
+
+impl Run<'_> {
+    pub(crate) async fn parallel(
+        &self,
+        here: &Here<'_>,
+        s: &ParallelState,
+        input: Value,
+        frame: &mut Frame<'_>,
+        resume: Option<&ResumePoint>,
+    ) -> Result<Step, Failure> {
+        let mut retries = Retries::new(s.retry.as_deref().unwrap_or(&[]));
+        let mut resume = resume.and_then(|r| r.children.as_deref());
+        loop {
+            let failure = match self
+                .parallel_attempt(here, s, &input, frame, retries.total, resume.take())
+                .await
+            {
+                Ok(step) => return Ok(step),
+                Err(f) if f.is_fatal() => return Err(f),
+                Err(f) => f,
+            };
+            match retries.delay_ms(&failure, self.engine.random) {
+                Some(wait) => {
+                    let until = self.engine.clock.now_ms().saturating_add(wait);
+                    self.sleep_until(until).await?;
+                }
+                None => {
+                    if failure.children.is_some() {
+                        self.event(frame, EventType::ParallelStateFailed, EventDetails::default())?;
+                    }
+                    let catchers = s.catch.as_deref().unwrap_or(&[]);
+                    return self.catch(here, catchers, failure, &input, frame);
+                }
+            }
+        }
+    }
+
+    async fn parallel_attempt(
+        &self,
+        here: &Here<'_>,
+        s: &ParallelState,
+        input: &Value,
+        frame: &mut Frame<'_>,
+        retry_count: u32,
+        resume: Option<&[ChildResume]>,
+    ) -> Result<Step, Failure> {
+        let ctx = self.context(
+            here,
+            ContextExtra {
+                retry_count: Some(retry_count),
+                ..ContextExtra::default()
+            },
+        );
+        let prepared: Result<(Value, Value), EvalError> = (|| {
+            let scope = self.scope(input, &ctx, frame);
+            Ok(match here.lang {
+                QueryLanguage::JsonPath => {
+                    let effective = apply_input_path(&s.input_path, &scope)?;
+                    let branch_input = match &s.parameters {
+                        Some(p) => evaluate_payload(
+                            QueryLanguage::JsonPath,
+                            "Parameters",
+                            p,
+                            &scope.with_input(&effective),
+                        )?,
+                        None => effective.clone(),
+                    };
+                    (effective, branch_input)
+                }
+                QueryLanguage::Jsonata => {
+                    let branch_input = match &s.arguments {
+                        Some(a) => evaluate_payload(QueryLanguage::Jsonata, "Arguments", a, &scope)?,
+                        None => input.clone(),
+                    };
+                    (input.clone(), branch_input)
+                }
+            })
+        })();
+        let (effective, branch_input) = match prepared {
+            Ok(p) => p,
+            Err(e) => return Err(self.eval_failure(e, here, frame)),
+        };
+        self.event(frame, EventType::ParallelStateStarted, EventDetails::default())?;
+        let count = s.branches.len();
+        let mut results: Vec<Option<Value>> = vec![None; count];
+        let mut children: Vec<ChildResume> = vec![ChildResume::Rerun; count];
+        let mut failure: Option<Failure> = None;
+        for (i, c) in resume.unwrap_or(&[]).iter().enumerate().take(count) {
+            if let ChildResume::Succeeded(v) = c {
+                results[i] = Some(v.clone());
+                children[i] = c.clone();
+            }
+        }
+        let todo: Vec<usize> = (0..count).filter(|&i| results[i].is_none()).collect();
+        let start_prev = frame.prev;
+        let history = frame.history;
+        let parent_vars = &frame.vars;
+        let branch_input = &branch_input;
+        run_limited(
+            todo.len(),
+            0,
+            |k| {
+                let index = todo[k];
+                let branch = &s.branches[index];
+                let child_resume = match resume.and_then(|r| r.get(index)) {
+                    Some(ChildResume::Resume(rp)) => Some(rp),
+                    _ => None,
+                };
+                boxed(async move {
+                    let mut f = Frame {
+                        vars: Vars {
+                            own: child_resume.map(|r| r.variables.clone()).unwrap_or_default(),
+                            outer: Some(parent_vars),
+                        },
+                        prev: start_prev,
+                        lang: branch.query_language.unwrap_or(here.lang),
+                        history,
+                    };
+                    let (start, input) = match child_resume {
+                        Some(rp) => (rp.state.as_str(), rp.input.clone()),
+                        None => (branch.start_at.as_str(), branch_input.clone()),
+                    };
+                    let out = self
+                        .run_graph(&branch.states, start, input, &mut f, child_resume)
+                        .await;
+                    (index, out)
+                })
+            },
+            |_, (index, out)| match out {
+                Ok(v) => {
+                    results[index] = Some(v.clone());
+                    children[index] = ChildResume::Succeeded(v);
+                    ControlFlow::Continue(())
+                }
+                Err(mut f) => {
+                    if let Some(rp) = f.resume.take() {
+                        children[index] = ChildResume::Resume(rp);
+                    }
+                    failure = Some(f);
+                    ControlFlow::Break(())
+                }
+            },
+        )
+        .await;
+        frame.prev = history.len() as u64;
+        if let Some(mut f) = failure {
+            if !f.is_fatal() {
+                f.children = Some(children);
+            }
+            return Err(f);
+        }
+        self.event(frame, EventType::ParallelStateSucceeded, EventDetails::default())?;
+        let result = Value::Array(
+            results
+                .into_iter()
+                .map(|r| r.unwrap_or(Value::Null))
+                .collect(),
+        );
+        let shaped = self.shape_result(
+            here,
+            &s.result_selector,
+            &s.result_path,
+            &s.output_path,
+            &s.output,
+            &s.assign,
+            input,
+            &effective,
+            &result,
+            &ctx,
+            frame,
+        );
+        match shaped {
+            Ok((output, assigned)) => self.exit(here, frame, output, assigned, next_of(here.state)),
+            Err(e) => Err(self.eval_failure(e, here, frame)),
+        }
+    }
+}

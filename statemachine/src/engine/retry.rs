@@ -1,0 +1,152 @@
+//! `Retry` and `Catch`, shared by Task, Parallel and Map: which retrier handles a failure and
+//! how long to back off (IntervalSeconds × BackoffRate^n, capped by MaxDelaySeconds, with FULL
+//! jitter drawn from the injected randomness), and how a catcher turns the error output into the
+//! state's output.
+
+use serde_json::Value;
+
+use super::failure::Failure;
+use super::run::{Frame, Here, Run, Step};
+use super::states::{assign, jsonata_output};
+use crate::asl::{Catcher, JitterStrategy, QueryLanguage, Retrier};
+use crate::eval::{apply_result_path, EvalError, Random};
+
+/// The retry bookkeeping of one state entry.
+pub(crate) struct Retries<'s> {
+    retriers: &'s [Retrier],
+    attempts: Vec<u32>,
+    /// Retries so far, all retriers together (`$$.State.RetryCount`).
+    pub total: u32,
+}
+
+impl<'s> Retries<'s> {
+    pub(crate) fn new(retriers: &'s [Retrier]) -> Retries<'s> {
+        Retries {
+            retriers,
+            attempts: vec![0; retriers.len()],
+            total: 0,
+        }
+    }
+
+    /// How long to wait before retrying after `failure`, or `None` to give up. The first
+    /// retrier whose `ErrorEquals` matches decides; when its attempts are used up, no later
+    /// retrier is tried.
+    pub(crate) fn delay_ms(&mut self, failure: &Failure, random: &dyn Random) -> Option<i64> {
+        let i = self
+            .retriers
+            .iter()
+            .position(|r| failure.matches(&r.error_equals))?;
+        let r = &self.retriers[i];
+        let n = self.attempts[i];
+        if u64::from(n) >= r.max_attempts.unwrap_or(3) {
+            return None;
+        }
+        self.attempts[i] += 1;
+        self.total += 1;
+        Some(backoff_ms(r, n, random))
+    }
+}
+
+/// The wait before retry number `n + 1` of retrier `r`.
+pub(crate) fn backoff_ms(r: &Retrier, n: u32, random: &dyn Random) -> i64 {
+    let interval = r.interval_seconds.unwrap_or(1) as f64;
+    let rate = r.backoff_rate.as_ref().and_then(|b| b.as_f64()).unwrap_or(2.0);
+    let mut seconds = interval * rate.powi(i32::try_from(n).unwrap_or(i32::MAX));
+    if let Some(max) = r.max_delay_seconds {
+        seconds = seconds.min(max as f64);
+    }
+    if r.jitter_strategy == Some(JitterStrategy::Full) {
+        seconds *= random.next_f64();
+    }
+    let ms = (seconds * 1000.0).round();
+    if ms.is_finite() && ms < i64::MAX as f64 {
+        ms.max(0.0) as i64
+    } else {
+        i64::MAX
+    }
+}
+
+impl Run<'_> {
+    /// Hands an unretried failure to the first matching catcher, or passes it on.
+    pub(crate) fn catch(
+        &self,
+        here: &Here<'_>,
+        catchers: &[Catcher],
+        failure: Failure,
+        input: &Value,
+        frame: &mut Frame<'_>,
+    ) -> Result<Step, Failure> {
+        if failure.is_fatal() {
+            return Err(failure);
+        }
+        let Some(c) = catchers.iter().find(|c| failure.matches(&c.error_equals)) else {
+            return Err(failure);
+        };
+        let error_output = failure.error_output();
+        let ctx = self.context(here, Default::default());
+        let shaped: Result<_, EvalError> = (|| {
+            let scope = self
+                .scope(input, &ctx, frame)
+                .with_error_output(&error_output);
+            let assigned = assign(here.lang, &c.assign, &scope)?;
+            let output = match here.lang {
+                QueryLanguage::JsonPath => {
+                    apply_result_path(&c.result_path, input, error_output.clone())?
+                }
+                QueryLanguage::Jsonata => jsonata_output(&c.output, &scope, &error_output)?,
+            };
+            Ok((output, assigned))
+        })();
+        match shaped {
+            Ok((output, assigned)) => self.exit(here, frame, output, assigned, Some(&c.next)),
+            Err(e) => Err(self.eval_failure(e, here, frame)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::SeededRandom;
+
+    fn retrier(json: &str) -> Retrier {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_one_second_doubling_three_times() {
+        let r = retrier(r#"{"ErrorEquals":["States.ALL"]}"#);
+        let rnd = SeededRandom::new(1);
+        let waits: Vec<i64> = (0..3).map(|n| backoff_ms(&r, n, &rnd)).collect();
+        assert_eq!(waits, [1000, 2000, 4000]);
+        let mut retries = Retries::new(std::slice::from_ref(&r));
+        let f = Failure::new(Some("X".into()), None);
+        assert_eq!(
+            (0..4).map(|_| retries.delay_ms(&f, &rnd)).collect::<Vec<_>>(),
+            [Some(1000), Some(2000), Some(4000), None]
+        );
+        assert_eq!(retries.total, 3);
+    }
+
+    #[test]
+    fn max_delay_caps_and_full_jitter_stays_below() {
+        let r = retrier(
+            r#"{"ErrorEquals":["X"],"IntervalSeconds":10,"BackoffRate":3,"MaxDelaySeconds":25,"JitterStrategy":"FULL"}"#,
+        );
+        let rnd = SeededRandom::new(9);
+        for n in 0..5 {
+            let w = backoff_ms(&r, n, &rnd);
+            assert!((0..=25_000).contains(&w), "{w}");
+        }
+    }
+
+    #[test]
+    fn the_first_matching_retrier_decides_even_when_spent() {
+        let a = retrier(r#"{"ErrorEquals":["X"],"MaxAttempts":0}"#);
+        let b = retrier(r#"{"ErrorEquals":["States.ALL"]}"#);
+        let list = [a, b];
+        let mut retries = Retries::new(&list);
+        let f = Failure::new(Some("X".into()), None);
+        assert_eq!(retries.delay_ms(&f, &SeededRandom::new(0)), None);
+    }
+}

@@ -1,0 +1,378 @@
+//! The interpreter core: one execution attempt ([`Run`]), the scopes states run in ([`Frame`],
+//! with their variables), the state loop ([`Run::run_graph`]) and the per-state plumbing every
+//! state type shares (entering, exiting, turning evaluation errors into failures).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use indexmap::IndexMap;
+use serde_json::{json, Map, Value};
+
+use super::clock::{lock, BoxFuture};
+use super::failure::Failure;
+use super::history::{EventDetails, EventType, HistoryFull, Recorder};
+use super::join::{race, Either};
+use super::record::ResumePoint;
+use super::Engine;
+use crate::asl::{QueryLanguage, State};
+use crate::eval::{self, EvalError, Scope, Timestamp};
+
+/// Facts about the execution that the context object (`$$.Execution`, `$$.StateMachine`) shows.
+#[derive(Debug, Clone)]
+pub(crate) struct ExecInfo {
+    pub arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub role_arn: String,
+    pub start_ms: i64,
+    pub redrive_count: u32,
+    pub input: Value,
+}
+
+/// One attempt of one execution (the first run, or a redrive).
+pub(crate) struct Run<'e> {
+    pub engine: &'e Engine<'e>,
+    pub history: &'e Recorder<'e>,
+    pub exec: ExecInfo,
+    /// When the execution times out (machine `TimeoutSeconds`), epoch ms.
+    pub deadline_ms: Option<i64>,
+    /// Per state (by address): does it read the context object?
+    uses_context: Mutex<HashMap<usize, bool>>,
+}
+
+/// Variables of one scope over those of the scopes around it (read-only from inside).
+#[derive(Debug, Default)]
+pub(crate) struct Vars<'p> {
+    pub own: Map<String, Value>,
+    pub outer: Option<&'p Vars<'p>>,
+}
+
+impl eval::Variables for Vars<'_> {
+    fn get_var(&self, name: &str) -> Option<&Value> {
+        self.own
+            .get(name)
+            .or_else(|| self.outer.and_then(|o| o.get_var(name)))
+    }
+}
+
+/// A thread of control: the machine itself, a Parallel branch or a Map iteration.
+pub(crate) struct Frame<'p> {
+    /// The scope's variables.
+    pub vars: Vars<'p>,
+    /// The last event this thread wrote (the next event's `previousEventId`).
+    pub prev: u64,
+    /// The query language of states that do not set one.
+    pub lang: QueryLanguage,
+    /// The history this thread writes to.
+    pub history: &'p Recorder<'p>,
+}
+
+/// Where a state leaves to.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// To this state with this input.
+    Next(String, Value),
+    /// The scope ends with this output.
+    End(Value),
+}
+
+/// A state being run: its name, definition, entered event and language.
+pub(crate) struct Here<'a> {
+    pub name: &'a str,
+    pub state: &'a State,
+    pub entered_id: u64,
+    pub entered_ms: i64,
+    pub lang: QueryLanguage,
+}
+
+impl<'e> Run<'e> {
+    pub(crate) fn new(
+        engine: &'e Engine<'e>,
+        history: &'e Recorder<'e>,
+        exec: ExecInfo,
+        deadline_ms: Option<i64>,
+    ) -> Run<'e> {
+        Run {
+            engine,
+            history,
+            exec,
+            deadline_ms,
+            uses_context: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Runs the states of one scope from `start` (or from `resume`) to the scope's end.
+    pub(crate) fn run_graph<'a, 'p: 'a>(
+        &'a self,
+        states: &'a IndexMap<String, State>,
+        start: &'a str,
+        input: Value,
+        frame: &'a mut Frame<'p>,
+        resume: Option<&'a ResumePoint>,
+    ) -> BoxFuture<'a, Result<Value, Failure>> {
+        Box::pin(async move {
+            let mut name = start.to_string();
+            let mut input = input;
+            let mut resume = resume;
+            loop {
+                self.check_deadline()?;
+                let Some(state) = states.get(&name) else {
+                    return Err(Failure::runtime(format!(
+                        "The state '{name}' does not exist in its scope."
+                    )));
+                };
+                let step = self
+                    .run_state(&name, state, input.clone(), frame, resume.take())
+                    .await;
+                match step {
+                    Ok(Step::Next(next, output)) => {
+                        name = next;
+                        input = output;
+                    }
+                    Ok(Step::End(output)) => return Ok(output),
+                    Err(mut failure) => {
+                        if failure.resume.is_none() && !failure.history_full {
+                            failure.resume = Some(ResumePoint {
+                                state: name.clone(),
+                                input,
+                                variables: frame.vars.own.clone(),
+                                children: failure.children.take(),
+                            });
+                        }
+                        return Err(failure);
+                    }
+                }
+            }
+        })
+    }
+
+    /// Enters a state and runs it by type.
+    async fn run_state(
+        &self,
+        name: &str,
+        state: &State,
+        input: Value,
+        frame: &mut Frame<'_>,
+        resume: Option<&ResumePoint>,
+    ) -> Result<Step, Failure> {
+        let lang = state.query_language().unwrap_or(frame.lang);
+        let entered_ms = self.engine.clock.now_ms();
+        let entered_id = self.event(
+            frame,
+            EventType::entered(state.type_name()),
+            EventDetails {
+                name: Some(name.to_string()),
+                input: Some(input.clone()),
+                ..EventDetails::default()
+            },
+        )?;
+        let here = Here {
+            name,
+            state,
+            entered_id,
+            entered_ms,
+            lang,
+        };
+        if let Err(e) = eval::check_payload_size(&input, name) {
+            return Err(self.eval_failure(e, &here, frame));
+        }
+        match state {
+            State::Pass(s) => self.pass(&here, s, input, frame).await,
+            State::Choice(s) => self.choice(&here, s, input, frame).await,
+            State::Wait(s) => self.wait(&here, s, input, frame).await,
+            State::Succeed(s) => self.succeed(&here, s, input, frame).await,
+            State::Fail(s) => self.fail(&here, s, input, frame).await,
+            State::Task(s) => self.task(&here, s, input, frame).await,
+            State::Parallel(s) => self.parallel(&here, s, input, frame, resume).await,
+            State::Map(s) => self.map(&here, s, input, frame, resume).await,
+        }
+    }
+
+    /// Writes an event after the frame's last one and makes it the frame's last.
+    pub(crate) fn event(
+        &self,
+        frame: &mut Frame<'_>,
+        kind: EventType,
+        details: EventDetails,
+    ) -> Result<u64, Failure> {
+        let id = frame
+            .history
+            .push(frame.prev, kind, details)
+            .map_err(|HistoryFull| Failure::history_full())?;
+        frame.prev = id;
+        Ok(id)
+    }
+
+    /// Writes the state's exited event and returns where to go.
+    pub(crate) fn exit(
+        &self,
+        here: &Here<'_>,
+        frame: &mut Frame<'_>,
+        output: Value,
+        assigned: Option<Map<String, Value>>,
+        next: Option<&str>,
+    ) -> Result<Step, Failure> {
+        if let Err(e) = eval::check_payload_size(&output, here.name) {
+            return Err(self.eval_failure(e, here, frame));
+        }
+        let assigned = assigned.filter(|a| !a.is_empty());
+        if let Some(vars) = &assigned {
+            for (k, v) in vars {
+                frame.vars.own.insert(k.clone(), v.clone());
+            }
+        }
+        self.event(
+            frame,
+            EventType::exited(here.state.type_name()),
+            EventDetails {
+                name: Some(here.name.to_string()),
+                output: Some(output.clone()),
+                assigned_variables: assigned,
+                ..EventDetails::default()
+            },
+        )?;
+        Ok(match next {
+            Some(n) => Step::Next(n.to_string(), output),
+            None => Step::End(output),
+        })
+    }
+
+    /// Turns an evaluation error in state `here` into a failure, writing `EvaluationFailed` for
+    /// the errors AWS records that way (JSONata evaluation errors).
+    pub(crate) fn eval_failure(
+        &self,
+        err: EvalError,
+        here: &Here<'_>,
+        frame: &mut Frame<'_>,
+    ) -> Failure {
+        let cause = err.cause_in_state(here.name, here.entered_id);
+        if err.kind == eval::ErrorKind::QueryEvaluationError {
+            let details = EventDetails {
+                error: Some(err.error().to_string()),
+                cause: Some(cause.clone()),
+                location: err.location.clone(),
+                state: Some(here.name.to_string()),
+                ..EventDetails::default()
+            };
+            if let Err(f) = self.event(frame, EventType::EvaluationFailed, details) {
+                return f;
+            }
+        }
+        Failure::new(Some(err.error().to_string()), Some(cause))
+    }
+
+    /// The context object as the state `here` sees it (only built when the state reads it).
+    pub(crate) fn context(&self, here: &Here<'_>, extra: ContextExtra<'_>) -> Value {
+        if !self.uses_context(here.state) {
+            return Value::Null;
+        }
+        let mut state = Map::new();
+        state.insert("Name".into(), Value::from(here.name));
+        state.insert(
+            "EnteredTime".into(),
+            Value::from(Timestamp::from_unix_millis(here.entered_ms).to_string()),
+        );
+        if let Some(n) = extra.retry_count {
+            state.insert("RetryCount".into(), Value::from(n));
+        }
+        let mut ctx = json!({
+            "Execution": {
+                "Id": self.exec.arn,
+                "Input": self.exec.input,
+                "StartTime": Timestamp::from_unix_millis(self.exec.start_ms).to_string(),
+                "Name": self.exec.name,
+                "RoleArn": self.exec.role_arn,
+                "RedriveCount": self.exec.redrive_count,
+            },
+            "StateMachine": {
+                "Id": self.exec.state_machine_arn,
+                "Name": self.exec.state_machine_name,
+            },
+            "State": state,
+        });
+        if let Some((index, value)) = extra.map_item {
+            ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
+        }
+        if let Some(token) = extra.task_token {
+            ctx["Task"] = json!({ "Token": token });
+        }
+        ctx
+    }
+
+    fn uses_context(&self, state: &State) -> bool {
+        let key = state as *const State as usize;
+        if let Some(&b) = lock(&self.uses_context).get(&key) {
+            return b;
+        }
+        let text = serde_json::to_string(state).unwrap_or_default();
+        let b = text.contains("$$") || text.contains("$states");
+        lock(&self.uses_context).insert(key, b);
+        b
+    }
+
+    /// A scope for evaluating fields of the state.
+    pub(crate) fn scope<'a>(
+        &'a self,
+        input: &'a Value,
+        context: &'a Value,
+        frame: &'a Frame<'_>,
+    ) -> Scope<'a> {
+        Scope::new(input, context, &frame.vars, self.engine.random)
+    }
+
+    /// Fails with `States.Timeout` once the execution's deadline has passed.
+    pub(crate) fn check_deadline(&self) -> Result<(), Failure> {
+        match self.deadline_ms {
+            Some(d) if self.engine.clock.now_ms() >= d => Err(Failure::execution_timed_out()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sleeps until `until_ms`, or fails when the execution times out first.
+    pub(crate) async fn sleep_until(&self, until_ms: i64) -> Result<(), Failure> {
+        match self.deadline_ms {
+            Some(d) if d <= until_ms => {
+                self.engine.clock.sleep_until(d).await;
+                Err(Failure::execution_timed_out())
+            }
+            _ => {
+                self.engine.clock.sleep_until(until_ms).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Awaits `fut`, or fails when the execution times out first.
+    pub(crate) async fn guard<T>(
+        &self,
+        fut: impl std::future::Future<Output = T>,
+    ) -> Result<T, Failure> {
+        match self.deadline_ms {
+            None => Ok(fut.await),
+            Some(d) => match race(fut, self.engine.clock.sleep_until(d)).await {
+                Either::Left(x) => Ok(x),
+                Either::Right(()) => Err(Failure::execution_timed_out()),
+            },
+        }
+    }
+}
+
+/// Parts of the context object that only some fields see.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ContextExtra<'a> {
+    /// `$$.State.RetryCount` (states with Retry).
+    pub retry_count: Option<u32>,
+    /// `$$.Map.Item` (a Map state's ItemSelector).
+    pub map_item: Option<(usize, &'a Value)>,
+    /// `$$.Task.Token`.
+    pub task_token: Option<&'a str>,
+}
+
+/// The state's `Next`, or `None` at `End`.
+pub(crate) fn next_of(state: &State) -> Option<&str> {
+    match state.transition() {
+        crate::asl::Transition::Next(n) => Some(n),
+        _ => None,
+    }
+}

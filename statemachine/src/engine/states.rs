@@ -1,0 +1,210 @@
+//! The states without work or children: Pass, Choice, Wait, Succeed and Fail, in both query
+//! languages (JSONPath: InputPath → Parameters/Result → ResultPath → OutputPath; JSONata:
+//! Output), with `Assign` evaluated against the variables as they were on entry.
+
+use serde_json::{Map, Value};
+
+use super::failure::Failure;
+use super::run::{next_of, ContextExtra, Frame, Here, Run, Step};
+use crate::asl::{ChoiceState, FailState, PassState, QueryLanguage, SucceedState, WaitState};
+use crate::eval::{
+    apply_input_path, apply_output_path, apply_result_path, choice::evaluate_rule,
+    evaluate_assign, evaluate_payload, fail_fields, wait_target, EvalError, WaitTarget,
+};
+
+type Shaped = Result<(Value, Option<Map<String, Value>>), EvalError>;
+
+impl Run<'_> {
+    pub(crate) async fn pass(
+        &self,
+        here: &Here<'_>,
+        s: &PassState,
+        input: Value,
+        frame: &mut Frame<'_>,
+    ) -> Result<Step, Failure> {
+        let ctx = self.context(here, ContextExtra::default());
+        let shaped: Shaped = (|| {
+            let scope = self.scope(&input, &ctx, frame);
+            match here.lang {
+                QueryLanguage::JsonPath => {
+                    let effective = apply_input_path(&s.input_path, &scope)?;
+                    let in_scope = scope.with_input(&effective);
+                    let result = match (&s.result, &s.parameters) {
+                        (Some(r), _) => r.clone(),
+                        (None, Some(p)) => {
+                            evaluate_payload(QueryLanguage::JsonPath, "Parameters", p, &in_scope)?
+                        }
+                        (None, None) => effective.clone(),
+                    };
+                    let assigned = assign(here.lang, &s.assign, &in_scope.with_result(&result))?;
+                    let after = apply_result_path(&s.result_path, &input, result)?;
+                    Ok((apply_output_path(&s.output_path, &after, &scope)?, assigned))
+                }
+                QueryLanguage::Jsonata => {
+                    let assigned = assign(here.lang, &s.assign, &scope)?;
+                    Ok((jsonata_output(&s.output, &scope, &input)?, assigned))
+                }
+            }
+        })();
+        match shaped {
+            Ok((output, assigned)) => self.exit(here, frame, output, assigned, next_of(here.state)),
+            Err(e) => Err(self.eval_failure(e, here, frame)),
+        }
+    }
+
+    pub(crate) async fn choice(
+        &self,
+        here: &Here<'_>,
+        s: &ChoiceState,
+        input: Value,
+        frame: &mut Frame<'_>,
+    ) -> Result<Step, Failure> {
+        let ctx = self.context(here, ContextExtra::default());
+        let decided: Result<Option<(String, Value, Option<Map<String, Value>>)>, EvalError> =
+            (|| {
+                let scope = self.scope(&input, &ctx, frame);
+                let effective = match here.lang {
+                    QueryLanguage::JsonPath => apply_input_path(&s.input_path, &scope)?,
+                    QueryLanguage::Jsonata => input.clone(),
+                };
+                let in_scope = scope.with_input(&effective);
+                let mut chosen = None;
+                for rule in &s.choices {
+                    if evaluate_rule(&rule.condition, &in_scope)? {
+                        chosen = Some((rule.next.as_deref(), &rule.assign, &rule.output));
+                        break;
+                    }
+                }
+                let (next, assign_field, output_field) = match chosen {
+                    Some(c) => c,
+                    None => match &s.default {
+                        Some(d) => (Some(d.as_str()), &s.assign, &s.output),
+                        None => return Ok(None),
+                    },
+                };
+                let assigned = assign(here.lang, assign_field, &in_scope)?;
+                let output = match here.lang {
+                    QueryLanguage::JsonPath => apply_output_path(&s.output_path, &effective, &scope)?,
+                    QueryLanguage::Jsonata => jsonata_output(output_field, &scope, &input)?,
+                };
+                Ok(Some((next.unwrap_or_default().to_string(), output, assigned)))
+            })();
+        match decided {
+            Ok(Some((next, output, assigned))) => self.exit(here, frame, output, assigned, Some(&next)),
+            Ok(None) => Err(Failure::new(
+                Some("States.NoChoiceMatched".into()),
+                Some(EvalError::runtime("No Choice rule matched and the state has no Default.")
+                    .cause_in_state(here.name, here.entered_id)),
+            )),
+            Err(e) => Err(self.eval_failure(e, here, frame)),
+        }
+    }
+
+    pub(crate) async fn wait(
+        &self,
+        here: &Here<'_>,
+        s: &WaitState,
+        input: Value,
+        frame: &mut Frame<'_>,
+    ) -> Result<Step, Failure> {
+        let ctx = self.context(here, ContextExtra::default());
+        let planned: Result<(WaitTarget, Value, Option<Map<String, Value>>), EvalError> = (|| {
+            let scope = self.scope(&input, &ctx, frame);
+            match here.lang {
+                QueryLanguage::JsonPath => {
+                    let effective = apply_input_path(&s.input_path, &scope)?;
+                    let in_scope = scope.with_input(&effective);
+                    let target = wait_target(s, here.lang, &in_scope)?;
+                    let assigned = assign(here.lang, &s.assign, &in_scope)?;
+                    let output = apply_output_path(&s.output_path, &effective, &scope)?;
+                    Ok((target, output, assigned))
+                }
+                QueryLanguage::Jsonata => {
+                    let target = wait_target(s, here.lang, &scope)?;
+                    let assigned = assign(here.lang, &s.assign, &scope)?;
+                    Ok((target, jsonata_output(&s.output, &scope, &input)?, assigned))
+                }
+            }
+        })();
+        let (target, output, assigned) = match planned {
+            Ok(p) => p,
+            Err(e) => return Err(self.eval_failure(e, here, frame)),
+        };
+        let until = match target {
+            WaitTarget::Seconds(n) => here
+                .entered_ms
+                .saturating_add(i64::try_from(n).unwrap_or(i64::MAX).saturating_mul(1000)),
+            WaitTarget::Until(t) => t.unix_millis(),
+        };
+        if until > self.engine.clock.now_ms() {
+            self.sleep_until(until).await?;
+        }
+        self.exit(here, frame, output, assigned, next_of(here.state))
+    }
+
+    pub(crate) async fn succeed(
+        &self,
+        here: &Here<'_>,
+        s: &SucceedState,
+        input: Value,
+        frame: &mut Frame<'_>,
+    ) -> Result<Step, Failure> {
+        let ctx = self.context(here, ContextExtra::default());
+        let shaped: Result<Value, EvalError> = (|| {
+            let scope = self.scope(&input, &ctx, frame);
+            match here.lang {
+                QueryLanguage::JsonPath => {
+                    let effective = apply_input_path(&s.input_path, &scope)?;
+                    apply_output_path(&s.output_path, &effective, &scope)
+                }
+                QueryLanguage::Jsonata => jsonata_output(&s.output, &scope, &input),
+            }
+        })();
+        match shaped {
+            Ok(output) => self.exit(here, frame, output, None, None),
+            Err(e) => Err(self.eval_failure(e, here, frame)),
+        }
+    }
+
+    pub(crate) async fn fail(
+        &self,
+        here: &Here<'_>,
+        s: &FailState,
+        input: Value,
+        frame: &mut Frame<'_>,
+    ) -> Result<Step, Failure> {
+        let ctx = self.context(here, ContextExtra::default());
+        let fields = {
+            let scope = self.scope(&input, &ctx, frame);
+            fail_fields(s, here.lang, &scope)
+        };
+        match fields {
+            Ok(f) => Err(Failure::new(f.error, f.cause)),
+            Err(e) => Err(self.eval_failure(e, here, frame)),
+        }
+    }
+}
+
+/// `Assign`, when the state has one.
+pub(crate) fn assign(
+    lang: QueryLanguage,
+    field: &Option<Value>,
+    scope: &crate::eval::Scope<'_>,
+) -> Result<Option<Map<String, Value>>, EvalError> {
+    field
+        .as_ref()
+        .map(|a| evaluate_assign(lang, a, scope))
+        .transpose()
+}
+
+/// A JSONata `Output`, or `default` when the state has none.
+pub(crate) fn jsonata_output(
+    field: &Option<Value>,
+    scope: &crate::eval::Scope<'_>,
+    default: &Value,
+) -> Result<Value, EvalError> {
+    match field {
+        Some(o) => evaluate_payload(QueryLanguage::Jsonata, "Output", o, scope),
+        None => Ok(default.clone()),
+    }
+}
