@@ -27,18 +27,21 @@ pub mod jsonpath;
 mod limits;
 mod random;
 mod scope;
+mod state_fields;
 mod template;
 pub mod timestamp;
 
 pub use error::{ErrorKind, EvalError};
 pub use fields::{
     apply_input_path, apply_output_path, apply_result_path, evaluate_assign, evaluate_payload,
-    fail_fields, map_items, map_limits, task_timeouts, wait_target, FailFields, MapLimits,
-    TaskTimeouts, WaitTarget,
 };
 pub use limits::{check_payload_size, PAYLOAD_LIMIT_BYTES};
 pub use random::{uuid_v4, Random, SeededRandom};
 pub use scope::{Layered, NoVariables, Scope, Variables};
+pub use state_fields::{
+    fail_fields, map_items, map_limits, task_timeouts, wait_target, FailFields, MapLimits,
+    TaskTimeouts, WaitTarget,
+};
 pub use timestamp::Timestamp;
 
 /// The error every function that is not written yet returns (never a panic).
