@@ -214,7 +214,7 @@ impl<'a> Engine<'a> {
             .definition
             .timeout_seconds
             .map(|t| self.clock.now_ms().saturating_add(t.saturating_mul(1000) as i64));
-        let run = Run::new(self, &history, exec, deadline);
+        let run = Run::new(self, exec, deadline);
         let mut frame = Frame {
             vars: Vars {
                 own: resume

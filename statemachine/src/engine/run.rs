@@ -33,7 +33,6 @@ pub(crate) struct ExecInfo {
 /// One attempt of one execution (the first run, or a redrive).
 pub(crate) struct Run<'e> {
     pub engine: &'e Engine<'e>,
-    pub history: &'e Recorder<'e>,
     pub exec: ExecInfo,
     /// When the execution times out (machine `TimeoutSeconds`), epoch ms.
     pub deadline_ms: Option<i64>,
@@ -89,13 +88,11 @@ pub(crate) struct Here<'a> {
 impl<'e> Run<'e> {
     pub(crate) fn new(
         engine: &'e Engine<'e>,
-        history: &'e Recorder<'e>,
         exec: ExecInfo,
         deadline_ms: Option<i64>,
     ) -> Run<'e> {
         Run {
             engine,
-            history,
             exec,
             deadline_ms,
             uses_context: Mutex::new(HashMap::new()),

@@ -9,7 +9,7 @@ use super::run::{next_of, ContextExtra, Frame, Here, Run, Step};
 use crate::asl::{ChoiceState, FailState, PassState, QueryLanguage, SucceedState, WaitState};
 use crate::eval::{
     apply_input_path, apply_output_path, apply_result_path, choice::evaluate_rule,
-    evaluate_assign, evaluate_payload, fail_fields, wait_target, EvalError, WaitTarget,
+    evaluate_assign, evaluate_payload, fail_fields, wait_target, EvalError, Timestamp, WaitTarget,
 };
 
 type Shaped = Result<(Value, Option<Map<String, Value>>), EvalError>;
@@ -108,19 +108,20 @@ impl Run<'_> {
         frame: &mut Frame<'_>,
     ) -> Result<Step, Failure> {
         let ctx = self.context(here, ContextExtra::default());
+        let now = Timestamp::from_unix_millis(self.engine.clock.now_ms());
         let planned: Result<(WaitTarget, Value, Option<Map<String, Value>>), EvalError> = (|| {
             let scope = self.scope(&input, &ctx, frame);
             match here.lang {
                 QueryLanguage::JsonPath => {
                     let effective = apply_input_path(&s.input_path, &scope)?;
                     let in_scope = scope.with_input(&effective);
-                    let target = wait_target(s, here.lang, &in_scope)?;
+                    let target = wait_target(s, here.lang, &in_scope, now)?;
                     let assigned = assign(here.lang, &s.assign, &in_scope)?;
                     let output = apply_output_path(&s.output_path, &effective, &scope)?;
                     Ok((target, output, assigned))
                 }
                 QueryLanguage::Jsonata => {
-                    let target = wait_target(s, here.lang, &scope)?;
+                    let target = wait_target(s, here.lang, &scope, now)?;
                     let assigned = assign(here.lang, &s.assign, &scope)?;
                     Ok((target, jsonata_output(&s.output, &scope, &input)?, assigned))
                 }
