@@ -28,6 +28,8 @@ pub(crate) struct Failure {
     pub resume: Option<ResumePoint>,
     /// Set by Map/Parallel on their own failure: how each child ended.
     pub children: Option<Vec<ChildResume>>,
+    /// TestState: a retrier would retry this failure (status RETRIABLE).
+    pub retriable: bool,
 }
 
 impl Failure {
@@ -41,6 +43,7 @@ impl Failure {
             timed_out: false,
             resume: None,
             children: None,
+            retriable: false,
         }
     }
 
