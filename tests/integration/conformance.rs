@@ -130,7 +130,7 @@ fn check_execution(c: &Value, placeholders: &[String]) -> Verdict {
     if c["pure"] == json!(true) {
         let reversed = c["source"]["snapshot_key"]
             .as_str()
-            .is_some_and(|k| k.contains("reverseOrder_True"));
+            .is_some_and(|k| k.contains("reverseOrder[True]"));
         let history = c["history"].as_array().map(Vec::as_slice).unwrap_or(&[]);
         compare_history(history, &record, reversed)?;
     }
@@ -256,13 +256,21 @@ fn replay(outcomes: &Value, definition: &Value) -> Integrations {
     let list = outcomes.as_array().cloned().unwrap_or_default();
     let recorded = list.into_iter().map(|o| {
         let state = o["state"].as_str().unwrap_or_default().to_string();
+        // The recording parsed JSON causes; AWS wrote them as Python's json.dumps does.
         let text = |v: &Value| match v {
             Value::Null => None,
             Value::String(s) => Some(s.clone()),
-            other => Some(other.to_string()),
+            other => Some(python_json(other)),
+        };
+        // A bare function ARN's result is recorded as the payload's JSON text.
+        let output = match (&o["output"], o["event"].as_str()) {
+            (Value::String(t), Some("LambdaFunctionScheduled")) => {
+                serde_json::from_str(t).unwrap_or_else(|_| o["output"].clone())
+            }
+            (v, _) => v.clone(),
         };
         let outcome = match o["outcome"].as_str() {
-            Some("succeeded") => Recorded::Succeeded(o["output"].clone()),
+            Some("succeeded") => Recorded::Succeeded(output),
             Some("failed") => Recorded::Failed(TaskError {
                 error: o["error"].as_str().unwrap_or_default().to_string(),
                 cause: text(&o["cause"]),
@@ -278,6 +286,21 @@ fn replay(outcomes: &Value, definition: &Value) -> Integrations {
         (state, outcome)
     });
     Integrations::new().route("", Arc::new(Replay::new(recorded)))
+}
+
+/// JSON text as Python's `json.dumps` writes it (`", "` and `": "` separators).
+fn python_json(v: &Value) -> String {
+    match v {
+        Value::Array(a) => format!("[{}]", a.iter().map(python_json).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_json(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
 }
 
 /// Whether the Task state `name` (anywhere in the definition) has a timeout or heartbeat.

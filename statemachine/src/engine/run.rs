@@ -274,7 +274,7 @@ impl<'e> Run<'e> {
                 );
             }
             if let (Some(token), Some(m)) = (extra.task_token, ctx.as_object_mut()) {
-                m.insert("Task".into(), json!({ "Token": token }));
+                m.entry("Task").or_insert_with(|| json!({ "Token": token }));
             }
             return ctx;
         }

@@ -216,9 +216,18 @@ impl Engine<'_> {
             Some(name) => {
                 let m = StateMachine::from_value(req.definition.clone())
                     .map_err(|e| TestStateError::InvalidDefinition(e.to_string()))?;
-                if !m.states.contains_key(name) {
+                let top = m.query_language.unwrap_or(QueryLanguage::JsonPath);
+                let Some((state, lang)) = find_state(&m.states, name, top) else {
                     return Err(TestStateError::NoSuchState(name.clone()));
-                }
+                };
+                let mut states = indexmap::IndexMap::new();
+                states.insert(name.clone(), state.clone());
+                let m = StateMachine {
+                    query_language: Some(lang),
+                    start_at: name.clone(),
+                    states,
+                    ..m
+                };
                 (m, name.clone())
             }
             None => {
@@ -327,6 +336,30 @@ impl Engine<'_> {
         }
         Ok(out)
     }
+}
+
+/// The state named `name` anywhere in `states` (inside Map processors and Parallel branches
+/// too), with the query language its scope gives it.
+fn find_state<'a>(
+    states: &'a indexmap::IndexMap<String, State>,
+    name: &str,
+    lang: QueryLanguage,
+) -> Option<(&'a State, QueryLanguage)> {
+    if let Some(s) = states.get(name) {
+        return Some((s, lang));
+    }
+    states.values().find_map(|s| {
+        let lang = s.query_language().unwrap_or(lang);
+        match s {
+            State::Map(m) => m.processor().and_then(|p| {
+                find_state(&p.states, name, p.query_language.unwrap_or(lang))
+            }),
+            State::Parallel(p) => p.branches.iter().find_map(|b| {
+                find_state(&b.states, name, b.query_language.unwrap_or(lang))
+            }),
+            _ => None,
+        }
+    })
 }
 
 impl Run<'_> {
