@@ -23,14 +23,35 @@ pub enum WaitTarget {
     Until(Timestamp),
 }
 
+impl WaitTarget {
+    /// The instant the wait ends, given the engine's `now`; AWS's "Wait state delay is too
+    /// long." error when that is more than `i32::MAX` seconds away.
+    pub fn deadline(self, now: Timestamp) -> Result<Timestamp, EvalError> {
+        let (end, delay) = match self {
+            WaitTarget::Seconds(s) => {
+                let s = i64::try_from(s).unwrap_or(i64::MAX);
+                let end = Timestamp {
+                    unix_seconds: now.unix_seconds.saturating_add(s),
+                    nanos: now.nanos,
+                };
+                (end, s)
+            }
+            WaitTarget::Until(t) => (t, t.unix_seconds.saturating_sub(now.unix_seconds)),
+        };
+        if delay > MAX_WAIT_SECONDS {
+            return Err(EvalError::runtime("Wait state delay is too long."));
+        }
+        Ok(end.max(now))
+    }
+}
+
 /// `Seconds`, `SecondsPath`, `Timestamp` or `TimestampPath` of a Wait state, against
-/// `scope.input` (the effective input); `now` is the engine's clock, to refuse a wait longer
-/// than AWS allows ("Wait state delay is too long.").
+/// `scope.input` (the effective input). Call [`WaitTarget::deadline`] with the clock's time to
+/// get the instant (and AWS's error for a wait that is too long).
 pub fn wait_target(
     state: &WaitState,
     lang: QueryLanguage,
     scope: &Scope,
-    now: Timestamp,
 ) -> Result<WaitTarget, EvalError> {
     let target = if let Some(s) = &state.seconds {
         WaitTarget::Seconds(seconds_value(s, "Seconds", scope)?)
@@ -95,13 +116,6 @@ pub fn wait_target(
             "A Wait state needs one of Seconds, SecondsPath, Timestamp or TimestampPath",
         ));
     };
-    let delay = match target {
-        WaitTarget::Seconds(s) => i64::try_from(s).unwrap_or(i64::MAX),
-        WaitTarget::Until(t) => t.unix_seconds.saturating_sub(now.unix_seconds),
-    };
-    if delay > MAX_WAIT_SECONDS {
-        return Err(EvalError::runtime("Wait state delay is too long."));
-    }
     Ok(target)
 }
 
