@@ -1,5 +1,8 @@
 //! Helpers shared by feedpipe's workspace integration tests (see `integration/`).
 
+pub mod compare;
+pub mod runner;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;

@@ -2,4 +2,3 @@
 
 mod asl_roundtrip;
 mod conformance;
-mod conformance_compare;

@@ -42,15 +42,17 @@ impl<'e> Execution<'e> {
         }
     }
 
-    /// The record as it stands: while running, status RUNNING and the history so far.
+    /// The record as it stands while it runs (status RUNNING, the history so far), or as it
+    /// was left when a run was stopped from outside. After [`Execution::run`] returned, the
+    /// history belongs to the record it returned and this shows the record without it.
     pub fn snapshot(&self) -> ExecutionRecord {
         let mut r = lock(&self.record).clone();
         r.history = self.history.events();
         r
     }
 
-    /// Runs the attempt to its end and returns the finished record. (Running it a second time
-    /// only returns the record again.)
+    /// Runs the attempt to its end and returns the finished record (running it a second time
+    /// returns the record without history).
     pub async fn run(&self) -> ExecutionRecord {
         let Some((opening, details)) = lock(&self.opening).take() else {
             return self.snapshot();
@@ -113,8 +115,9 @@ impl<'e> Execution<'e> {
         self.finish(prev, outcome);
         let mut r = lock(&self.record);
         r.stop_date_ms = Some(clock.now_ms());
-        drop(r);
-        self.snapshot()
+        let mut record = r.clone();
+        record.history = self.history.take_events();
+        record
     }
 
     /// Writes the closing event and sets status, output, error and cause.

@@ -427,6 +427,11 @@ impl<'c> Recorder<'c> {
     pub(crate) fn events(&self) -> Vec<HistoryEvent> {
         lock(&self.events).clone()
     }
+
+    /// The events so far, moved out.
+    pub(crate) fn take_events(&self) -> Vec<HistoryEvent> {
+        std::mem::take(&mut *lock(&self.events))
+    }
 }
 
 /// Events that end an execution attempt.

@@ -54,14 +54,31 @@ pub(crate) async fn run_limited<'a, T: 'a>(
         *lock(&parent) = Some(cx.waker().clone());
         loop {
             let mut progressed = false;
+            // Start children in index order and poll each at once: one that finishes without
+            // waiting never occupies a slot (so 10,000 quick iterations do not all sit in
+            // memory at the same time).
             while running.len() < limit && next < count {
-                let wake = Arc::new(ChildWake {
-                    woken: AtomicBool::new(true),
-                    parent: parent.clone(),
-                });
-                running.insert(next, (make(next), wake));
+                let index = next;
                 next += 1;
                 progressed = true;
+                let wake = Arc::new(ChildWake {
+                    woken: AtomicBool::new(false),
+                    parent: parent.clone(),
+                });
+                let mut fut = make(index);
+                let waker = Waker::from(wake.clone());
+                let mut child_cx = Context::from_waker(&waker);
+                match fut.as_mut().poll(&mut child_cx) {
+                    Poll::Ready(out) => {
+                        if done(index, out).is_break() {
+                            running.clear();
+                            return Poll::Ready(Some(index));
+                        }
+                    }
+                    Poll::Pending => {
+                        running.insert(index, (fut, wake));
+                    }
+                }
             }
             let ready: Vec<usize> = running
                 .iter()

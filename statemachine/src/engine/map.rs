@@ -36,7 +36,7 @@ impl Run<'_> {
         &self,
         here: &Here<'_>,
         s: &MapState,
-        input: Value,
+        input: &Value,
         frame: &mut Frame<'_>,
         resume: Option<&ResumePoint>,
     ) -> Result<Step, Failure> {
@@ -52,7 +52,7 @@ impl Run<'_> {
                     here,
                     s,
                     processor,
-                    &input,
+                    input,
                     frame,
                     handlers.retries.total,
                     resume.take(),
@@ -63,7 +63,7 @@ impl Run<'_> {
                 Err(f) => f,
             };
             let then = self
-                .after_failure(here, &mut handlers, failure, &input, frame)
+                .after_failure(here, &mut handlers, failure, input, frame)
                 .await;
             if let Then::Done(result) = then {
                 return result;
@@ -252,17 +252,18 @@ impl Run<'_> {
         } else {
             "Parameters"
         };
+        // One context object for all items; only `Map.Item` changes.
+        let mut ctx = self.context(here, ContextExtra::default());
         let inputs = items
-            .iter()
+            .into_iter()
             .enumerate()
             .map(|(i, item)| {
-                let ctx = self.context(
-                    here,
-                    ContextExtra {
-                        map_item: Some((i, item)),
-                        ..ContextExtra::default()
-                    },
-                );
+                if let Value::Object(m) = &mut ctx {
+                    m.insert(
+                        "Map".into(),
+                        serde_json::json!({"Item": {"Index": i, "Value": item}}),
+                    );
+                }
                 let scope = self.scope(&effective, &ctx, frame);
                 let scope = match here.lang {
                     QueryLanguage::JsonPath => scope,

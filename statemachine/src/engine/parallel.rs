@@ -23,7 +23,7 @@ impl Run<'_> {
         &self,
         here: &Here<'_>,
         s: &ParallelState,
-        input: Value,
+        input: &Value,
         frame: &mut Frame<'_>,
         resume: Option<&ResumePoint>,
     ) -> Result<Step, Failure> {
@@ -32,21 +32,14 @@ impl Run<'_> {
         let mut resume = resume.and_then(|r| r.children.as_deref());
         loop {
             let failure = match self
-                .parallel_attempt(
-                    here,
-                    s,
-                    &input,
-                    frame,
-                    handlers.retries.total,
-                    resume.take(),
-                )
+                .parallel_attempt(here, s, input, frame, handlers.retries.total, resume.take())
                 .await
             {
                 Ok(step) => return Ok(step),
                 Err(f) => f,
             };
             let then = self
-                .after_failure(here, &mut handlers, failure, &input, frame)
+                .after_failure(here, &mut handlers, failure, input, frame)
                 .await;
             if let Then::Done(result) = then {
                 return result;

@@ -122,7 +122,7 @@ impl<'e> Run<'e> {
                     )));
                 };
                 let step = self
-                    .run_state(&name, state, input.clone(), frame, resume.take())
+                    .run_state(&name, state, &input, frame, resume.take())
                     .await;
                 match step {
                     Ok(Step::Next(next, output)) => {
@@ -151,7 +151,7 @@ impl<'e> Run<'e> {
         &self,
         name: &str,
         state: &State,
-        input: Value,
+        input: &Value,
         frame: &mut Frame<'_>,
         resume: Option<&ResumePoint>,
     ) -> Result<Step, Failure> {
@@ -173,7 +173,7 @@ impl<'e> Run<'e> {
             entered_ms,
             lang,
         };
-        if let Err(e) = eval::check_payload_size(&input, name) {
+        if let Err(e) = eval::check_payload_size(input, name) {
             return Err(self.eval_failure(e, &here, frame));
         }
         match state {
@@ -267,12 +267,6 @@ impl<'e> Run<'e> {
             return Value::Null;
         }
         if let Some(mut ctx) = self.test_context(here, extra.retry_count) {
-            if let (Some((index, value)), Some(m)) = (extra.map_item, ctx.as_object_mut()) {
-                m.insert(
-                    "Map".into(),
-                    json!({"Item": {"Index": index, "Value": value}}),
-                );
-            }
             if let (Some(token), Some(m)) = (extra.task_token, ctx.as_object_mut()) {
                 m.entry("Task").or_insert_with(|| json!({ "Token": token }));
             }
@@ -305,9 +299,6 @@ impl<'e> Run<'e> {
             },
             "State": state,
         });
-        if let Some((index, value)) = extra.map_item {
-            ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
-        }
         if let Some(token) = extra.task_token {
             ctx["Task"] = json!({ "Token": token });
         }
@@ -377,8 +368,6 @@ impl<'e> Run<'e> {
 pub(crate) struct ContextExtra<'a> {
     /// `$$.State.RetryCount` (states with Retry).
     pub retry_count: Option<u32>,
-    /// `$$.Map.Item` (a Map state's ItemSelector).
-    pub map_item: Option<(usize, &'a Value)>,
     /// `$$.Task.Token`.
     pub task_token: Option<&'a str>,
 }

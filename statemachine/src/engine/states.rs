@@ -22,12 +22,12 @@ impl Run<'_> {
         &self,
         here: &Here<'_>,
         s: &PassState,
-        input: Value,
+        input: &Value,
         frame: &mut Frame<'_>,
     ) -> Result<Step, Failure> {
         let ctx = self.context(here, ContextExtra::default());
         let shaped: Shaped = (|| {
-            let scope = self.scope(&input, &ctx, frame);
+            let scope = self.scope(input, &ctx, frame);
             match here.lang {
                 QueryLanguage::JsonPath => {
                     let effective = apply_input_path(&s.input_path, &scope)?;
@@ -49,13 +49,13 @@ impl Run<'_> {
                     };
                     self.inspect(here, "afterResultSelector", || result.clone());
                     let assigned = assign(here.lang, &s.assign, &in_scope.with_result(&result))?;
-                    let after = apply_result_path(&s.result_path, &input, result)?;
+                    let after = apply_result_path(&s.result_path, input, result)?;
                     self.inspect(here, "afterResultPath", || after.clone());
                     Ok((apply_output_path(&s.output_path, &after, &scope)?, assigned))
                 }
                 QueryLanguage::Jsonata => {
                     let assigned = assign(here.lang, &s.assign, &scope)?;
-                    Ok((jsonata_output(&s.output, &scope, &input)?, assigned))
+                    Ok((jsonata_output(&s.output, &scope, input)?, assigned))
                 }
             }
         })();
@@ -69,12 +69,12 @@ impl Run<'_> {
         &self,
         here: &Here<'_>,
         s: &ChoiceState,
-        input: Value,
+        input: &Value,
         frame: &mut Frame<'_>,
     ) -> Result<Step, Failure> {
         let ctx = self.context(here, ContextExtra::default());
         let decided: Result<Option<(String, Value, Assigned)>, EvalError> = (|| {
-            let scope = self.scope(&input, &ctx, frame);
+            let scope = self.scope(input, &ctx, frame);
             let effective = match here.lang {
                 QueryLanguage::JsonPath => {
                     let e = apply_input_path(&s.input_path, &scope)?;
@@ -101,7 +101,7 @@ impl Run<'_> {
             let assigned = assign(here.lang, assign_field, &in_scope)?;
             let output = match here.lang {
                 QueryLanguage::JsonPath => apply_output_path(&s.output_path, &effective, &scope)?,
-                QueryLanguage::Jsonata => jsonata_output(output_field, &scope, &input)?,
+                QueryLanguage::Jsonata => jsonata_output(output_field, &scope, input)?,
             };
             Ok(Some((
                 next.unwrap_or_default().to_string(),
@@ -128,13 +128,13 @@ impl Run<'_> {
         &self,
         here: &Here<'_>,
         s: &WaitState,
-        input: Value,
+        input: &Value,
         frame: &mut Frame<'_>,
     ) -> Result<Step, Failure> {
         let ctx = self.context(here, ContextExtra::default());
         let now = Timestamp::from_unix_millis(self.engine.clock.now_ms());
         let planned: Result<(Timestamp, Value, Assigned), EvalError> = (|| {
-            let scope = self.scope(&input, &ctx, frame);
+            let scope = self.scope(input, &ctx, frame);
             match here.lang {
                 QueryLanguage::JsonPath => {
                     let effective = apply_input_path(&s.input_path, &scope)?;
@@ -148,7 +148,7 @@ impl Run<'_> {
                 QueryLanguage::Jsonata => {
                     let target = wait_target(s, here.lang, &scope)?.deadline(now)?;
                     let assigned = assign(here.lang, &s.assign, &scope)?;
-                    Ok((target, jsonata_output(&s.output, &scope, &input)?, assigned))
+                    Ok((target, jsonata_output(&s.output, &scope, input)?, assigned))
                 }
             }
         })();
@@ -167,19 +167,19 @@ impl Run<'_> {
         &self,
         here: &Here<'_>,
         s: &SucceedState,
-        input: Value,
+        input: &Value,
         frame: &mut Frame<'_>,
     ) -> Result<Step, Failure> {
         let ctx = self.context(here, ContextExtra::default());
         let shaped: Result<Value, EvalError> = (|| {
-            let scope = self.scope(&input, &ctx, frame);
+            let scope = self.scope(input, &ctx, frame);
             match here.lang {
                 QueryLanguage::JsonPath => {
                     let effective = apply_input_path(&s.input_path, &scope)?;
                     self.inspect(here, "afterInputPath", || effective.clone());
                     apply_output_path(&s.output_path, &effective, &scope)
                 }
-                QueryLanguage::Jsonata => jsonata_output(&s.output, &scope, &input),
+                QueryLanguage::Jsonata => jsonata_output(&s.output, &scope, input),
             }
         })();
         match shaped {
@@ -192,7 +192,7 @@ impl Run<'_> {
         &self,
         here: &Here<'_>,
         s: &FailState,
-        input: Value,
+        input: &Value,
         frame: &mut Frame<'_>,
     ) -> Result<Step, Failure> {
         let ctx = self.context(here, ContextExtra::default());
@@ -200,7 +200,7 @@ impl Run<'_> {
             self.inspect(here, "afterInputPath", || input.clone());
         }
         let fields = {
-            let scope = self.scope(&input, &ctx, frame);
+            let scope = self.scope(input, &ctx, frame);
             fail_fields(s, here.lang, &scope)
         };
         match fields {

@@ -25,7 +25,7 @@ impl Run<'_> {
         &self,
         here: &Here<'_>,
         s: &TaskState,
-        input: Value,
+        input: &Value,
         frame: &mut Frame<'_>,
     ) -> Result<Step, Failure> {
         let resource = Resource::parse(&s.resource);
@@ -33,14 +33,14 @@ impl Run<'_> {
         let mut handlers = self.handlers(here, &s.retry, &s.catch, failed_event);
         loop {
             let failure = match self
-                .task_attempt(here, s, &resource, &input, frame, handlers.retries.total)
+                .task_attempt(here, s, &resource, input, frame, handlers.retries.total)
                 .await
             {
                 Ok(step) => return Ok(step),
                 Err(f) => f,
             };
             let then = self
-                .after_failure(here, &mut handlers, failure, &input, frame)
+                .after_failure(here, &mut handlers, failure, input, frame)
                 .await;
             if let Then::Done(result) = then {
                 return result;

@@ -305,7 +305,7 @@ impl Engine<'_> {
             }
         }
         let step = run
-            .run_state(&name, state, req.input.clone(), &mut frame, None)
+            .run_state(&name, state, &req.input, &mut frame, None)
             .await;
         let test = run.test.take().expect("set above");
         let inspection = test
