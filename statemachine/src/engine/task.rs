@@ -64,7 +64,6 @@ impl Run<'_> {
             ContextExtra {
                 retry_count: Some(retry_count),
                 task_token: token.as_deref(),
-                ..ContextExtra::default()
             },
         );
         let prepared: Result<(Value, Value, TaskTimeouts), EvalError> = (|| {
