@@ -158,7 +158,9 @@ fn leaf_state() -> impl Strategy<Value = Value> {
             .prop_map(|(t, w)| {
                 let mut s = json!({"Type": "Wait"});
                 put_transition(&mut s, t);
-                s.as_object_mut().map(|m| m.extend(w.as_object().cloned().unwrap_or_default()));
+                if let (Some(m), Some(w)) = (s.as_object_mut(), w.as_object()) {
+                    m.extend(w.clone());
+                }
                 s
             }),
         (path(), prop::sample::select(vec!["NumericEquals", "StringEquals", "IsPresent", "BooleanEquals", "TimestampLessThan", "NumericGreaterThanPath"]), json_value(), prop::sample::select(NAMES.to_vec()), prop::option::of(prop::sample::select(NAMES.to_vec())))
@@ -172,7 +174,9 @@ fn leaf_state() -> impl Strategy<Value = Value> {
             let mut s = json!({"Type": "Fail", "Error": "E"});
             opt(&mut s, "CausePath", c);
             if e.is_some() {
-                s.as_object_mut().map(|m| m.remove("Error"));
+                if let Some(m) = s.as_object_mut() {
+                    m.remove("Error");
+                }
                 opt(&mut s, "ErrorPath", e);
             }
             s
