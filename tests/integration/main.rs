@@ -1,3 +1,5 @@
 //! feedpipe's workspace integration tests: one binary, one module per area.
 
 mod asl_roundtrip;
+mod conformance;
+mod conformance_compare;

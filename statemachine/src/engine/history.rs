@@ -231,21 +231,27 @@ fn details_json(d: &EventDetails) -> Map<String, Value> {
     let text = |v: &Option<Value>| v.as_ref().map(|v| Value::String(v.to_string()));
     put("name", d.name.clone().map(Value::from));
     put("roleArn", d.role_arn.clone().map(Value::from));
-    put("stateMachineArn", d.state_machine_arn.clone().map(Value::from));
+    put(
+        "stateMachineArn",
+        d.state_machine_arn.clone().map(Value::from),
+    );
     put("resourceType", d.resource_type.clone().map(Value::from));
     put("resource", d.resource.clone().map(Value::from));
     put("region", d.region.clone().map(Value::from));
-    for (key, v) in TEXT_FIELDS
-        .iter()
-        .zip([&d.input, &d.output, &d.parameters])
-    {
+    for (key, v) in TEXT_FIELDS.iter().zip([&d.input, &d.output, &d.parameters]) {
         put(key, text(v));
         if v.is_some() && *key != "parameters" {
-            put(&format!("{key}Details"), Some(serde_json::json!({"truncated": false})));
+            put(
+                &format!("{key}Details"),
+                Some(serde_json::json!({"truncated": false})),
+            );
         }
     }
     put("timeoutInSeconds", d.timeout_in_seconds.map(Value::from));
-    put("heartbeatInSeconds", d.heartbeat_in_seconds.map(Value::from));
+    put(
+        "heartbeatInSeconds",
+        d.heartbeat_in_seconds.map(Value::from),
+    );
     put("index", d.index.map(Value::from));
     put("length", d.length.map(Value::from));
     put("mapRunArn", d.map_run_arn.clone().map(Value::from));
@@ -322,17 +328,20 @@ fn parse_details(m: &Map<String, Value>) -> EventDetails {
         role_arn: s("roleArn"),
         state_machine_arn: s("stateMachineArn"),
         map_run_arn: s("mapRunArn"),
-        assigned_variables: m.get("assignedVariables").and_then(Value::as_object).map(|vars| {
-            vars.iter()
-                .map(|(k, v)| {
-                    let parsed = v
-                        .as_str()
-                        .and_then(|t| serde_json::from_str(t).ok())
-                        .unwrap_or_else(|| v.clone());
-                    (k.clone(), parsed)
-                })
-                .collect()
-        }),
+        assigned_variables: m
+            .get("assignedVariables")
+            .and_then(Value::as_object)
+            .map(|vars| {
+                vars.iter()
+                    .map(|(k, v)| {
+                        let parsed = v
+                            .as_str()
+                            .and_then(|t| serde_json::from_str(t).ok())
+                            .unwrap_or_else(|| v.clone());
+                        (k.clone(), parsed)
+                    })
+                    .collect()
+            }),
         location: s("location"),
         state: s("state"),
         redrive_count: n("redriveCount").map(|c| c as u32),
@@ -415,8 +424,8 @@ impl<'c> Recorder<'c> {
     }
 
     /// The events so far.
-    pub(crate) fn into_events(self) -> Vec<HistoryEvent> {
-        self.events.into_inner().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn events(&self) -> Vec<HistoryEvent> {
+        lock(&self.events).clone()
     }
 }
 
@@ -452,7 +461,10 @@ mod tests {
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["type"], "PassStateEntered");
         assert_eq!(v["stateEnteredEventDetails"]["input"], "{\"x\":1}");
-        assert_eq!(v["stateEnteredEventDetails"]["inputDetails"]["truncated"], false);
+        assert_eq!(
+            v["stateEnteredEventDetails"]["inputDetails"]["truncated"],
+            false
+        );
         let back: HistoryEvent = serde_json::from_value(v).unwrap();
         assert_eq!(back, e);
     }
@@ -469,9 +481,12 @@ mod tests {
             rec.push(2, EventType::PassStateExited, EventDetails::default()),
             Err(HistoryFull)
         );
-        let events = rec.into_events();
+        let events = rec.events();
         assert_eq!(events.len(), 3);
         assert_eq!(events[2].kind, EventType::ExecutionFailed);
-        assert_eq!(events[2].details.cause.as_deref(), Some(HISTORY_LIMIT_CAUSE));
+        assert_eq!(
+            events[2].details.cause.as_deref(),
+            Some(HISTORY_LIMIT_CAUSE)
+        );
     }
 }

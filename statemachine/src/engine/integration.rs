@@ -123,7 +123,9 @@ pub struct Heartbeat<'a> {
 
 impl std::fmt::Debug for Heartbeat<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Heartbeat").field("last_ms", &self.last_ms()).finish()
+        f.debug_struct("Heartbeat")
+            .field("last_ms", &self.last_ms())
+            .finish()
     }
 }
 
@@ -137,7 +139,8 @@ impl<'a> Heartbeat<'a> {
 
     /// Records a heartbeat now.
     pub fn beat(&self) {
-        self.last_ms.fetch_max(self.clock.now_ms(), Ordering::AcqRel);
+        self.last_ms
+            .fetch_max(self.clock.now_ms(), Ordering::AcqRel);
     }
 
     /// When the last heartbeat (or the start of the call) was, in epoch milliseconds.
@@ -185,7 +188,11 @@ impl Integrations {
 
     /// Routes every resource starting with `prefix` (e.g. `arn:aws:states:::lambda:invoke`, or
     /// `""` for all) to `integration`.
-    pub fn route(mut self, prefix: impl Into<String>, integration: Arc<dyn TaskIntegration>) -> Self {
+    pub fn route(
+        mut self,
+        prefix: impl Into<String>,
+        integration: Arc<dyn TaskIntegration>,
+    ) -> Self {
         self.routes.push((prefix.into(), integration));
         self
     }
@@ -260,7 +267,10 @@ mod tests {
     #[test]
     fn resources_are_named_as_history_names_them() {
         let r = Resource::parse("arn:aws:states:::lambda:invoke");
-        assert_eq!((r.resource_type.as_str(), r.resource.as_str()), ("lambda", "invoke"));
+        assert_eq!(
+            (r.resource_type.as_str(), r.resource.as_str()),
+            ("lambda", "invoke")
+        );
         let r = Resource::parse("arn:aws:states:::batch:submitJob.sync");
         assert_eq!(r.resource, "submitJob.sync");
         assert_eq!(r.pattern, Pattern::Sync);

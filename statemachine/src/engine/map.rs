@@ -15,9 +15,10 @@ use super::failure::Failure;
 use super::history::{EventDetails, EventType, Recorder};
 use super::join::{boxed, run_limited};
 use super::record::{ChildResume, ResumePoint};
-use super::retry::Retries;
+use super::retry::Then;
 use super::run::{next_of, ContextExtra, Frame, Here, Run, Step, Vars};
 use super::states::{assign, jsonata_output};
+use super::test_state::Mock;
 use crate::asl::{ItemProcessor, MapState, QueryLanguage};
 use crate::eval::{
     apply_input_path, apply_output_path, apply_result_path, evaluate_payload, map_items,
@@ -42,29 +43,31 @@ impl Run<'_> {
         let Some(processor) = s.processor() else {
             return Err(Failure::runtime("The Map state has no ItemProcessor."));
         };
-        let mut retries = Retries::new(s.retry.as_deref().unwrap_or(&[]));
+        let mut retries = self.retries_for(here, s.retry.as_deref());
+        let catchers = s.catch.as_deref().unwrap_or(&[]);
         let mut resume = resume.and_then(|r| r.children.as_deref());
         loop {
             let failure = match self
-                .map_attempt(here, s, processor, &input, frame, retries.total, resume.take())
+                .map_attempt(
+                    here,
+                    s,
+                    processor,
+                    &input,
+                    frame,
+                    retries.total,
+                    resume.take(),
+                )
                 .await
             {
                 Ok(step) => return Ok(step),
-                Err(f) if f.is_fatal() => return Err(f),
                 Err(f) => f,
             };
-            match retries.delay_ms(&failure, self.engine.random) {
-                Some(wait) => {
-                    let until = self.engine.clock.now_ms().saturating_add(wait);
-                    self.sleep_until(until).await?;
-                }
-                None => {
-                    if failure.children.is_some() {
-                        self.event(frame, EventType::MapStateFailed, EventDetails::default())?;
-                    }
-                    let catchers = s.catch.as_deref().unwrap_or(&[]);
-                    return self.catch(here, catchers, failure, &input, frame);
-                }
+            let failed = Some(EventType::MapStateFailed);
+            let then = self
+                .after_failure(here, &mut retries, catchers, failure, &input, frame, failed)
+                .await;
+            if let Then::Done(result) = then {
+                return result;
             }
         }
     }
@@ -94,7 +97,16 @@ impl Run<'_> {
                 .and_then(|eff| map_limits(s, here.lang, &scope.with_input(&eff)))
         };
         let (limits, late_error) = match limits {
-            Ok(l) => (l, None),
+            Ok(l) => {
+                self.inspect(here, "maxConcurrency", || l.max_concurrency.into());
+                if let Some(c) = l.tolerated_failure_count {
+                    self.inspect(here, "toleratedFailureCount", || c.into());
+                }
+                if let Some(p) = l.tolerated_failure_percentage {
+                    self.inspect(here, "toleratedFailurePercentage", || p.into());
+                }
+                (l, None)
+            }
             Err(e) if e.cause.contains("Tolerated") => (MapLimits::default(), Some(e)),
             Err(e) => return Err(self.eval_failure(e, here, frame)),
         };
@@ -141,9 +153,30 @@ impl Run<'_> {
                 },
             )?;
         }
-        let outcome = self
-            .iterate(here, processor, items, limits, frame, distributed, resume)
-            .await;
+        let outcome = match self.tested(here).and_then(|t| t.mock().map(|m| (t, m))) {
+            Some((test, Mock::Result(v))) => {
+                let failed = test.map_iteration_failure_count as usize;
+                let tolerated = failed == 0
+                    || (limits.tolerated_failure_count.is_none()
+                        && limits.tolerated_failure_percentage.is_none())
+                    || tolerates(&limits, failed, items.len());
+                if tolerated {
+                    Ok(v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]))
+                } else {
+                    Err(Failure::new(
+                        Some(EXCEEDED.0.into()),
+                        Some(EXCEEDED.1.into()),
+                    ))
+                }
+            }
+            Some((_, Mock::Error { error, cause })) => {
+                Err(Failure::new(Some(error.clone()), cause.clone()))
+            }
+            None => {
+                self.iterate(here, processor, items, limits, frame, distributed, resume)
+                    .await
+            }
+        };
         let results = match outcome {
             Ok(results) => results,
             Err(failure) => {
@@ -166,7 +199,19 @@ impl Run<'_> {
         }
         self.event(frame, EventType::MapStateSucceeded, EventDetails::default())?;
         let result = Value::Array(results);
-        let shaped = self.shape_result(here, &s.result_selector, &s.result_path, &s.output_path, &s.output, &s.assign, input, &effective, &result, &ctx, frame);
+        let shaped = self.shape_result(
+            here,
+            &s.result_selector,
+            &s.result_path,
+            &s.output_path,
+            &s.output,
+            &s.assign,
+            input,
+            &effective,
+            &result,
+            &ctx,
+            frame,
+        );
         match shaped {
             Ok((output, assigned)) => self.exit(here, frame, output, assigned, next_of(here.state)),
             Err(e) => Err(self.eval_failure(e, here, frame)),
@@ -184,10 +229,22 @@ impl Run<'_> {
         let ctx = self.context(here, ContextExtra::default());
         let scope = self.scope(input, &ctx, frame);
         let effective = match here.lang {
-            QueryLanguage::JsonPath => apply_input_path(&s.input_path, &scope)?,
+            QueryLanguage::JsonPath => {
+                let e = apply_input_path(&s.input_path, &scope)?;
+                self.inspect(here, "afterInputPath", || e.clone());
+                e
+            }
             QueryLanguage::Jsonata => input.clone(),
         };
-        let items = map_items(s, here.lang, &scope.with_input(&effective))?;
+        let reader_data = self.tested(here).and_then(|t| t.item_reader_data.clone());
+        let items = match reader_data {
+            Some(Value::Array(items)) => items,
+            Some(other) => vec![other],
+            None => map_items(s, here.lang, &scope.with_input(&effective))?,
+        };
+        if here.lang == QueryLanguage::JsonPath {
+            self.inspect(here, "afterItemsPath", || Value::Array(items.clone()));
+        }
         let Some(selector) = s.item_selector.as_ref().or(s.parameters.as_ref()) else {
             return Ok((effective, items));
         };
@@ -237,15 +294,9 @@ impl Run<'_> {
         let mut failed = 0usize;
         let mut first_failure: Option<Failure> = None;
         let mut fatal: Option<Failure> = None;
-        let tolerance = |failed: usize| -> bool {
-            let by_count = limits.tolerated_failure_count.map(|c| failed as u64 <= c);
-            let by_pct = limits
-                .tolerated_failure_percentage
-                .map(|p| count > 0 && (failed as f64) * 100.0 / (count as f64) <= p);
-            by_count.unwrap_or(false) || by_pct.unwrap_or(false)
-        };
-        let tolerant =
-            limits.tolerated_failure_count.is_some() || limits.tolerated_failure_percentage.is_some();
+        let tolerance = |failed: usize| tolerates(&limits, failed, count);
+        let tolerant = limits.tolerated_failure_count.is_some()
+            || limits.tolerated_failure_percentage.is_some();
         let running: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
         let start_prev = frame.prev;
         let history = frame.history;
@@ -277,7 +328,9 @@ impl Run<'_> {
                         distributed.then(|| Recorder::new(clock, limit, Vec::new()));
                     let mut f = Frame {
                         vars: Vars {
-                            own: child_resume.map(|r| r.variables.clone()).unwrap_or_default(),
+                            own: child_resume
+                                .map(|r| r.variables.clone())
+                                .unwrap_or_default(),
                             outer: Some(parent_vars),
                         },
                         prev: start_prev,
@@ -286,7 +339,11 @@ impl Run<'_> {
                     };
                     let out = async {
                         if !distributed {
-                            self.event(&mut f, EventType::MapIterationStarted, iteration(here.name, index))?;
+                            self.event(
+                                &mut f,
+                                EventType::MapIterationStarted,
+                                iteration(here.name, index),
+                            )?;
                         }
                         lock(running).insert(index);
                         let (start, input) = match child_resume {
@@ -344,7 +401,11 @@ impl Run<'_> {
             if !distributed {
                 let aborted: Vec<usize> = lock(&running).iter().copied().collect();
                 for index in aborted {
-                    self.event(frame, EventType::MapIterationAborted, iteration(here.name, index))?;
+                    self.event(
+                        frame,
+                        EventType::MapIterationAborted,
+                        iteration(here.name, index),
+                    )?;
                 }
             }
             let mut failure = match first_failure {
@@ -390,12 +451,14 @@ impl Run<'_> {
                     )?,
                     None => result.clone(),
                 };
+                self.inspect(here, "afterResultSelector", || selected.clone());
                 let assigned = assign(
                     here.lang,
                     assign_field,
                     &scope.with_input(effective).with_result(&selected),
                 )?;
                 let after = apply_result_path(result_path, input, selected)?;
+                self.inspect(here, "afterResultPath", || after.clone());
                 Ok((apply_output_path(output_path, &after, &scope)?, assigned))
             }
             QueryLanguage::Jsonata => {
@@ -405,6 +468,15 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// Whether `failed` of `count` iterations are within the Map's tolerance.
+fn tolerates(limits: &MapLimits, failed: usize, count: usize) -> bool {
+    let by_count = limits.tolerated_failure_count.map(|c| failed as u64 <= c);
+    let by_pct = limits
+        .tolerated_failure_percentage
+        .map(|p| count > 0 && (failed as f64) * 100.0 / (count as f64) <= p);
+    by_count.unwrap_or(false) || by_pct.unwrap_or(false)
 }
 
 /// The details of a `MapIteration*` event.

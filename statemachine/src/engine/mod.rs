@@ -15,6 +15,7 @@
 //! concurrency), `test_state` (the TestState API).
 
 mod clock;
+mod execution;
 mod failure;
 pub mod history;
 pub mod integration;
@@ -26,23 +27,25 @@ mod retry;
 mod run;
 mod states;
 mod task;
+mod test_state;
 
 use serde_json::Value;
 
 pub use clock::{BoxFuture, Clock, VirtualClock};
+pub use execution::Execution;
 pub use history::{EventDetails, EventType, HistoryEvent, HISTORY_LIMIT};
 pub use integration::{
     Heartbeat, Integrations, Pattern, Recorded, Replay, Resource, TaskError, TaskIntegration,
     TaskRequest,
 };
 pub use record::{ChildResume, ExecutionRecord, ExecutionStatus, ResumePoint};
+pub use test_state::{
+    InspectionLevel, Mock, TestStateError, TestStateInput, TestStateOutput, TestStatus,
+};
 
 pub use crate::eval::{Random, SeededRandom};
 
-use crate::asl::{QueryLanguage, StateMachine};
-use failure::Failure;
-use history::Recorder;
-use run::{ExecInfo, Frame, Run, Vars};
+use crate::asl::StateMachine;
 
 /// Settings that are the same for every execution of an engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +80,8 @@ pub struct StartExecution {
     pub name: String,
     /// The input.
     pub input: Value,
+    /// An EXPRESS state machine (ARN `...:express:...`, no `RedriveCount` in the context).
+    pub express: bool,
 }
 
 /// Why a record cannot be redriven.
@@ -119,19 +124,35 @@ impl<'a> Engine<'a> {
 
     /// Runs a new execution of `definition` to its end.
     pub async fn start(&self, definition: StateMachine, start: StartExecution) -> ExecutionRecord {
+        self.execution(definition, start).run().await
+    }
+
+    /// Continues a FAILED, TIMED_OUT or ABORTED execution to its (new) end; see
+    /// [`Engine::resume`].
+    pub async fn redrive(&self, record: ExecutionRecord) -> Result<ExecutionRecord, RedriveError> {
+        Ok(self.resume(record)?.run().await)
+    }
+
+    /// A new execution of `definition`, ready to [`Execution::run`].
+    pub fn execution(&self, definition: StateMachine, start: StartExecution) -> Execution<'_> {
         let now = self.clock.now_ms();
-        let sm_arn = format!(
-            "arn:aws:states:{}:{}:stateMachine:{}",
-            self.options.region, self.options.account, start.state_machine_name
-        );
-        let arn = format!(
-            "arn:aws:states:{}:{}:execution:{}:{}",
-            self.options.region, self.options.account, start.state_machine_name, start.name
-        );
+        let o = &self.options;
+        let machine = &start.state_machine_name;
+        let kind = if start.express {
+            "express"
+        } else {
+            "execution"
+        };
         let record = ExecutionRecord {
-            execution_arn: arn,
+            execution_arn: format!(
+                "arn:aws:states:{}:{}:{kind}:{machine}:{}",
+                o.region, o.account, start.name
+            ),
             name: start.name,
-            state_machine_arn: sm_arn,
+            state_machine_arn: format!(
+                "arn:aws:states:{}:{}:stateMachine:{machine}",
+                o.region, o.account
+            ),
             definition,
             input: start.input,
             status: ExecutionStatus::Running,
@@ -145,20 +166,20 @@ impl<'a> Engine<'a> {
             history: Vec::new(),
             resume: None,
         };
-        let started = EventDetails {
+        let opening = EventDetails {
             input: Some(record.input.clone()),
-            role_arn: Some(self.options.role_arn.clone()),
+            role_arn: Some(o.role_arn.clone()),
             state_machine_arn: Some(record.state_machine_arn.clone()),
             ..EventDetails::default()
         };
-        self.attempt(record, EventType::ExecutionStarted, started)
-            .await
+        Execution::new(self, record, EventType::ExecutionStarted, opening)
     }
 
-    /// Continues a FAILED, TIMED_OUT or ABORTED execution from the state that did not finish,
-    /// with the input and variables it had, rerunning only the Map iterations and Parallel
-    /// branches that did not succeed. The history continues with `ExecutionRedriven`.
-    pub async fn redrive(&self, record: ExecutionRecord) -> Result<ExecutionRecord, RedriveError> {
+    /// A FAILED, TIMED_OUT or ABORTED execution, ready to continue from the state that did not
+    /// finish, with the input and variables it had, rerunning only the Map iterations and
+    /// Parallel branches that did not succeed, as `RedriveExecution` does. Its history goes on
+    /// with `ExecutionRedriven`.
+    pub fn resume(&self, mut record: ExecutionRecord) -> Result<Execution<'_>, RedriveError> {
         if !record.status.is_redrivable() {
             return Err(RedriveError::NotRedrivable(
                 record.execution_arn,
@@ -168,140 +189,19 @@ impl<'a> Engine<'a> {
         if record.resume.is_none() {
             return Err(RedriveError::NothingToResume(record.execution_arn));
         }
-        let mut record = record;
         record.redrive_count += 1;
         record.redrive_date_ms = Some(self.clock.now_ms());
         record.status = ExecutionStatus::Running;
+        record.stop_date_ms = None;
         let details = EventDetails {
             redrive_count: Some(record.redrive_count),
             ..EventDetails::default()
         };
-        Ok(self
-            .attempt(record, EventType::ExecutionRedriven, details)
-            .await)
-    }
-
-    /// One attempt: the opening event, the states, the closing event.
-    async fn attempt(
-        &self,
-        mut record: ExecutionRecord,
-        opening: EventType,
-        details: EventDetails,
-    ) -> ExecutionRecord {
-        let history = Recorder::new(
-            self.clock,
-            self.options.history_limit,
-            std::mem::take(&mut record.history),
-        );
-        let resume = record.resume.take();
-        let machine_name = record
-            .state_machine_arn
-            .rsplit(':')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        let exec = ExecInfo {
-            arn: record.execution_arn.clone(),
-            name: record.name.clone(),
-            state_machine_arn: record.state_machine_arn.clone(),
-            state_machine_name: machine_name,
-            role_arn: self.options.role_arn.clone(),
-            start_ms: record.start_date_ms,
-            redrive_count: record.redrive_count,
-            input: record.input.clone(),
-        };
-        let deadline = record
-            .definition
-            .timeout_seconds
-            .map(|t| self.clock.now_ms().saturating_add(t.saturating_mul(1000) as i64));
-        let run = Run::new(self, &history, exec, deadline);
-        let mut frame = Frame {
-            vars: Vars {
-                own: resume
-                    .as_ref()
-                    .map(|r| r.variables.clone())
-                    .unwrap_or_default(),
-                outer: None,
-            },
-            prev: 0,
-            lang: record
-                .definition
-                .query_language
-                .unwrap_or(QueryLanguage::JsonPath),
-            history: &history,
-        };
-        let outcome = match history.push(0, opening, details) {
-            Err(_) => Err(Failure::history_full()),
-            Ok(_) => {
-                let (start, input) = match &resume {
-                    Some(r) => (r.state.clone(), r.input.clone()),
-                    None => (record.definition.start_at.clone(), record.input.clone()),
-                };
-                let def = &record.definition;
-                run.run_graph(&def.states, &start, input, &mut frame, resume.as_ref())
-                    .await
-            }
-        };
-        let prev = frame.prev;
-        self.finish(&mut record, &history, prev, outcome);
-        drop(run);
-        record.history = history.into_events();
-        record.stop_date_ms = Some(self.clock.now_ms());
-        record
-    }
-
-    /// Writes the closing event and sets status, output, error and cause.
-    fn finish(
-        &self,
-        record: &mut ExecutionRecord,
-        history: &Recorder<'_>,
-        prev: u64,
-        outcome: Result<Value, Failure>,
-    ) {
-        let outcome = outcome.and_then(|out| match crate::eval::check_payload_size(&out, "") {
-            Ok(()) => Ok(out),
-            Err(e) => Err(Failure::new(Some(e.error().into()), Some(e.cause))),
-        });
-        match outcome {
-            Ok(output) => {
-                let d = EventDetails {
-                    output: Some(output.clone()),
-                    ..EventDetails::default()
-                };
-                match history.push(prev, EventType::ExecutionSucceeded, d) {
-                    Ok(_) => {
-                        record.status = ExecutionStatus::Succeeded;
-                        record.output = Some(output);
-                    }
-                    Err(_) => {
-                        let f = Failure::history_full();
-                        self.fail_record(record, &f, ExecutionStatus::Failed);
-                    }
-                }
-            }
-            Err(f) if f.history_full => self.fail_record(record, &f, ExecutionStatus::Failed),
-            Err(f) => {
-                let (kind, status) = if f.timed_out {
-                    (EventType::ExecutionTimedOut, ExecutionStatus::TimedOut)
-                } else {
-                    (EventType::ExecutionFailed, ExecutionStatus::Failed)
-                };
-                let d = EventDetails {
-                    error: f.error.clone(),
-                    cause: f.cause.clone(),
-                    ..EventDetails::default()
-                };
-                let _ = history.push(prev, kind, d);
-                self.fail_record(record, &f, status);
-            }
-        }
-    }
-
-    fn fail_record(&self, record: &mut ExecutionRecord, f: &Failure, status: ExecutionStatus) {
-        record.status = status;
-        record.error = f.error.clone();
-        record.cause = f.cause.clone();
-        record.output = None;
-        record.resume = if f.history_full { None } else { f.resume.clone() };
+        Ok(Execution::new(
+            self,
+            record,
+            EventType::ExecutionRedriven,
+            details,
+        ))
     }
 }

@@ -12,8 +12,9 @@ use super::failure::Failure;
 use super::history::{EventDetails, EventType};
 use super::join::{boxed, run_limited};
 use super::record::{ChildResume, ResumePoint};
-use super::retry::Retries;
+use super::retry::Then;
 use super::run::{next_of, ContextExtra, Frame, Here, Run, Step, Vars};
+use super::test_state::Mock;
 use crate::asl::{ParallelState, QueryLanguage};
 use crate::eval::{apply_input_path, evaluate_payload, EvalError};
 
@@ -26,7 +27,8 @@ impl Run<'_> {
         frame: &mut Frame<'_>,
         resume: Option<&ResumePoint>,
     ) -> Result<Step, Failure> {
-        let mut retries = Retries::new(s.retry.as_deref().unwrap_or(&[]));
+        let mut retries = self.retries_for(here, s.retry.as_deref());
+        let catchers = s.catch.as_deref().unwrap_or(&[]);
         let mut resume = resume.and_then(|r| r.children.as_deref());
         loop {
             let failure = match self
@@ -34,21 +36,14 @@ impl Run<'_> {
                 .await
             {
                 Ok(step) => return Ok(step),
-                Err(f) if f.is_fatal() => return Err(f),
                 Err(f) => f,
             };
-            match retries.delay_ms(&failure, self.engine.random) {
-                Some(wait) => {
-                    let until = self.engine.clock.now_ms().saturating_add(wait);
-                    self.sleep_until(until).await?;
-                }
-                None => {
-                    if failure.children.is_some() {
-                        self.event(frame, EventType::ParallelStateFailed, EventDetails::default())?;
-                    }
-                    let catchers = s.catch.as_deref().unwrap_or(&[]);
-                    return self.catch(here, catchers, failure, &input, frame);
-                }
+            let failed = Some(EventType::ParallelStateFailed);
+            let then = self
+                .after_failure(here, &mut retries, catchers, failure, &input, frame, failed)
+                .await;
+            if let Then::Done(result) = then {
+                return result;
             }
         }
     }
@@ -87,7 +82,9 @@ impl Run<'_> {
                 }
                 QueryLanguage::Jsonata => {
                     let branch_input = match &s.arguments {
-                        Some(a) => evaluate_payload(QueryLanguage::Jsonata, "Arguments", a, &scope)?,
+                        Some(a) => {
+                            evaluate_payload(QueryLanguage::Jsonata, "Arguments", a, &scope)?
+                        }
                         None => input.clone(),
                     };
                     (input.clone(), branch_input)
@@ -98,7 +95,56 @@ impl Run<'_> {
             Ok(p) => p,
             Err(e) => return Err(self.eval_failure(e, here, frame)),
         };
-        self.event(frame, EventType::ParallelStateStarted, EventDetails::default())?;
+        self.event(
+            frame,
+            EventType::ParallelStateStarted,
+            EventDetails::default(),
+        )?;
+        let mocked = self.tested(here).and_then(|t| t.mock()).cloned();
+        let result = match mocked {
+            Some(Mock::Result(v)) => v,
+            Some(Mock::Error { error, cause }) => return Err(Failure::new(Some(error), cause)),
+            None => {
+                let results = self
+                    .run_branches(here, s, branch_input, frame, resume)
+                    .await?;
+                Value::Array(results)
+            }
+        };
+        self.event(
+            frame,
+            EventType::ParallelStateSucceeded,
+            EventDetails::default(),
+        )?;
+        let shaped = self.shape_result(
+            here,
+            &s.result_selector,
+            &s.result_path,
+            &s.output_path,
+            &s.output,
+            &s.assign,
+            input,
+            &effective,
+            &result,
+            &ctx,
+            frame,
+        );
+        match shaped {
+            Ok((output, assigned)) => self.exit(here, frame, output, assigned, next_of(here.state)),
+            Err(e) => Err(self.eval_failure(e, here, frame)),
+        }
+    }
+
+    /// Runs the branches that still need to run; their outputs in branch order.
+    async fn run_branches(
+        &self,
+        here: &Here<'_>,
+        s: &ParallelState,
+        branch_input: Value,
+        frame: &mut Frame<'_>,
+        resume: Option<&[ChildResume]>,
+    ) -> Result<Vec<Value>, Failure> {
+        let branch_input = &branch_input;
         let count = s.branches.len();
         let mut results: Vec<Option<Value>> = vec![None; count];
         let mut children: Vec<ChildResume> = vec![ChildResume::Rerun; count];
@@ -113,7 +159,6 @@ impl Run<'_> {
         let start_prev = frame.prev;
         let history = frame.history;
         let parent_vars = &frame.vars;
-        let branch_input = &branch_input;
         run_limited(
             todo.len(),
             0,
@@ -127,7 +172,9 @@ impl Run<'_> {
                 boxed(async move {
                     let mut f = Frame {
                         vars: Vars {
-                            own: child_resume.map(|r| r.variables.clone()).unwrap_or_default(),
+                            own: child_resume
+                                .map(|r| r.variables.clone())
+                                .unwrap_or_default(),
                             outer: Some(parent_vars),
                         },
                         prev: start_prev,
@@ -167,29 +214,9 @@ impl Run<'_> {
             }
             return Err(f);
         }
-        self.event(frame, EventType::ParallelStateSucceeded, EventDetails::default())?;
-        let result = Value::Array(
-            results
-                .into_iter()
-                .map(|r| r.unwrap_or(Value::Null))
-                .collect(),
-        );
-        let shaped = self.shape_result(
-            here,
-            &s.result_selector,
-            &s.result_path,
-            &s.output_path,
-            &s.output,
-            &s.assign,
-            input,
-            &effective,
-            &result,
-            &ctx,
-            frame,
-        );
-        match shaped {
-            Ok((output, assigned)) => self.exit(here, frame, output, assigned, next_of(here.state)),
-            Err(e) => Err(self.eval_failure(e, here, frame)),
-        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(Value::Null))
+            .collect())
     }
 }

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::failure::Failure;
+use super::history::{EventDetails, EventType};
 use super::run::{Frame, Here, Run, Step};
 use super::states::{assign, jsonata_output};
 use crate::asl::{Catcher, JitterStrategy, QueryLanguage, Retrier};
@@ -28,10 +29,20 @@ impl<'s> Retries<'s> {
         }
     }
 
-    /// How long to wait before retrying after `failure`, or `None` to give up. The first
-    /// retrier whose `ErrorEquals` matches decides; when its attempts are used up, no later
-    /// retrier is tried.
-    pub(crate) fn delay_ms(&mut self, failure: &Failure, random: &dyn Random) -> Option<i64> {
+    /// Retries counted as already made by every retrier (TestState's `retrierRetryCount`).
+    pub(crate) fn already(mut self, count: u32) -> Retries<'s> {
+        self.attempts.fill(count);
+        self
+    }
+
+    /// The decision after `failure`: which retrier matched (the first whose `ErrorEquals`
+    /// matches decides; when its attempts are used up, no later retrier is tried) and how long
+    /// to wait, or `None` as the wait when that retrier is spent.
+    pub(crate) fn decide(
+        &mut self,
+        failure: &Failure,
+        random: &dyn Random,
+    ) -> Option<(usize, Option<i64>)> {
         let i = self
             .retriers
             .iter()
@@ -39,18 +50,22 @@ impl<'s> Retries<'s> {
         let r = &self.retriers[i];
         let n = self.attempts[i];
         if u64::from(n) >= r.max_attempts.unwrap_or(3) {
-            return None;
+            return Some((i, None));
         }
         self.attempts[i] += 1;
         self.total += 1;
-        Some(backoff_ms(r, n, random))
+        Some((i, Some(backoff_ms(r, n, random))))
     }
 }
 
 /// The wait before retry number `n + 1` of retrier `r`.
 pub(crate) fn backoff_ms(r: &Retrier, n: u32, random: &dyn Random) -> i64 {
     let interval = r.interval_seconds.unwrap_or(1) as f64;
-    let rate = r.backoff_rate.as_ref().and_then(|b| b.as_f64()).unwrap_or(2.0);
+    let rate = r
+        .backoff_rate
+        .as_ref()
+        .and_then(|b| b.as_f64())
+        .unwrap_or(2.0);
     let mut seconds = interval * rate.powi(i32::try_from(n).unwrap_or(i32::MAX));
     if let Some(max) = r.max_delay_seconds {
         seconds = seconds.min(max as f64);
@@ -66,7 +81,59 @@ pub(crate) fn backoff_ms(r: &Retrier, n: u32, random: &dyn Random) -> i64 {
     }
 }
 
+/// What to do after a failed attempt of a state with Retry and Catch.
+pub(crate) enum Then {
+    /// Run the state's work again (the backoff has been waited).
+    Retry,
+    /// Stop with this result (caught: the catcher's step; not caught: the failure).
+    Done(Result<Step, Failure>),
+}
+
 impl Run<'_> {
+    /// After an attempt of `here` failed: back off and retry, or catch, or fail. `failed_event`
+    /// (`MapStateFailed`, `ParallelStateFailed`) is written when the state gives up, if the
+    /// failure came from its children.
+    pub(crate) async fn after_failure(
+        &self,
+        here: &Here<'_>,
+        retries: &mut Retries<'_>,
+        catchers: &[Catcher],
+        mut failure: Failure,
+        input: &Value,
+        frame: &mut Frame<'_>,
+        failed_event: Option<EventType>,
+    ) -> Then {
+        if failure.is_fatal() {
+            return Then::Done(Err(failure));
+        }
+        let decision = retries.decide(&failure, self.engine.random);
+        if let Some(test) = self.tested(here) {
+            if let Some((index, wait)) = decision {
+                let mut details = serde_json::json!({ "retryIndex": index });
+                if let Some(ms) = wait {
+                    details["retryBackoffIntervalSeconds"] = serde_json::json!(ms / 1000);
+                    failure.retriable = true;
+                }
+                test.inspect("errorDetails", || details);
+                if failure.retriable {
+                    return Then::Done(Err(failure));
+                }
+            }
+        } else if let Some((_, Some(wait))) = decision {
+            let until = self.engine.clock.now_ms().saturating_add(wait);
+            return match self.sleep_until(until).await {
+                Ok(()) => Then::Retry,
+                Err(f) => Then::Done(Err(f)),
+            };
+        }
+        if let Some(kind) = failed_event.filter(|_| failure.children.is_some()) {
+            if let Err(f) = self.event(frame, kind, EventDetails::default()) {
+                return Then::Done(Err(f));
+            }
+        }
+        Then::Done(self.catch(here, catchers, failure, input, frame))
+    }
+
     /// Hands an unretried failure to the first matching catcher, or passes it on.
     pub(crate) fn catch(
         &self,
@@ -79,9 +146,20 @@ impl Run<'_> {
         if failure.is_fatal() {
             return Err(failure);
         }
-        let Some(c) = catchers.iter().find(|c| failure.matches(&c.error_equals)) else {
+        let Some((index, c)) = catchers
+            .iter()
+            .enumerate()
+            .find(|(_, c)| failure.matches(&c.error_equals))
+        else {
             return Err(failure);
         };
+        if let Some(test) = self.tested(here) {
+            test.inspect(
+                "errorDetails",
+                || serde_json::json!({ "catchIndex": index }),
+            );
+            test.caught(&failure);
+        }
         let error_output = failure.error_output();
         let ctx = self.context(here, Default::default());
         let shaped: Result<_, EvalError> = (|| {
@@ -122,8 +200,13 @@ mod tests {
         let mut retries = Retries::new(std::slice::from_ref(&r));
         let f = Failure::new(Some("X".into()), None);
         assert_eq!(
-            (0..4).map(|_| retries.delay_ms(&f, &rnd)).collect::<Vec<_>>(),
-            [Some(1000), Some(2000), Some(4000), None]
+            (0..4).map(|_| retries.decide(&f, &rnd)).collect::<Vec<_>>(),
+            [
+                Some((0, Some(1000))),
+                Some((0, Some(2000))),
+                Some((0, Some(4000))),
+                Some((0, None))
+            ]
         );
         assert_eq!(retries.total, 3);
     }
@@ -147,6 +230,6 @@ mod tests {
         let list = [a, b];
         let mut retries = Retries::new(&list);
         let f = Failure::new(Some("X".into()), None);
-        assert_eq!(retries.delay_ms(&f, &SeededRandom::new(0)), None);
+        assert_eq!(retries.decide(&f, &SeededRandom::new(0)), Some((0, None)));
     }
 }

@@ -13,6 +13,7 @@ use super::failure::Failure;
 use super::history::{EventDetails, EventType, HistoryFull, Recorder};
 use super::join::{race, Either};
 use super::record::ResumePoint;
+use super::test_state::TestMode;
 use super::Engine;
 use crate::asl::{QueryLanguage, State};
 use crate::eval::{self, EvalError, Scope, Timestamp};
@@ -28,17 +29,20 @@ pub(crate) struct ExecInfo {
     pub start_ms: i64,
     pub redrive_count: u32,
     pub input: Value,
+    /// An EXPRESS execution (`$$.Execution` has no `RedriveCount`).
+    pub express: bool,
 }
 
 /// One attempt of one execution (the first run, or a redrive).
 pub(crate) struct Run<'e> {
     pub engine: &'e Engine<'e>,
-    pub history: &'e Recorder<'e>,
     pub exec: ExecInfo,
     /// When the execution times out (machine `TimeoutSeconds`), epoch ms.
     pub deadline_ms: Option<i64>,
     /// Per state (by address): does it read the context object?
     uses_context: Mutex<HashMap<usize, bool>>,
+    /// Set when running the TestState API.
+    pub test: Option<TestMode>,
 }
 
 /// Variables of one scope over those of the scopes around it (read-only from inside).
@@ -87,18 +91,13 @@ pub(crate) struct Here<'a> {
 }
 
 impl<'e> Run<'e> {
-    pub(crate) fn new(
-        engine: &'e Engine<'e>,
-        history: &'e Recorder<'e>,
-        exec: ExecInfo,
-        deadline_ms: Option<i64>,
-    ) -> Run<'e> {
+    pub(crate) fn new(engine: &'e Engine<'e>, exec: ExecInfo, deadline_ms: Option<i64>) -> Run<'e> {
         Run {
             engine,
-            history,
             exec,
             deadline_ms,
             uses_context: Mutex::new(HashMap::new()),
+            test: None,
         }
     }
 
@@ -148,7 +147,7 @@ impl<'e> Run<'e> {
     }
 
     /// Enters a state and runs it by type.
-    async fn run_state(
+    pub(crate) async fn run_state(
         &self,
         name: &str,
         state: &State,
@@ -267,6 +266,18 @@ impl<'e> Run<'e> {
         if !self.uses_context(here.state) {
             return Value::Null;
         }
+        if let Some(mut ctx) = self.test_context(here, extra.retry_count) {
+            if let (Some((index, value)), Some(m)) = (extra.map_item, ctx.as_object_mut()) {
+                m.insert(
+                    "Map".into(),
+                    json!({"Item": {"Index": index, "Value": value}}),
+                );
+            }
+            if let (Some(token), Some(m)) = (extra.task_token, ctx.as_object_mut()) {
+                m.entry("Task").or_insert_with(|| json!({ "Token": token }));
+            }
+            return ctx;
+        }
         let mut state = Map::new();
         state.insert("Name".into(), Value::from(here.name));
         state.insert(
@@ -276,15 +287,18 @@ impl<'e> Run<'e> {
         if let Some(n) = extra.retry_count {
             state.insert("RetryCount".into(), Value::from(n));
         }
+        let mut execution = json!({
+            "Id": self.exec.arn,
+            "Input": self.exec.input,
+            "StartTime": Timestamp::from_unix_millis(self.exec.start_ms).to_string(),
+            "Name": self.exec.name,
+            "RoleArn": self.exec.role_arn,
+        });
+        if !self.exec.express {
+            execution["RedriveCount"] = json!(self.exec.redrive_count);
+        }
         let mut ctx = json!({
-            "Execution": {
-                "Id": self.exec.arn,
-                "Input": self.exec.input,
-                "StartTime": Timestamp::from_unix_millis(self.exec.start_ms).to_string(),
-                "Name": self.exec.name,
-                "RoleArn": self.exec.role_arn,
-                "RedriveCount": self.exec.redrive_count,
-            },
+            "Execution": execution,
             "StateMachine": {
                 "Id": self.exec.state_machine_arn,
                 "Name": self.exec.state_machine_name,

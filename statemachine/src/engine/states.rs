@@ -8,8 +8,8 @@ use super::failure::Failure;
 use super::run::{next_of, ContextExtra, Frame, Here, Run, Step};
 use crate::asl::{ChoiceState, FailState, PassState, QueryLanguage, SucceedState, WaitState};
 use crate::eval::{
-    apply_input_path, apply_output_path, apply_result_path, choice::evaluate_rule,
-    evaluate_assign, evaluate_payload, fail_fields, wait_target, EvalError, WaitTarget,
+    apply_input_path, apply_output_path, apply_result_path, choice::evaluate_rule, evaluate_assign,
+    evaluate_payload, fail_fields, wait_target, EvalError, Timestamp, WaitTarget,
 };
 
 type Shaped = Result<(Value, Option<Map<String, Value>>), EvalError>;
@@ -30,14 +30,24 @@ impl Run<'_> {
                     let effective = apply_input_path(&s.input_path, &scope)?;
                     let in_scope = scope.with_input(&effective);
                     let result = match (&s.result, &s.parameters) {
-                        (Some(r), _) => r.clone(),
-                        (None, Some(p)) => {
-                            evaluate_payload(QueryLanguage::JsonPath, "Parameters", p, &in_scope)?
+                        (Some(r), _) => {
+                            self.inspect(here, "result", || r.clone());
+                            r.clone()
                         }
-                        (None, None) => effective.clone(),
+                        (None, p) => {
+                            self.inspect(here, "afterInputPath", || effective.clone());
+                            let out = match p {
+                                Some(p) => evaluate_payload(here.lang, "Parameters", p, &in_scope)?,
+                                None => effective.clone(),
+                            };
+                            self.inspect(here, "afterParameters", || out.clone());
+                            out
+                        }
                     };
+                    self.inspect(here, "afterResultSelector", || result.clone());
                     let assigned = assign(here.lang, &s.assign, &in_scope.with_result(&result))?;
                     let after = apply_result_path(&s.result_path, &input, result)?;
+                    self.inspect(here, "afterResultPath", || after.clone());
                     Ok((apply_output_path(&s.output_path, &after, &scope)?, assigned))
                 }
                 QueryLanguage::Jsonata => {
@@ -64,7 +74,11 @@ impl Run<'_> {
             (|| {
                 let scope = self.scope(&input, &ctx, frame);
                 let effective = match here.lang {
-                    QueryLanguage::JsonPath => apply_input_path(&s.input_path, &scope)?,
+                    QueryLanguage::JsonPath => {
+                        let e = apply_input_path(&s.input_path, &scope)?;
+                        self.inspect(here, "afterInputPath", || e.clone());
+                        e
+                    }
                     QueryLanguage::Jsonata => input.clone(),
                 };
                 let in_scope = scope.with_input(&effective);
@@ -84,17 +98,27 @@ impl Run<'_> {
                 };
                 let assigned = assign(here.lang, assign_field, &in_scope)?;
                 let output = match here.lang {
-                    QueryLanguage::JsonPath => apply_output_path(&s.output_path, &effective, &scope)?,
+                    QueryLanguage::JsonPath => {
+                        apply_output_path(&s.output_path, &effective, &scope)?
+                    }
                     QueryLanguage::Jsonata => jsonata_output(output_field, &scope, &input)?,
                 };
-                Ok(Some((next.unwrap_or_default().to_string(), output, assigned)))
+                Ok(Some((
+                    next.unwrap_or_default().to_string(),
+                    output,
+                    assigned,
+                )))
             })();
         match decided {
-            Ok(Some((next, output, assigned))) => self.exit(here, frame, output, assigned, Some(&next)),
+            Ok(Some((next, output, assigned))) => {
+                self.exit(here, frame, output, assigned, Some(&next))
+            }
             Ok(None) => Err(Failure::new(
                 Some("States.NoChoiceMatched".into()),
-                Some(EvalError::runtime("No Choice rule matched and the state has no Default.")
-                    .cause_in_state(here.name, here.entered_id)),
+                Some(
+                    EvalError::runtime("No Choice rule matched and the state has no Default.")
+                        .cause_in_state(here.name, here.entered_id),
+                ),
             )),
             Err(e) => Err(self.eval_failure(e, here, frame)),
         }
@@ -108,24 +132,27 @@ impl Run<'_> {
         frame: &mut Frame<'_>,
     ) -> Result<Step, Failure> {
         let ctx = self.context(here, ContextExtra::default());
+        let now = Timestamp::from_unix_millis(self.engine.clock.now_ms());
         let planned: Result<(WaitTarget, Value, Option<Map<String, Value>>), EvalError> = (|| {
             let scope = self.scope(&input, &ctx, frame);
             match here.lang {
                 QueryLanguage::JsonPath => {
                     let effective = apply_input_path(&s.input_path, &scope)?;
+                    self.inspect(here, "afterInputPath", || effective.clone());
                     let in_scope = scope.with_input(&effective);
-                    let target = wait_target(s, here.lang, &in_scope)?;
+                    let target = wait_target(s, here.lang, &in_scope, now)?;
                     let assigned = assign(here.lang, &s.assign, &in_scope)?;
                     let output = apply_output_path(&s.output_path, &effective, &scope)?;
                     Ok((target, output, assigned))
                 }
                 QueryLanguage::Jsonata => {
-                    let target = wait_target(s, here.lang, &scope)?;
+                    let target = wait_target(s, here.lang, &scope, now)?;
                     let assigned = assign(here.lang, &s.assign, &scope)?;
                     Ok((target, jsonata_output(&s.output, &scope, &input)?, assigned))
                 }
             }
-        })();
+        })(
+        );
         let (target, output, assigned) = match planned {
             Ok(p) => p,
             Err(e) => return Err(self.eval_failure(e, here, frame)),
@@ -155,6 +182,7 @@ impl Run<'_> {
             match here.lang {
                 QueryLanguage::JsonPath => {
                     let effective = apply_input_path(&s.input_path, &scope)?;
+                    self.inspect(here, "afterInputPath", || effective.clone());
                     apply_output_path(&s.output_path, &effective, &scope)
                 }
                 QueryLanguage::Jsonata => jsonata_output(&s.output, &scope, &input),
@@ -174,6 +202,9 @@ impl Run<'_> {
         frame: &mut Frame<'_>,
     ) -> Result<Step, Failure> {
         let ctx = self.context(here, ContextExtra::default());
+        if here.lang == QueryLanguage::JsonPath {
+            self.inspect(here, "afterInputPath", || input.clone());
+        }
         let fields = {
             let scope = self.scope(&input, &ctx, frame);
             fail_fields(s, here.lang, &scope)

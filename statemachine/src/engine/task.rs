@@ -10,13 +10,14 @@ use super::failure::Failure;
 use super::history::{EventDetails, EventType};
 use super::integration::{Heartbeat, Pattern, Resource, TaskError, TaskRequest};
 use super::join::{race, Either};
-use super::retry::Retries;
+use super::retry::Then;
 use super::run::{next_of, ContextExtra, Frame, Here, Run, Step};
 use super::states::{assign, jsonata_output};
+use super::test_state::Mock;
 use crate::asl::{QueryLanguage, TaskState};
 use crate::eval::{
-    apply_input_path, apply_output_path, apply_result_path, check_payload_size,
-    evaluate_payload, task_timeouts, uuid_v4, EvalError, TaskTimeouts,
+    apply_input_path, apply_output_path, apply_result_path, check_payload_size, evaluate_payload,
+    task_timeouts, uuid_v4, EvalError, TaskTimeouts,
 };
 
 impl Run<'_> {
@@ -28,25 +29,21 @@ impl Run<'_> {
         frame: &mut Frame<'_>,
     ) -> Result<Step, Failure> {
         let resource = Resource::parse(&s.resource);
-        let mut retries = Retries::new(s.retry.as_deref().unwrap_or(&[]));
+        let mut retries = self.retries_for(here, s.retry.as_deref());
+        let catchers = s.catch.as_deref().unwrap_or(&[]);
         loop {
             let failure = match self
                 .task_attempt(here, s, &resource, &input, frame, retries.total)
                 .await
             {
                 Ok(step) => return Ok(step),
-                Err(f) if f.is_fatal() => return Err(f),
                 Err(f) => f,
             };
-            match retries.delay_ms(&failure, self.engine.random) {
-                Some(wait) => {
-                    let until = self.engine.clock.now_ms().saturating_add(wait);
-                    self.sleep_until(until).await?;
-                }
-                None => {
-                    let catchers = s.catch.as_deref().unwrap_or(&[]);
-                    return self.catch(here, catchers, failure, &input, frame);
-                }
+            let then = self
+                .after_failure(here, &mut retries, catchers, failure, &input, frame, None)
+                .await;
+            if let Then::Done(result) = then {
+                return result;
             }
         }
     }
@@ -60,8 +57,8 @@ impl Run<'_> {
         frame: &mut Frame<'_>,
         retry_count: u32,
     ) -> Result<Step, Failure> {
-        let token = (resource.pattern == Pattern::WaitForTaskToken)
-            .then(|| uuid_v4(self.engine.random));
+        let token =
+            (resource.pattern == Pattern::WaitForTaskToken).then(|| uuid_v4(self.engine.random));
         let ctx = self.context(
             here,
             ContextExtra {
@@ -75,6 +72,7 @@ impl Run<'_> {
             Ok(match here.lang {
                 QueryLanguage::JsonPath => {
                     let effective = apply_input_path(&s.input_path, &scope)?;
+                    self.inspect(here, "afterInputPath", || effective.clone());
                     let in_scope = scope.with_input(&effective);
                     let params = match &s.parameters {
                         Some(p) => {
@@ -82,14 +80,18 @@ impl Run<'_> {
                         }
                         None => effective.clone(),
                     };
+                    self.inspect(here, "afterParameters", || params.clone());
                     let timeouts = task_timeouts(s, here.lang, &in_scope)?;
                     (effective, params, timeouts)
                 }
                 QueryLanguage::Jsonata => {
                     let params = match &s.arguments {
-                        Some(a) => evaluate_payload(QueryLanguage::Jsonata, "Arguments", a, &scope)?,
+                        Some(a) => {
+                            evaluate_payload(QueryLanguage::Jsonata, "Arguments", a, &scope)?
+                        }
                         None => input.clone(),
                     };
+                    self.inspect(here, "afterArguments", || params.clone());
                     (input.clone(), params, task_timeouts(s, here.lang, &scope)?)
                 }
             })
@@ -98,7 +100,9 @@ impl Run<'_> {
             Ok(p) => p,
             Err(e) => return Err(self.eval_failure(e, here, frame)),
         };
-        let Some(integration) = self.engine.integrations.find(&resource.arn) else {
+        let mock = self.tested(here).and_then(|t| t.mock());
+        let integration = self.engine.integrations.find(&resource.arn);
+        if integration.is_none() && mock.is_none() {
             return Err(Failure::runtime(
                 EvalError::runtime(format!(
                     "No local integration serves the resource '{}'.",
@@ -106,7 +110,7 @@ impl Run<'_> {
                 ))
                 .cause_in_state(here.name, here.entered_id),
             ));
-        };
+        }
         self.task_event(frame, resource, Phase::Scheduled(&params, timeouts))?;
         self.task_event(frame, resource, Phase::Started)?;
         let heartbeat = Heartbeat::new(self.engine.clock);
@@ -121,13 +125,27 @@ impl Run<'_> {
             heartbeat: &heartbeat,
         };
         let started = self.engine.clock.now_ms();
-        let call = race(
-            integration.call(request),
-            self.watchdog(started, timeouts, &heartbeat),
-        );
-        let outcome = match self.guard(call).await? {
-            Either::Left(r) => r,
-            Either::Right(timeout) => Err(timeout),
+        let outcome = match (mock, integration) {
+            (Some(Mock::Result(v)), _) => Ok(v.clone()),
+            (Some(Mock::Error { error, cause }), _) => Err(TaskError {
+                error: error.clone(),
+                cause: cause.clone(),
+            }),
+            (None, integration) => {
+                let call = race(
+                    async {
+                        match integration {
+                            Some(i) => i.call(request).await,
+                            None => Err(TaskError::new("States.Runtime", "no integration")),
+                        }
+                    },
+                    self.watchdog(started, timeouts, &heartbeat),
+                );
+                match self.guard(call).await? {
+                    Either::Left(r) => r,
+                    Either::Right(timeout) => Err(timeout),
+                }
+            }
         };
         let result = match outcome.and_then(|r| {
             check_payload_size(&r, &resource.arn)
@@ -143,6 +161,7 @@ impl Run<'_> {
             }
         };
         self.task_event(frame, resource, Phase::Succeeded(&result))?;
+        self.inspect(here, "result", || result.clone());
         let shaped: Result<(Value, Option<Map<String, Value>>), EvalError> = (|| {
             let scope = self.scope(input, &ctx, frame);
             match here.lang {
@@ -156,12 +175,14 @@ impl Run<'_> {
                         )?,
                         None => result.clone(),
                     };
+                    self.inspect(here, "afterResultSelector", || selected.clone());
                     let assigned = assign(
                         here.lang,
                         &s.assign,
                         &scope.with_input(&effective).with_result(&selected),
                     )?;
                     let after = apply_result_path(&s.result_path, input, selected)?;
+                    self.inspect(here, "afterResultPath", || after.clone());
                     Ok((apply_output_path(&s.output_path, &after, &scope)?, assigned))
                 }
                 QueryLanguage::Jsonata => {
@@ -179,8 +200,17 @@ impl Run<'_> {
 
     /// Completes with `States.Timeout` when the task runs past `TimeoutSeconds` or goes
     /// `HeartbeatSeconds` without a heartbeat; never completes when neither is set.
-    async fn watchdog(&self, started: i64, t: TaskTimeouts, heartbeat: &Heartbeat<'_>) -> TaskError {
-        let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX / 2).saturating_mul(1000);
+    async fn watchdog(
+        &self,
+        started: i64,
+        t: TaskTimeouts,
+        heartbeat: &Heartbeat<'_>,
+    ) -> TaskError {
+        let secs = |s: u64| {
+            i64::try_from(s)
+                .unwrap_or(i64::MAX / 2)
+                .saturating_mul(1000)
+        };
         let timeout_at = t.timeout_seconds.map(|s| started.saturating_add(secs(s)));
         loop {
             let beat_at = t

@@ -1,0 +1,174 @@
+//! One execution attempt in progress: [`Execution::run`] drives it to its end, and
+//! [`Execution::snapshot`] shows the record so far (status RUNNING, the history written until
+//! now) while it runs or after the run was stopped from outside.
+
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::clock::lock;
+use super::failure::Failure;
+use super::history::{EventDetails, EventType, Recorder};
+use super::record::{ExecutionRecord, ExecutionStatus};
+use super::run::{ExecInfo, Frame, Run, Vars};
+use super::Engine;
+use crate::asl::QueryLanguage;
+
+/// An execution (new or redriven) and its history as it is being written.
+pub struct Execution<'e> {
+    engine: &'e Engine<'e>,
+    record: Mutex<ExecutionRecord>,
+    history: Recorder<'e>,
+    opening: Mutex<Option<(EventType, EventDetails)>>,
+}
+
+impl<'e> Execution<'e> {
+    pub(crate) fn new(
+        engine: &'e Engine<'e>,
+        mut record: ExecutionRecord,
+        opening: EventType,
+        details: EventDetails,
+    ) -> Execution<'e> {
+        let history = Recorder::new(
+            engine.clock,
+            engine.options.history_limit,
+            std::mem::take(&mut record.history),
+        );
+        Execution {
+            engine,
+            record: Mutex::new(record),
+            history,
+            opening: Mutex::new(Some((opening, details))),
+        }
+    }
+
+    /// The record as it stands: while running, status RUNNING and the history so far.
+    pub fn snapshot(&self) -> ExecutionRecord {
+        let mut r = lock(&self.record).clone();
+        r.history = self.history.events();
+        r
+    }
+
+    /// Runs the attempt to its end and returns the finished record. (Running it a second time
+    /// only returns the record again.)
+    pub async fn run(&self) -> ExecutionRecord {
+        let Some((opening, details)) = lock(&self.opening).take() else {
+            return self.snapshot();
+        };
+        let (definition, input, resume, exec) = {
+            let mut r = lock(&self.record);
+            let exec = ExecInfo {
+                arn: r.execution_arn.clone(),
+                name: r.name.clone(),
+                state_machine_arn: r.state_machine_arn.clone(),
+                state_machine_name: r
+                    .state_machine_arn
+                    .rsplit(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                role_arn: self.engine.options.role_arn.clone(),
+                start_ms: r.start_date_ms,
+                redrive_count: r.redrive_count,
+                input: r.input.clone(),
+                express: r.execution_arn.contains(":express:"),
+            };
+            (r.definition.clone(), r.input.clone(), r.resume.take(), exec)
+        };
+        let clock = self.engine.clock;
+        let deadline = definition
+            .timeout_seconds
+            .map(|t| clock.now_ms().saturating_add(t.saturating_mul(1000) as i64));
+        let run = Run::new(self.engine, exec, deadline);
+        let mut frame = Frame {
+            vars: Vars {
+                own: resume
+                    .as_ref()
+                    .map(|r| r.variables.clone())
+                    .unwrap_or_default(),
+                outer: None,
+            },
+            prev: 0,
+            lang: definition.query_language.unwrap_or(QueryLanguage::JsonPath),
+            history: &self.history,
+        };
+        let outcome = match self.history.push(0, opening, details) {
+            Err(_) => Err(Failure::history_full()),
+            Ok(_) => {
+                let (start, input) = match &resume {
+                    Some(r) => (r.state.as_str(), r.input.clone()),
+                    None => (definition.start_at.as_str(), input),
+                };
+                run.run_graph(
+                    &definition.states,
+                    start,
+                    input,
+                    &mut frame,
+                    resume.as_ref(),
+                )
+                .await
+            }
+        };
+        let prev = frame.prev;
+        self.finish(prev, outcome);
+        let mut r = lock(&self.record);
+        r.stop_date_ms = Some(clock.now_ms());
+        drop(r);
+        self.snapshot()
+    }
+
+    /// Writes the closing event and sets status, output, error and cause.
+    fn finish(&self, prev: u64, outcome: Result<Value, Failure>) {
+        let outcome = outcome.and_then(|out| match crate::eval::check_payload_size(&out, "") {
+            Ok(()) => Ok(out),
+            Err(e) => Err(Failure::new(Some(e.error().into()), Some(e.cause))),
+        });
+        let mut record = lock(&self.record);
+        match outcome {
+            Ok(output) => {
+                let d = EventDetails {
+                    output: Some(output.clone()),
+                    ..EventDetails::default()
+                };
+                match self.history.push(prev, EventType::ExecutionSucceeded, d) {
+                    Ok(_) => {
+                        record.status = ExecutionStatus::Succeeded;
+                        record.output = Some(output);
+                    }
+                    Err(_) => fail(
+                        &mut record,
+                        &Failure::history_full(),
+                        ExecutionStatus::Failed,
+                    ),
+                }
+            }
+            Err(f) if f.history_full => fail(&mut record, &f, ExecutionStatus::Failed),
+            Err(f) => {
+                let (kind, status) = if f.timed_out {
+                    (EventType::ExecutionTimedOut, ExecutionStatus::TimedOut)
+                } else {
+                    (EventType::ExecutionFailed, ExecutionStatus::Failed)
+                };
+                let d = EventDetails {
+                    error: f.error.clone(),
+                    cause: f.cause.clone(),
+                    ..EventDetails::default()
+                };
+                let _ = self.history.push(prev, kind, d);
+                fail(&mut record, &f, status);
+            }
+        }
+    }
+}
+
+fn fail(record: &mut ExecutionRecord, f: &Failure, status: ExecutionStatus) {
+    record.status = status;
+    record.error = f.error.clone();
+    record.cause = f.cause.clone();
+    record.output = None;
+    record.resume = if f.history_full {
+        None
+    } else {
+        f.resume.clone()
+    };
+}
