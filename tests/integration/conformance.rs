@@ -291,7 +291,10 @@ fn replay(outcomes: &Value, definition: &Value) -> Integrations {
 /// JSON text as Python's `json.dumps` writes it (`", "` and `": "` separators).
 fn python_json(v: &Value) -> String {
     match v {
-        Value::Array(a) => format!("[{}]", a.iter().map(python_json).collect::<Vec<_>>().join(", ")),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(python_json).collect::<Vec<_>>().join(", ")
+        ),
         Value::Object(m) => format!(
             "{{{}}}",
             m.iter()

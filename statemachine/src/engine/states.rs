@@ -9,7 +9,7 @@ use super::run::{next_of, ContextExtra, Frame, Here, Run, Step};
 use crate::asl::{ChoiceState, FailState, PassState, QueryLanguage, SucceedState, WaitState};
 use crate::eval::{
     apply_input_path, apply_output_path, apply_result_path, choice::evaluate_rule, evaluate_assign,
-    evaluate_payload, fail_fields, wait_target, EvalError, Timestamp, WaitTarget,
+    evaluate_payload, fail_fields, wait_target, EvalError, Timestamp,
 };
 
 type Shaped = Result<(Value, Option<Map<String, Value>>), EvalError>;
@@ -133,20 +133,20 @@ impl Run<'_> {
     ) -> Result<Step, Failure> {
         let ctx = self.context(here, ContextExtra::default());
         let now = Timestamp::from_unix_millis(self.engine.clock.now_ms());
-        let planned: Result<(WaitTarget, Value, Option<Map<String, Value>>), EvalError> = (|| {
+        let planned: Result<(Timestamp, Value, Option<Map<String, Value>>), EvalError> = (|| {
             let scope = self.scope(&input, &ctx, frame);
             match here.lang {
                 QueryLanguage::JsonPath => {
                     let effective = apply_input_path(&s.input_path, &scope)?;
                     self.inspect(here, "afterInputPath", || effective.clone());
                     let in_scope = scope.with_input(&effective);
-                    let target = wait_target(s, here.lang, &in_scope, now)?;
+                    let target = wait_target(s, here.lang, &in_scope)?.deadline(now)?;
                     let assigned = assign(here.lang, &s.assign, &in_scope)?;
                     let output = apply_output_path(&s.output_path, &effective, &scope)?;
                     Ok((target, output, assigned))
                 }
                 QueryLanguage::Jsonata => {
-                    let target = wait_target(s, here.lang, &scope, now)?;
+                    let target = wait_target(s, here.lang, &scope)?.deadline(now)?;
                     let assigned = assign(here.lang, &s.assign, &scope)?;
                     Ok((target, jsonata_output(&s.output, &scope, &input)?, assigned))
                 }
@@ -157,12 +157,7 @@ impl Run<'_> {
             Ok(p) => p,
             Err(e) => return Err(self.eval_failure(e, here, frame)),
         };
-        let until = match target {
-            WaitTarget::Seconds(n) => here
-                .entered_ms
-                .saturating_add(i64::try_from(n).unwrap_or(i64::MAX).saturating_mul(1000)),
-            WaitTarget::Until(t) => t.unix_millis(),
-        };
+        let until = target.unix_millis();
         if until > self.engine.clock.now_ms() {
             self.sleep_until(until).await?;
         }

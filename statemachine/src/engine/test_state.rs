@@ -351,12 +351,13 @@ fn find_state<'a>(
     states.values().find_map(|s| {
         let lang = s.query_language().unwrap_or(lang);
         match s {
-            State::Map(m) => m.processor().and_then(|p| {
-                find_state(&p.states, name, p.query_language.unwrap_or(lang))
-            }),
-            State::Parallel(p) => p.branches.iter().find_map(|b| {
-                find_state(&b.states, name, b.query_language.unwrap_or(lang))
-            }),
+            State::Map(m) => m
+                .processor()
+                .and_then(|p| find_state(&p.states, name, p.query_language.unwrap_or(lang))),
+            State::Parallel(p) => p
+                .branches
+                .iter()
+                .find_map(|b| find_state(&b.states, name, b.query_language.unwrap_or(lang))),
             _ => None,
         }
     })
