@@ -25,6 +25,8 @@ pub mod intrinsics;
 pub mod jsonata;
 pub mod jsonpath;
 mod limits;
+#[cfg(test)]
+mod proptests;
 mod random;
 mod scope;
 mod state_fields;

@@ -7,7 +7,7 @@ use super::fields::invalid_path;
 use super::intrinsics::compact;
 use super::jsonata;
 use super::jsonpath;
-use super::template::{dollar_field, jsonata_template, not_found};
+use super::template::{dollar_field, jsonata_template};
 use super::{EvalError, Scope, Timestamp};
 use crate::asl::{FailState, MapState, NumberOrExpr, QueryLanguage, TaskState, WaitState};
 
@@ -158,8 +158,12 @@ pub fn map_items(
             let p = state.items_path.as_deref().unwrap_or("$");
             match jsonpath::query(p, scope).map_err(|e| invalid_path(p, &e))? {
                 Value::Array(items) => Ok(items),
+                // AWS prints a context path with one `$` here.
                 _ => Err(EvalError::runtime(format!(
-                    "Reference path \"{p}\" must point to array."
+                    "Reference path \"{}\" must point to array.",
+                    p.strip_prefix('$')
+                        .filter(|r| r.starts_with('$'))
+                        .unwrap_or(p)
                 ))),
             }
         }
@@ -292,7 +296,7 @@ fn field_value(
         None => Ok(None),
         Some(p) => jsonpath::query(p, scope)
             .map(Some)
-            .map_err(|_| not_found(p, &format!("{field}Path"), scope)),
+            .map_err(|e| invalid_path(p, &e)),
     }
 }
 

@@ -12,7 +12,7 @@ use super::JsonataError;
 use crate::eval::Scope;
 
 /// Deepest nesting of evaluation before giving up (keeps the stack safe).
-const MAX_DEPTH: usize = 400;
+const MAX_DEPTH: usize = 150;
 
 /// Evaluation state: the scope the expression reads (variables, randomness), the root frame
 /// and the recursion depth.
@@ -308,7 +308,7 @@ impl<'s> Evaluator<'s> {
             let len = items.len() as i64;
             let mut i = n.floor() as i64;
             if i < 0 {
-                i += len;
+                i = i.saturating_add(len);
             }
             return Ok(usize::try_from(i).ok().and_then(|i| items.get(i).cloned()));
         }
@@ -335,7 +335,7 @@ impl<'s> Evaluator<'s> {
 fn index_matches(n: f64, index: usize, len: i64) -> bool {
     let mut i = n.floor() as i64;
     if i < 0 {
-        i += len;
+        i = i.saturating_add(len);
     }
     i == index as i64
 }

@@ -15,6 +15,9 @@ use super::JsonataError;
 use crate::eval::intrinsics::call_function;
 use crate::eval::{Random, SeededRandom, Timestamp};
 
+/// The widest string `$pad` builds.
+const MAX_PAD: usize = 1 << 20;
+
 const NAMES: &[&str] = &[
     "string",
     "length",
@@ -188,7 +191,7 @@ pub fn call(
             let st = st.min(n) as usize;
             let end = match len {
                 Some(l) if l <= 0.0 => st,
-                Some(l) => (st + l as usize).min(chars.len()),
+                Some(l) => st.saturating_add(l as usize).min(chars.len()),
                 None => chars.len(),
             };
             Some(V::str(&chars[st..end].iter().collect::<String>()))
@@ -216,6 +219,9 @@ pub fn call(
             let pad = str_arg(name, &args, 2)?.unwrap_or_else(|| Rc::from(" "));
             let len = s.chars().count();
             let want = width.abs() as usize;
+            if want > MAX_PAD {
+                return Err(JsonataError::new("D3200", "The $pad width is too large"));
+            }
             if want <= len || pad.is_empty() {
                 return Ok(Some(V::Str(s)));
             }

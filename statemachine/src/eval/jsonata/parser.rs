@@ -71,7 +71,11 @@ pub struct Lambda {
 /// Parses a whole expression.
 pub fn parse(src: &str) -> Result<Node, JsonataError> {
     let tokens = tokenize(src)?;
-    let mut p = Parser { tokens, at: 0 };
+    let mut p = Parser {
+        tokens,
+        at: 0,
+        depth: 0,
+    };
     let node = p.expression(0)?;
     let t = p.peek();
     if t.kind != Tok::End {
@@ -83,9 +87,13 @@ pub fn parse(src: &str) -> Result<Node, JsonataError> {
     Ok(node)
 }
 
+/// Deepest nesting the parser accepts (keeps the stack safe).
+const MAX_NESTING: usize = 100;
+
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    depth: usize,
 }
 
 fn binding_power(op: &str) -> u8 {
@@ -134,6 +142,19 @@ impl Parser {
     }
 
     fn expression(&mut self, rbp: u8) -> Result<Node, JsonataError> {
+        if self.depth >= MAX_NESTING {
+            return Err(JsonataError::syntax(
+                self.peek().pos,
+                "the expression nests too deeply",
+            ));
+        }
+        self.depth += 1;
+        let r = self.expression_inner(rbp);
+        self.depth -= 1;
+        r
+    }
+
+    fn expression_inner(&mut self, rbp: u8) -> Result<Node, JsonataError> {
         let t = self.next();
         let mut left = self.nud(t)?;
         while let Tok::Op(op) = self.peek().kind {

@@ -199,6 +199,7 @@ pub fn parse(text: &str) -> Result<Path, ParseError> {
         text,
         b: text.as_bytes(),
         pos: 0,
+        depth: 0,
     };
     let path = p.path(false)?;
     p.skip_ws();
@@ -208,10 +209,14 @@ pub fn parse(text: &str) -> Result<Path, ParseError> {
     Ok(path)
 }
 
+/// Deepest filter nesting the parser accepts (keeps the stack safe).
+const MAX_NESTING: usize = 64;
+
 struct Parser<'t> {
     text: &'t str,
     b: &'t [u8],
     pos: usize,
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -490,6 +495,16 @@ impl Parser<'_> {
     }
 
     fn filter_or(&mut self) -> Result<Filter, ParseError> {
+        if self.depth >= MAX_NESTING {
+            return Err(self.err("the filter nests too deeply"));
+        }
+        self.depth += 1;
+        let r = self.filter_or_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn filter_or_inner(&mut self) -> Result<Filter, ParseError> {
         let mut left = self.filter_and()?;
         loop {
             self.skip_ws();
@@ -519,7 +534,13 @@ impl Parser<'_> {
         self.skip_ws();
         if self.peek() == Some(b'!') && self.b.get(self.pos + 1) != Some(&b'=') {
             self.pos += 1;
-            return Ok(Filter::Not(Box::new(self.filter_unary()?)));
+            if self.depth >= MAX_NESTING {
+                return Err(self.err("the filter nests too deeply"));
+            }
+            self.depth += 1;
+            let inner = self.filter_unary();
+            self.depth -= 1;
+            return Ok(Filter::Not(Box::new(inner?)));
         }
         if self.eat(b'(') {
             let f = self.filter_or()?;
