@@ -9,6 +9,7 @@
 //! `|...|`, `$eval`, `$formatNumber`, `$formatBase`, `$formatInteger`, `$parseInteger`, and
 //! picture strings for `$now`/`$fromMillis`. They fail with a syntax or unknown-function error.
 
+mod collections;
 mod eval;
 mod functions;
 mod lexer;
