@@ -12,6 +12,7 @@ mod asl_cmd;
 mod config;
 mod feed_cmd;
 mod graph_cmd;
+mod run_cmd;
 
 /// Keep downstream systems in step with large XML feeds.
 ///
@@ -35,6 +36,8 @@ enum Command {
     Asl(asl_cmd::AslArgs),
     /// Draw the state machine (Graphviz DOT, or SVG with --format svg).
     Graph(graph_cmd::GraphArgs),
+    /// Run an ASL definition locally, to its end.
+    Run(run_cmd::RunArgs),
     /// Work with feed files directly: index, diff, extract.
     #[command(subcommand)]
     Feed(feed_cmd::FeedCommand),
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Asl(args) => asl_cmd::run(args),
         Command::Graph(args) => graph_cmd::run(args),
         Command::Feed(cmd) => feed_cmd::run(cmd),
+        Command::Run(args) => run_cmd::run(args),
     };
     match result {
         Ok(code) => code,

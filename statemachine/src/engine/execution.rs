@@ -169,6 +169,6 @@ fn fail(record: &mut ExecutionRecord, f: &Failure, status: ExecutionStatus) {
     record.resume = if f.history_full {
         None
     } else {
-        f.resume.clone()
+        f.resume.as_deref().cloned()
     };
 }

@@ -25,7 +25,7 @@ pub(crate) struct Failure {
     /// The execution's `TimeoutSeconds` passed.
     pub timed_out: bool,
     /// Where a redrive resumes in the scope the failure has reached.
-    pub resume: Option<ResumePoint>,
+    pub resume: Option<Box<ResumePoint>>,
     /// Set by Map/Parallel on their own failure: how each child ended.
     pub children: Option<Vec<ChildResume>>,
     /// TestState: a retrier would retry this failure (status RETRIABLE).

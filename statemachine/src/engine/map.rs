@@ -43,8 +43,8 @@ impl Run<'_> {
         let Some(processor) = s.processor() else {
             return Err(Failure::runtime("The Map state has no ItemProcessor."));
         };
-        let mut retries = self.retries_for(here, s.retry.as_deref());
-        let catchers = s.catch.as_deref().unwrap_or(&[]);
+        let failed_event = Some(EventType::MapStateFailed);
+        let mut handlers = self.handlers(here, &s.retry, &s.catch, failed_event);
         let mut resume = resume.and_then(|r| r.children.as_deref());
         loop {
             let failure = match self
@@ -54,7 +54,7 @@ impl Run<'_> {
                     processor,
                     &input,
                     frame,
-                    retries.total,
+                    handlers.retries.total,
                     resume.take(),
                 )
                 .await
@@ -62,9 +62,8 @@ impl Run<'_> {
                 Ok(step) => return Ok(step),
                 Err(f) => f,
             };
-            let failed = Some(EventType::MapStateFailed);
             let then = self
-                .after_failure(here, &mut retries, catchers, failure, &input, frame, failed)
+                .after_failure(here, &mut handlers, failure, &input, frame)
                 .await;
             if let Then::Done(result) = then {
                 return result;
@@ -381,7 +380,7 @@ impl Run<'_> {
                 Err(mut f) => {
                     failed += 1;
                     if let Some(rp) = f.resume.take() {
-                        children[index] = ChildResume::Resume(rp);
+                        children[index] = ChildResume::Resume(*rp);
                     }
                     first_failure.get_or_insert(f);
                     if tolerance(failed) {

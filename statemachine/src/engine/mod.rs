@@ -28,6 +28,8 @@ mod run;
 mod states;
 mod task;
 mod test_state;
+#[cfg(test)]
+mod tests;
 
 use serde_json::Value;
 

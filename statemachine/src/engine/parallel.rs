@@ -27,20 +27,26 @@ impl Run<'_> {
         frame: &mut Frame<'_>,
         resume: Option<&ResumePoint>,
     ) -> Result<Step, Failure> {
-        let mut retries = self.retries_for(here, s.retry.as_deref());
-        let catchers = s.catch.as_deref().unwrap_or(&[]);
+        let failed_event = Some(EventType::ParallelStateFailed);
+        let mut handlers = self.handlers(here, &s.retry, &s.catch, failed_event);
         let mut resume = resume.and_then(|r| r.children.as_deref());
         loop {
             let failure = match self
-                .parallel_attempt(here, s, &input, frame, retries.total, resume.take())
+                .parallel_attempt(
+                    here,
+                    s,
+                    &input,
+                    frame,
+                    handlers.retries.total,
+                    resume.take(),
+                )
                 .await
             {
                 Ok(step) => return Ok(step),
                 Err(f) => f,
             };
-            let failed = Some(EventType::ParallelStateFailed);
             let then = self
-                .after_failure(here, &mut retries, catchers, failure, &input, frame, failed)
+                .after_failure(here, &mut handlers, failure, &input, frame)
                 .await;
             if let Then::Done(result) = then {
                 return result;
@@ -199,7 +205,7 @@ impl Run<'_> {
                 }
                 Err(mut f) => {
                     if let Some(rp) = f.resume.take() {
-                        children[index] = ChildResume::Resume(rp);
+                        children[index] = ChildResume::Resume(*rp);
                     }
                     failure = Some(f);
                     ControlFlow::Break(())

@@ -81,6 +81,15 @@ pub(crate) fn backoff_ms(r: &Retrier, n: u32, random: &dyn Random) -> i64 {
     }
 }
 
+/// The error handling of one state entry: its retriers (with their counts), catchers, and the
+/// event it writes when it gives up because of its children (`MapStateFailed`,
+/// `ParallelStateFailed`).
+pub(crate) struct Handlers<'s> {
+    pub retries: Retries<'s>,
+    pub catchers: &'s [Catcher],
+    pub failed_event: Option<EventType>,
+}
+
 /// What to do after a failed attempt of a state with Retry and Catch.
 pub(crate) enum Then {
     /// Run the state's work again (the backoff has been waited).
@@ -90,23 +99,19 @@ pub(crate) enum Then {
 }
 
 impl Run<'_> {
-    /// After an attempt of `here` failed: back off and retry, or catch, or fail. `failed_event`
-    /// (`MapStateFailed`, `ParallelStateFailed`) is written when the state gives up, if the
-    /// failure came from its children.
+    /// After an attempt of `here` failed: back off and retry, or catch, or fail.
     pub(crate) async fn after_failure(
         &self,
         here: &Here<'_>,
-        retries: &mut Retries<'_>,
-        catchers: &[Catcher],
+        handlers: &mut Handlers<'_>,
         mut failure: Failure,
         input: &Value,
         frame: &mut Frame<'_>,
-        failed_event: Option<EventType>,
     ) -> Then {
         if failure.is_fatal() {
             return Then::Done(Err(failure));
         }
-        let decision = retries.decide(&failure, self.engine.random);
+        let decision = handlers.retries.decide(&failure, self.engine.random);
         if let Some(test) = self.tested(here) {
             if let Some((index, wait)) = decision {
                 let mut details = serde_json::json!({ "retryIndex": index });
@@ -126,12 +131,12 @@ impl Run<'_> {
                 Err(f) => Then::Done(Err(f)),
             };
         }
-        if let Some(kind) = failed_event.filter(|_| failure.children.is_some()) {
+        if let Some(kind) = handlers.failed_event.filter(|_| failure.children.is_some()) {
             if let Err(f) = self.event(frame, kind, EventDetails::default()) {
                 return Then::Done(Err(f));
             }
         }
-        Then::Done(self.catch(here, catchers, failure, input, frame))
+        Then::Done(self.catch(here, handlers.catchers, failure, input, frame))
     }
 
     /// Hands an unretried failure to the first matching catcher, or passes it on.

@@ -132,12 +132,12 @@ impl<'e> Run<'e> {
                     Ok(Step::End(output)) => return Ok(output),
                     Err(mut failure) => {
                         if failure.resume.is_none() && !failure.history_full {
-                            failure.resume = Some(ResumePoint {
+                            failure.resume = Some(Box::new(ResumePoint {
                                 state: name.clone(),
                                 input,
                                 variables: frame.vars.own.clone(),
                                 children: failure.children.take(),
-                            });
+                            }));
                         }
                         return Err(failure);
                     }

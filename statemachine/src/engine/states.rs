@@ -12,7 +12,10 @@ use crate::eval::{
     evaluate_payload, fail_fields, wait_target, EvalError, Timestamp,
 };
 
-type Shaped = Result<(Value, Option<Map<String, Value>>), EvalError>;
+/// Variables a state assigns.
+pub(crate) type Assigned = Option<Map<String, Value>>;
+
+type Shaped = Result<(Value, Assigned), EvalError>;
 
 impl Run<'_> {
     pub(crate) async fn pass(
@@ -70,45 +73,42 @@ impl Run<'_> {
         frame: &mut Frame<'_>,
     ) -> Result<Step, Failure> {
         let ctx = self.context(here, ContextExtra::default());
-        let decided: Result<Option<(String, Value, Option<Map<String, Value>>)>, EvalError> =
-            (|| {
-                let scope = self.scope(&input, &ctx, frame);
-                let effective = match here.lang {
-                    QueryLanguage::JsonPath => {
-                        let e = apply_input_path(&s.input_path, &scope)?;
-                        self.inspect(here, "afterInputPath", || e.clone());
-                        e
-                    }
-                    QueryLanguage::Jsonata => input.clone(),
-                };
-                let in_scope = scope.with_input(&effective);
-                let mut chosen = None;
-                for rule in &s.choices {
-                    if evaluate_rule(&rule.condition, &in_scope)? {
-                        chosen = Some((rule.next.as_deref(), &rule.assign, &rule.output));
-                        break;
-                    }
+        let decided: Result<Option<(String, Value, Assigned)>, EvalError> = (|| {
+            let scope = self.scope(&input, &ctx, frame);
+            let effective = match here.lang {
+                QueryLanguage::JsonPath => {
+                    let e = apply_input_path(&s.input_path, &scope)?;
+                    self.inspect(here, "afterInputPath", || e.clone());
+                    e
                 }
-                let (next, assign_field, output_field) = match chosen {
-                    Some(c) => c,
-                    None => match &s.default {
-                        Some(d) => (Some(d.as_str()), &s.assign, &s.output),
-                        None => return Ok(None),
-                    },
-                };
-                let assigned = assign(here.lang, assign_field, &in_scope)?;
-                let output = match here.lang {
-                    QueryLanguage::JsonPath => {
-                        apply_output_path(&s.output_path, &effective, &scope)?
-                    }
-                    QueryLanguage::Jsonata => jsonata_output(output_field, &scope, &input)?,
-                };
-                Ok(Some((
-                    next.unwrap_or_default().to_string(),
-                    output,
-                    assigned,
-                )))
-            })();
+                QueryLanguage::Jsonata => input.clone(),
+            };
+            let in_scope = scope.with_input(&effective);
+            let mut chosen = None;
+            for rule in &s.choices {
+                if evaluate_rule(&rule.condition, &in_scope)? {
+                    chosen = Some((rule.next.as_deref(), &rule.assign, &rule.output));
+                    break;
+                }
+            }
+            let (next, assign_field, output_field) = match chosen {
+                Some(c) => c,
+                None => match &s.default {
+                    Some(d) => (Some(d.as_str()), &s.assign, &s.output),
+                    None => return Ok(None),
+                },
+            };
+            let assigned = assign(here.lang, assign_field, &in_scope)?;
+            let output = match here.lang {
+                QueryLanguage::JsonPath => apply_output_path(&s.output_path, &effective, &scope)?,
+                QueryLanguage::Jsonata => jsonata_output(output_field, &scope, &input)?,
+            };
+            Ok(Some((
+                next.unwrap_or_default().to_string(),
+                output,
+                assigned,
+            )))
+        })();
         match decided {
             Ok(Some((next, output, assigned))) => {
                 self.exit(here, frame, output, assigned, Some(&next))
@@ -133,7 +133,7 @@ impl Run<'_> {
     ) -> Result<Step, Failure> {
         let ctx = self.context(here, ContextExtra::default());
         let now = Timestamp::from_unix_millis(self.engine.clock.now_ms());
-        let planned: Result<(Timestamp, Value, Option<Map<String, Value>>), EvalError> = (|| {
+        let planned: Result<(Timestamp, Value, Assigned), EvalError> = (|| {
             let scope = self.scope(&input, &ctx, frame);
             match here.lang {
                 QueryLanguage::JsonPath => {
@@ -151,8 +151,7 @@ impl Run<'_> {
                     Ok((target, jsonata_output(&s.output, &scope, &input)?, assigned))
                 }
             }
-        })(
-        );
+        })();
         let (target, output, assigned) = match planned {
             Ok(p) => p,
             Err(e) => return Err(self.eval_failure(e, here, frame)),
@@ -216,7 +215,7 @@ pub(crate) fn assign(
     lang: QueryLanguage,
     field: &Option<Value>,
     scope: &crate::eval::Scope<'_>,
-) -> Result<Option<Map<String, Value>>, EvalError> {
+) -> Result<Assigned, EvalError> {
     field
         .as_ref()
         .map(|a| evaluate_assign(lang, a, scope))

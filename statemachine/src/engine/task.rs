@@ -29,18 +29,18 @@ impl Run<'_> {
         frame: &mut Frame<'_>,
     ) -> Result<Step, Failure> {
         let resource = Resource::parse(&s.resource);
-        let mut retries = self.retries_for(here, s.retry.as_deref());
-        let catchers = s.catch.as_deref().unwrap_or(&[]);
+        let failed_event = None;
+        let mut handlers = self.handlers(here, &s.retry, &s.catch, failed_event);
         loop {
             let failure = match self
-                .task_attempt(here, s, &resource, &input, frame, retries.total)
+                .task_attempt(here, s, &resource, &input, frame, handlers.retries.total)
                 .await
             {
                 Ok(step) => return Ok(step),
                 Err(f) => f,
             };
             let then = self
-                .after_failure(here, &mut retries, catchers, failure, &input, frame, None)
+                .after_failure(here, &mut handlers, failure, &input, frame)
                 .await;
             if let Then::Done(result) = then {
                 return result;

@@ -13,11 +13,12 @@ use serde_json::{json, Map, Value};
 
 use super::clock::lock;
 use super::failure::Failure;
+use super::history::EventType;
 use super::history::Recorder;
-use super::retry::Retries;
+use super::retry::{Handlers, Retries};
 use super::run::{ExecInfo, Frame, Here, Run, Step, Vars};
 use super::Engine;
-use crate::asl::{QueryLanguage, Retrier, State, StateMachine};
+use crate::asl::{Catcher, QueryLanguage, Retrier, State, StateMachine};
 use crate::eval::Timestamp;
 
 /// How much `TestState` reports.
@@ -168,16 +169,23 @@ impl Run<'_> {
         }
     }
 
-    /// The retry bookkeeping for `here`'s retriers.
-    pub(crate) fn retries_for<'s>(
+    /// The error handling of `here` (its retriers, catchers and give-up event).
+    pub(crate) fn handlers<'s>(
         &self,
         here: &Here<'_>,
-        retry: Option<&'s [Retrier]>,
-    ) -> Retries<'s> {
-        let retries = Retries::new(retry.unwrap_or(&[]));
-        match self.tested(here) {
+        retry: &'s Option<Vec<Retrier>>,
+        catch: &'s Option<Vec<Catcher>>,
+        failed_event: Option<EventType>,
+    ) -> Handlers<'s> {
+        let retries = Retries::new(retry.as_deref().unwrap_or(&[]));
+        let retries = match self.tested(here) {
             Some(t) => retries.already(t.retrier_retry_count),
             None => retries,
+        };
+        Handlers {
+            retries,
+            catchers: catch.as_deref().unwrap_or(&[]),
+            failed_event,
         }
     }
 
