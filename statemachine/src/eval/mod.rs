@@ -25,6 +25,8 @@ pub mod intrinsics;
 pub mod jsonata;
 pub mod jsonpath;
 mod limits;
+#[cfg(test)]
+mod proptests;
 mod random;
 mod scope;
 mod state_fields;
@@ -43,8 +45,3 @@ pub use state_fields::{
     TaskTimeouts, WaitTarget,
 };
 pub use timestamp::Timestamp;
-
-/// The error every function that is not written yet returns (never a panic).
-pub(crate) fn not_yet(what: &str) -> EvalError {
-    EvalError::runtime(format!("{what} is not supported by the local engine yet"))
-}

@@ -7,7 +7,7 @@ use super::fields::invalid_path;
 use super::intrinsics::compact;
 use super::jsonata;
 use super::jsonpath;
-use super::template::{dollar_field, jsonata_template, not_found};
+use super::template::{dollar_field, jsonata_template};
 use super::{EvalError, Scope, Timestamp};
 use crate::asl::{FailState, MapState, NumberOrExpr, QueryLanguage, TaskState, WaitState};
 
@@ -158,8 +158,12 @@ pub fn map_items(
             let p = state.items_path.as_deref().unwrap_or("$");
             match jsonpath::query(p, scope).map_err(|e| invalid_path(p, &e))? {
                 Value::Array(items) => Ok(items),
+                // AWS prints a context path with one `$` here.
                 _ => Err(EvalError::runtime(format!(
-                    "Reference path \"{p}\" must point to array."
+                    "Reference path \"{}\" must point to array.",
+                    p.strip_prefix('$')
+                        .filter(|r| r.starts_with('$'))
+                        .unwrap_or(p)
                 ))),
             }
         }
@@ -292,7 +296,7 @@ fn field_value(
         None => Ok(None),
         Some(p) => jsonpath::query(p, scope)
             .map(Some)
-            .map_err(|_| not_found(p, &format!("{field}Path"), scope)),
+            .map_err(|e| invalid_path(p, &e)),
     }
 }
 
@@ -410,4 +414,111 @@ pub fn task_timeouts(
             "HeartbeatSeconds",
         )?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::SeededRandom;
+    use serde_json::{json, Map};
+
+    fn scope_run<T>(input: Value, f: impl FnOnce(&Scope) -> T) -> T {
+        let ctx = json!({});
+        let vars = Map::new();
+        let rng = SeededRandom::new(1);
+        f(&Scope::new(&input, &ctx, &vars, &rng))
+    }
+
+    fn wait(fields: Value) -> WaitState {
+        let mut v = json!({"End": true});
+        v.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn wait_fields_give_aws_causes() {
+        let now = Timestamp::parse("2026-11-23T20:07:34Z").unwrap();
+        let cause = |state: WaitState, input: Value| {
+            scope_run(input, |s| {
+                wait_target(&state, QueryLanguage::JsonPath, s)
+                    .and_then(|t| t.deadline(now))
+                    .unwrap_err()
+                    .cause
+            })
+        };
+        let sp = || wait(json!({"SecondsPath": "$.w"}));
+        assert_eq!(
+            cause(sp(), json!({"w": 1.5})),
+            "The SecondsPath parameter cannot be parsed as a long value: $.w == 1.5"
+        );
+        assert_eq!(
+            cause(sp(), json!({"w": -1})),
+            "The SecondsPath parameter references a negative value: $.w == -1"
+        );
+        assert_eq!(
+            cause(sp(), json!({})),
+            "The SecondsPath parameter does not reference an input value: $.w"
+        );
+        let tp = || wait(json!({"TimestampPath": "$.t"}));
+        assert_eq!(
+            cause(tp(), json!({"t": "2016-12-05T21:29:29"})),
+            "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: $.t == 2016-12-05T21:29:29"
+        );
+        assert_eq!(
+            cause(tp(), json!({"t": "2094-12-12T20:07:34.000Z"})),
+            "Wait state delay is too long."
+        );
+        let ok = scope_run(json!({"t": "2094-12-11T20:07:34.000Z"}), |s| {
+            wait_target(&tp(), QueryLanguage::JsonPath, s).and_then(|t| t.deadline(now))
+        });
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn map_fields_give_aws_causes() {
+        let map = |fields: Value| -> MapState {
+            let mut v = json!({"ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true});
+            v.as_object_mut()
+                .unwrap()
+                .extend(fields.as_object().unwrap().clone());
+            serde_json::from_value(v).unwrap()
+        };
+        let limits = |state: MapState, input: Value| {
+            scope_run(input, |s| map_limits(&state, QueryLanguage::JsonPath, s))
+        };
+        let m = map(json!({"MaxConcurrencyPath": "$.m"}));
+        assert_eq!(
+            limits(m.clone(), json!({"m": "NoNumber"})).unwrap_err().cause,
+            "The MaxConcurrencyPath field refers to value \"NoNumber\" which is not a valid integer: $.m"
+        );
+        assert_eq!(limits(m, json!({"m": "2"})).unwrap().max_concurrency, 2);
+        let p = map(json!({"ToleratedFailurePercentagePath": "$.p"}));
+        assert_eq!(
+            limits(p, json!({"p": 100.1})).unwrap_err().cause,
+            "ToleratedFailurePercentage must be between 0 and 100."
+        );
+        let items = |state: MapState, lang, input: Value| {
+            scope_run(input, |s| map_items(&state, lang, s).map_err(|e| e.cause))
+        };
+        assert_eq!(
+            items(map(json!({})), QueryLanguage::Jsonata, json!(1)).unwrap_err(),
+            "Map state input must be an array but was: 1"
+        );
+        assert_eq!(
+            items(map(json!({"Items": "{% $states.input.x %}"})), QueryLanguage::Jsonata, json!({"x": {"foo": "bar"}}))
+                .unwrap_err(),
+            "The JSONata expression '$states.input.x' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was 'object' for value: {\"foo\":\"bar\"}"
+        );
+        assert_eq!(
+            items(
+                map(json!({"ItemsPath": "$.a"})),
+                QueryLanguage::JsonPath,
+                json!({"a": [1, 2]})
+            )
+            .unwrap(),
+            vec![json!(1), json!(2)]
+        );
+    }
 }

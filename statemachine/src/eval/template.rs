@@ -72,7 +72,7 @@ pub fn jsonata_template(
 ) -> Result<Value, EvalError> {
     match template {
         Value::String(s) => match jsonata::expression(s) {
-            Some(expr) => match jsonata::evaluate(expr, scope).map_err(|e| e.at(location))? {
+            Some(expr) => match jsonata::evaluate(expr, location, scope)? {
                 Some(v) => Ok(v),
                 None => Err(EvalError::query(format!(
                     "The JSONata expression '{}' specified for the field '{location}' returned nothing (undefined).",

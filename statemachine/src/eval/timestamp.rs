@@ -25,7 +25,9 @@ impl Timestamp {
 
     /// Milliseconds since the epoch (rounded down).
     pub fn unix_millis(&self) -> i64 {
-        self.unix_seconds * 1000 + i64::from(self.nanos / 1_000_000)
+        self.unix_seconds
+            .saturating_mul(1000)
+            .saturating_add(i64::from(self.nanos / 1_000_000))
     }
 
     /// Parses an ISO-8601 extended offset date-time; `None` if `text` is not one.

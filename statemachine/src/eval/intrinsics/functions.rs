@@ -196,7 +196,7 @@ pub fn call(name: &str, args: Vec<Evaluated>, random: &dyn Random) -> Result<Val
             if end <= start {
                 return Err(bad());
             }
-            let span = (end - start) as u64;
+            let span = (i128::from(end) - i128::from(start)) as u64;
             let draw = match vals.get(2) {
                 Some(seed) => {
                     let seed = round(seed).ok_or_else(bad)?;
@@ -204,7 +204,9 @@ pub fn call(name: &str, args: Vec<Evaluated>, random: &dyn Random) -> Result<Val
                 }
                 None => random.next_u64(),
             };
-            Ok(Value::from(start + (draw % span) as i64))
+            Ok(Value::from(
+                (i128::from(start) + i128::from(draw % span)) as i64,
+            ))
         }
         "States.MathAdd" => {
             arity(2)?;
@@ -325,13 +327,13 @@ fn range(start: i64, end: i64, step: i64) -> Option<Value> {
     let count = if (step > 0 && end < start) || (step < 0 && end > start) {
         0
     } else {
-        (end - start) / step + 1
+        (i128::from(end) - i128::from(start)) / i128::from(step) + 1
     };
-    if count > MAX_RANGE_ITEMS {
+    if count > i128::from(MAX_RANGE_ITEMS) {
         return None;
     }
     Some(Value::Array(
-        (0..count)
+        (0..count as i64)
             .map(|i| Value::Number(Number::from(start + i * step)))
             .collect(),
     ))

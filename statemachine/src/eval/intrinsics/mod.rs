@@ -13,6 +13,20 @@ use parse::{Arg, Call};
 use super::jsonpath::{self, QueryError};
 use super::{ErrorKind, EvalError, Scope};
 
+/// Calls the intrinsic `name` (`States.ArrayRange`, ...) with already evaluated arguments, as
+/// the JSONata twins of the intrinsics (`$range`, `$partition`, `$hash`, ...) do.
+pub fn call_function(
+    name: &str,
+    args: Vec<Value>,
+    random: &dyn super::Random,
+) -> Result<Value, EvalError> {
+    let args = args
+        .into_iter()
+        .map(|value| Evaluated { value, raw: None })
+        .collect();
+    call(name, args, random)
+}
+
 /// Whether `text` is an intrinsic function call (starts with `States.`).
 pub fn is_intrinsic(text: &str) -> bool {
     text.trim_start().starts_with("States.")

@@ -41,7 +41,11 @@ pub struct ParseError {
 
 /// Parses a whole intrinsic expression (one call, nothing after it but spaces).
 pub fn parse(text: &str) -> Result<Call, ParseError> {
-    let mut p = Parser { text, pos: 0 };
+    let mut p = Parser {
+        text,
+        pos: 0,
+        depth: 0,
+    };
     p.ws();
     let call = p.call()?;
     p.ws();
@@ -51,9 +55,13 @@ pub fn parse(text: &str) -> Result<Call, ParseError> {
     Ok(call)
 }
 
+/// Deepest call nesting the parser accepts (keeps the stack safe).
+const MAX_NESTING: usize = 64;
+
 struct Parser<'t> {
     text: &'t str,
     pos: usize,
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -128,7 +136,15 @@ impl Parser<'_> {
             Some('\'') => self.string(),
             Some('$') => Ok(Arg::Path(self.path())),
             Some(c) if c == '-' || c.is_ascii_digit() => self.number(),
-            Some(_) if self.rest().starts_with("States.") => Ok(Arg::Call(self.call()?)),
+            Some(_) if self.rest().starts_with("States.") => {
+                if self.depth >= MAX_NESTING {
+                    return Err(self.err("the calls nest too deeply"));
+                }
+                self.depth += 1;
+                let call = self.call();
+                self.depth -= 1;
+                Ok(Arg::Call(call?))
+            }
             _ => {
                 for (word, v) in [
                     ("true", Value::Bool(true)),

@@ -1,19 +1,121 @@
-//! JSONata, the `QueryLanguage: JSONata` expressions in `{% ... %}`, with the `$states`
-//! variable and AWS's extra functions.
+//! JSONata, the `QueryLanguage: JSONata` expressions written as `{% ... %}`: a parser and
+//! evaluator for the language (paths, predicates, operators, conditionals, variables,
+//! functions and lambdas, object and array constructors, regexes) with the `$states`
+//! variable (`input`, `context`, `result`, `errorOutput`), workflow variables, the standard
+//! function library and Step Functions' additions (`$partition`, `$range`, `$hash`, `$random`,
+//! `$uuid`, `$parse`).
+//!
+//! Not supported: grouping `expr{...}`, sorting `^(...)`, `@`/`#` bindings, transforms
+//! `|...|`, `$eval`, `$formatNumber`, `$formatBase`, `$formatInteger`, `$parseInteger`, and
+//! picture strings for `$now`/`$fromMillis`. They fail with a syntax or unknown-function error.
 
+mod collections;
+mod eval;
+mod functions;
+mod lexer;
+mod parser;
+mod value;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use indexmap::IndexMap;
 use serde_json::Value;
 
-use super::{not_yet, EvalError, Scope};
+use super::{EvalError, Scope};
+use parser::Node;
+use value::{from_json, to_json, Frame, V};
 
-/// The expression inside `{% ... %}`, if `text` is one.
+/// A JSONata syntax or evaluation error: the JSONata error code and message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct JsonataError {
+    /// JSONata's error code (`S0201`, `T2001`, `D3030`, ...).
+    pub code: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl JsonataError {
+    fn new(code: &str, message: &str) -> JsonataError {
+        JsonataError {
+            code: code.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    fn syntax(pos: usize, message: &str) -> JsonataError {
+        JsonataError::new(
+            "S0201",
+            &format!("Syntax error at position {pos}: {message}"),
+        )
+    }
+}
+
+/// The expression inside `{% ... %}`, if `text` is exactly one (no text around it).
 pub fn expression(text: &str) -> Option<&str> {
-    let t = text.trim();
-    t.strip_prefix("{%")?.strip_suffix("%}")
+    text.strip_prefix("{%")?.strip_suffix("%}")
 }
 
-/// Evaluates one JSONata expression (the text between `{%` and `%}`) against `scope`;
-/// `Ok(None)` when it yields nothing (undefined).
-pub fn evaluate(expr: &str, scope: &Scope) -> Result<Option<Value>, EvalError> {
-    let _ = (expr, scope);
-    Err(not_yet("JSONata"))
+thread_local! {
+    static CACHE: RefCell<HashMap<String, Rc<Node>>> = RefCell::new(HashMap::new());
 }
+
+/// Parses `expr`, reusing an earlier parse of the same text on this thread.
+fn parsed(expr: &str) -> Result<Rc<Node>, JsonataError> {
+    if let Some(n) = CACHE.with(|c| c.borrow().get(expr).cloned()) {
+        return Ok(n);
+    }
+    let node = Rc::new(parser::parse(expr)?);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() > 4096 {
+            c.clear();
+        }
+        c.insert(expr.to_string(), node.clone());
+    });
+    Ok(node)
+}
+
+/// Evaluates a JSONata expression to a JSONata value (`None` = undefined).
+pub fn evaluate_raw(expr: &str, scope: &Scope) -> Result<Option<Value>, Result<JsonataError, ()>> {
+    let node = parsed(expr).map_err(Ok)?;
+    let mut states = IndexMap::new();
+    states.insert("input".to_string(), from_json(scope.input));
+    states.insert("context".to_string(), from_json(scope.context));
+    if let Some(r) = scope.result {
+        states.insert("result".to_string(), from_json(r));
+    }
+    if let Some(e) = scope.error_output {
+        states.insert("errorOutput".to_string(), from_json(e));
+    }
+    let frame = Frame::default();
+    frame.bind("states", V::Obj(Rc::new(states)));
+    let mut ev = eval::Evaluator::new(scope);
+    match ev.eval(&node, None, &frame).map_err(Ok)? {
+        None => Ok(None),
+        Some(v) => to_json(&v).map(Some).map_err(|_| Err(())),
+    }
+}
+
+/// Evaluates the JSONata expression `expr` (the text between `{%` and `%}`) of the field
+/// `field` (`Output`, `Arguments/FunctionName`, `Assign/x`, ...): `Ok(None)` when it yields
+/// nothing (undefined). Errors are `States.QueryEvaluationError`s located at `field`.
+pub fn evaluate(expr: &str, field: &str, scope: &Scope) -> Result<Option<Value>, EvalError> {
+    let shown = expr.trim();
+    evaluate_raw(expr, scope).map_err(|e| {
+        match e {
+            Ok(err) => EvalError::query(format!(
+                "The JSONata expression '{shown}' specified for the field '{field}' threw an error during evaluation: {err}"
+            )),
+            Err(()) => EvalError::query(format!(
+                "The JSONata expression '{shown}' specified for the field '{field}' returned an unsupported result type."
+            )),
+        }
+        .at(field)
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,7 @@
 //! filters `[?(@.a > 1)]` and functions like `.length()`. A definite path (names and indices
 //! only) gives one value or fails; an indefinite one gives the list of its matches.
 
+mod ast;
 mod eval;
 mod parse;
 

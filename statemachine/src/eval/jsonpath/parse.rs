@@ -3,183 +3,7 @@
 
 use serde_json::{Number, Value};
 
-/// Where a path starts.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Root {
-    /// `$`: the input.
-    Input,
-    /// `$$`: the context object.
-    Context,
-    /// `$name`: a workflow variable.
-    Variable(String),
-    /// `@`: the current node (inside filters only).
-    Current,
-}
-
-/// One step of a path.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Segment {
-    /// `.x`, `['x']`, `[0]`, `[*]`, `[?(...)]`, ...: applies to the current nodes.
-    Child(Selector),
-    /// `..x`, `..[0]`, `..*`: applies to the current nodes and all their descendants.
-    Descendant(Selector),
-}
-
-/// What a segment picks.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Selector {
-    /// One property.
-    Name(String),
-    /// Several properties (`['a','b']`).
-    Names(Vec<String>),
-    /// One array element (negative counts from the end).
-    Index(i64),
-    /// Several array elements (`[0,2]`).
-    Indices(Vec<i64>),
-    /// `*`: every element or property value.
-    Wildcard,
-    /// `[start:end:step]`.
-    Slice(Option<i64>, Option<i64>, Option<i64>),
-    /// `[?(...)]`.
-    Filter(Box<Filter>),
-}
-
-/// A filter expression.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Filter {
-    /// `a && b`.
-    And(Box<Filter>, Box<Filter>),
-    /// `a || b`.
-    Or(Box<Filter>, Box<Filter>),
-    /// `!a`.
-    Not(Box<Filter>),
-    /// `a OP b`.
-    Compare(Operand, CmpOp, Operand),
-    /// `@.x` alone: true when the path finds something (and, Jayway-like, it is not `false`).
-    Exists(Operand),
-}
-
-/// A side of a filter comparison.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Operand {
-    /// `@...` or `$...`.
-    Path(Path),
-    /// A literal value.
-    Literal(Value),
-}
-
-/// Comparison operators inside filters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp {
-    /// `==`
-    Eq,
-    /// `!=`
-    Ne,
-    /// `<`
-    Lt,
-    /// `<=`
-    Le,
-    /// `>`
-    Gt,
-    /// `>=`
-    Ge,
-    /// `in`
-    In,
-    /// `nin`
-    Nin,
-    /// `size`
-    Size,
-    /// `empty`
-    Empty,
-    /// `contains`
-    Contains,
-}
-
-/// Functions that may end a path (`$.items.length()`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Function {
-    /// `length()`
-    Length,
-    /// `size()`
-    Size,
-    /// `min()`
-    Min,
-    /// `max()`
-    Max,
-    /// `avg()`
-    Avg,
-    /// `sum()`
-    Sum,
-    /// `stddev()`
-    Stddev,
-    /// `keys()`
-    Keys,
-    /// `first()`
-    First,
-    /// `last()`
-    Last,
-}
-
-/// A parsed path.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Path {
-    /// Its root.
-    pub root: Root,
-    /// Its steps.
-    pub segments: Vec<Segment>,
-    /// A function applied to the result, if any.
-    pub function: Option<Function>,
-}
-
-impl Path {
-    /// Definite paths name at most one value (no wildcard, slice, filter, union or `..`).
-    pub fn is_definite(&self) -> bool {
-        self.segments.iter().all(|s| {
-            matches!(
-                s,
-                Segment::Child(Selector::Name(_)) | Segment::Child(Selector::Index(_))
-            )
-        })
-    }
-
-    /// Jayway's rendering of the first `n` segments: `$['a'][0][*]`.
-    pub fn render(&self, n: usize) -> String {
-        let mut out = match &self.root {
-            Root::Input => "$".to_string(),
-            Root::Context => "$$".to_string(),
-            Root::Variable(v) => format!("${v}"),
-            Root::Current => "@".to_string(),
-        };
-        for seg in &self.segments[..n.min(self.segments.len())] {
-            let sel = match seg {
-                Segment::Child(s) => s,
-                Segment::Descendant(s) => {
-                    out.push_str("..");
-                    s
-                }
-            };
-            match sel {
-                Selector::Name(n) => out.push_str(&format!("['{n}']")),
-                Selector::Names(ns) => {
-                    let q: Vec<String> = ns.iter().map(|n| format!("'{n}'")).collect();
-                    out.push_str(&format!("[{}]", q.join(",")));
-                }
-                Selector::Index(i) => out.push_str(&format!("[{i}]")),
-                Selector::Indices(is) => {
-                    let q: Vec<String> = is.iter().map(i64::to_string).collect();
-                    out.push_str(&format!("[{}]", q.join(",")));
-                }
-                Selector::Wildcard => out.push_str("[*]"),
-                Selector::Slice(a, b, _) => {
-                    let f = |x: &Option<i64>| x.map(|v| v.to_string()).unwrap_or_default();
-                    out.push_str(&format!("[{}:{}]", f(a), f(b)));
-                }
-                Selector::Filter(_) => out.push_str("[?]"),
-            }
-        }
-        out
-    }
-}
+pub use super::ast::{CmpOp, Filter, Function, Operand, Path, Root, Segment, Selector};
 
 /// Why a path did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -199,6 +23,7 @@ pub fn parse(text: &str) -> Result<Path, ParseError> {
         text,
         b: text.as_bytes(),
         pos: 0,
+        depth: 0,
     };
     let path = p.path(false)?;
     p.skip_ws();
@@ -208,10 +33,14 @@ pub fn parse(text: &str) -> Result<Path, ParseError> {
     Ok(path)
 }
 
+/// Deepest filter nesting the parser accepts (keeps the stack safe).
+const MAX_NESTING: usize = 64;
+
 struct Parser<'t> {
     text: &'t str,
     b: &'t [u8],
     pos: usize,
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -490,6 +319,16 @@ impl Parser<'_> {
     }
 
     fn filter_or(&mut self) -> Result<Filter, ParseError> {
+        if self.depth >= MAX_NESTING {
+            return Err(self.err("the filter nests too deeply"));
+        }
+        self.depth += 1;
+        let r = self.filter_or_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn filter_or_inner(&mut self) -> Result<Filter, ParseError> {
         let mut left = self.filter_and()?;
         loop {
             self.skip_ws();
@@ -519,7 +358,13 @@ impl Parser<'_> {
         self.skip_ws();
         if self.peek() == Some(b'!') && self.b.get(self.pos + 1) != Some(&b'=') {
             self.pos += 1;
-            return Ok(Filter::Not(Box::new(self.filter_unary()?)));
+            if self.depth >= MAX_NESTING {
+                return Err(self.err("the filter nests too deeply"));
+            }
+            self.depth += 1;
+            let inner = self.filter_unary();
+            self.depth -= 1;
+            return Ok(Filter::Not(Box::new(inner?)));
         }
         if self.eat(b'(') {
             let f = self.filter_or()?;

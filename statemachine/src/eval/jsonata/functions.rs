@@ -1,0 +1,444 @@
+//! Built-in JSONata functions: the name table, argument helpers, and the string and number
+//! functions; the rest are in `collections`. Randomness comes from the scope: nothing here
+//! reads the clock or the OS.
+
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::eval::Evaluator;
+use super::value::{collapse, stringify, to_json, Kind, V};
+use super::JsonataError;
+use crate::eval::{Random, SeededRandom};
+
+/// The widest string `$pad` builds.
+const MAX_PAD: usize = 1 << 20;
+
+const NAMES: &[&str] = &[
+    "string",
+    "length",
+    "substring",
+    "substringBefore",
+    "substringAfter",
+    "uppercase",
+    "lowercase",
+    "trim",
+    "pad",
+    "contains",
+    "split",
+    "join",
+    "replace",
+    "match",
+    "number",
+    "abs",
+    "floor",
+    "ceil",
+    "round",
+    "power",
+    "sqrt",
+    "random",
+    "sum",
+    "max",
+    "min",
+    "average",
+    "count",
+    "boolean",
+    "not",
+    "exists",
+    "append",
+    "sort",
+    "reverse",
+    "shuffle",
+    "distinct",
+    "zip",
+    "keys",
+    "lookup",
+    "spread",
+    "merge",
+    "each",
+    "sift",
+    "type",
+    "error",
+    "assert",
+    "map",
+    "filter",
+    "reduce",
+    "single",
+    "now",
+    "millis",
+    "toMillis",
+    "fromMillis",
+    "base64encode",
+    "base64decode",
+    "partition",
+    "range",
+    "hash",
+    "uuid",
+    "parse",
+];
+
+/// The built-in named `name`, if there is one.
+pub fn native(name: &str) -> Option<&'static str> {
+    NAMES.iter().copied().find(|n| *n == name)
+}
+
+pub(super) fn bad(name: &str, i: usize) -> JsonataError {
+    JsonataError::new(
+        "T0410",
+        &format!(
+            "Argument {} of function \"{name}\" does not match function signature",
+            i + 1
+        ),
+    )
+}
+
+pub(super) fn arg(args: &[Option<V>], i: usize) -> Option<&V> {
+    args.get(i).and_then(Option::as_ref)
+}
+
+pub(super) fn str_arg(
+    name: &str,
+    args: &[Option<V>],
+    i: usize,
+) -> Result<Option<Rc<str>>, JsonataError> {
+    match arg(args, i) {
+        None => Ok(None),
+        Some(V::Str(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(bad(name, i)),
+    }
+}
+
+pub(super) fn num_arg(
+    name: &str,
+    args: &[Option<V>],
+    i: usize,
+) -> Result<Option<f64>, JsonataError> {
+    match arg(args, i) {
+        None => Ok(None),
+        Some(V::Num(n)) => Ok(Some(*n)),
+        Some(_) => Err(bad(name, i)),
+    }
+}
+
+pub(super) fn nums(name: &str, v: Option<&V>) -> Result<Option<Vec<f64>>, JsonataError> {
+    match v {
+        None => Ok(None),
+        Some(v) => v
+            .items()
+            .iter()
+            .map(|x| match x {
+                V::Num(n) => Ok(*n),
+                _ => Err(JsonataError::new(
+                    "T0412",
+                    &format!("Argument 1 of function \"{name}\" must be an array of numbers"),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+    }
+}
+
+pub(super) fn num(f: f64) -> Option<V> {
+    Some(V::Num(f))
+}
+
+pub(super) fn to_json_value(v: &V) -> Result<Value, JsonataError> {
+    to_json(v).map_err(|_| {
+        JsonataError::new(
+            "D3001",
+            "A function or non-finite number cannot be converted to JSON",
+        )
+    })
+}
+
+/// Calls the built-in `name`.
+pub fn call(
+    ev: &mut Evaluator,
+    name: &'static str,
+    mut args: Vec<Option<V>>,
+    ctx: Option<&V>,
+) -> Result<Option<V>, JsonataError> {
+    // Functions whose first argument defaults to the context.
+    if args.is_empty()
+        && matches!(
+            name,
+            "string"
+                | "length"
+                | "uppercase"
+                | "lowercase"
+                | "trim"
+                | "number"
+                | "boolean"
+                | "keys"
+                | "base64encode"
+                | "base64decode"
+        )
+    {
+        args.push(ctx.cloned());
+    }
+    let a0 = arg(&args, 0).cloned();
+    Ok(match name {
+        "string" => a0.map(|v| V::str(&stringify(&v))),
+        "length" => str_arg(name, &args, 0)?.map(|s| V::Num(s.chars().count() as f64)),
+        "substring" => {
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(None);
+            };
+            let start = num_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
+            let len = num_arg(name, &args, 2)?;
+            let chars: Vec<char> = s.chars().collect();
+            let n = chars.len() as i64;
+            let mut st = start as i64;
+            if st < 0 {
+                st = (n + st).max(0);
+            }
+            let st = st.min(n) as usize;
+            let end = match len {
+                Some(l) if l <= 0.0 => st,
+                Some(l) => st.saturating_add(l as usize).min(chars.len()),
+                None => chars.len(),
+            };
+            Some(V::str(&chars[st..end].iter().collect::<String>()))
+        }
+        "substringBefore" | "substringAfter" => {
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(None);
+            };
+            let chars = str_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
+            Some(V::str(match s.find(chars.as_ref()) {
+                Some(i) if name == "substringBefore" => &s[..i],
+                Some(i) => &s[i + chars.len()..],
+                None => &s,
+            }))
+        }
+        "uppercase" => str_arg(name, &args, 0)?.map(|s| V::str(&s.to_uppercase())),
+        "lowercase" => str_arg(name, &args, 0)?.map(|s| V::str(&s.to_lowercase())),
+        "trim" => str_arg(name, &args, 0)?
+            .map(|s| V::str(&s.split_whitespace().collect::<Vec<_>>().join(" "))),
+        "pad" => {
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(None);
+            };
+            let width = num_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
+            let pad = str_arg(name, &args, 2)?.unwrap_or_else(|| Rc::from(" "));
+            let len = s.chars().count();
+            let want = width.abs() as usize;
+            if want > MAX_PAD {
+                return Err(JsonataError::new("D3200", "The $pad width is too large"));
+            }
+            if want <= len || pad.is_empty() {
+                return Ok(Some(V::Str(s)));
+            }
+            let fill: String = pad.chars().cycle().take(want - len).collect();
+            Some(V::str(&if width < 0.0 {
+                fill + &s
+            } else {
+                s.to_string() + &fill
+            }))
+        }
+        "contains" => {
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(None);
+            };
+            match arg(&args, 1) {
+                Some(V::Str(p)) => Some(V::Bool(s.contains(p.as_ref()))),
+                Some(V::Regex(re)) => Some(V::Bool(re.find(&s).is_some())),
+                _ => return Err(bad(name, 1)),
+            }
+        }
+        "split" => {
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(None);
+            };
+            let limit = num_arg(name, &args, 2)?.map(|l| l.max(0.0) as usize);
+            let parts: Vec<String> = match arg(&args, 1) {
+                Some(V::Str(sep)) if sep.is_empty() => s.chars().map(String::from).collect(),
+                Some(V::Str(sep)) => s.split(sep.as_ref()).map(String::from).collect(),
+                Some(V::Regex(re)) => {
+                    let mut out = Vec::new();
+                    let mut last = 0;
+                    for m in re.find_iter(&s) {
+                        out.push(s[last..m.start()].to_string());
+                        last = m.end();
+                    }
+                    out.push(s[last..].to_string());
+                    out
+                }
+                _ => return Err(bad(name, 1)),
+            };
+            let parts = parts.into_iter().take(limit.unwrap_or(usize::MAX));
+            Some(V::arr(parts.map(|p| V::str(&p)).collect(), Kind::Plain))
+        }
+        "join" => {
+            let Some(v) = a0 else { return Ok(None) };
+            let sep = str_arg(name, &args, 1)?.unwrap_or_else(|| Rc::from(""));
+            let parts = v
+                .items()
+                .iter()
+                .map(|x| match x {
+                    V::Str(s) => Ok(s.to_string()),
+                    _ => Err(bad(name, 0)),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Some(V::str(&parts.join(&sep)))
+        }
+        "replace" => {
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(None);
+            };
+            let to = str_arg(name, &args, 2)?.ok_or_else(|| bad(name, 2))?;
+            let limit = num_arg(name, &args, 3)?
+                .map(|l| l as usize)
+                .unwrap_or(usize::MAX);
+            match arg(&args, 1) {
+                Some(V::Str(from)) if !from.is_empty() => {
+                    Some(V::str(&s.replacen(from.as_ref(), &to, limit)))
+                }
+                Some(V::Regex(re)) => {
+                    let mut out = String::new();
+                    let mut last = 0;
+                    for m in re.find_iter(&s).take(limit) {
+                        out.push_str(&s[last..m.start()]);
+                        out.push_str(&expand(&to, &s, &m));
+                        last = m.end();
+                    }
+                    out.push_str(&s[last..]);
+                    Some(V::str(&out))
+                }
+                _ => return Err(bad(name, 1)),
+            }
+        }
+        "match" => {
+            let Some(s) = str_arg(name, &args, 0)? else {
+                return Ok(None);
+            };
+            let Some(V::Regex(re)) = arg(&args, 1) else {
+                return Err(bad(name, 1));
+            };
+            let found: Vec<V> = re
+                .find_iter(&s)
+                .map(|m| {
+                    let groups = m
+                        .groups()
+                        .skip(1)
+                        .map(|g| V::str(g.map_or("", |r| &s[r])))
+                        .collect();
+                    let mut o = IndexMap::new();
+                    o.insert("match".to_string(), V::str(&s[m.range()]));
+                    o.insert("index".to_string(), V::Num(m.start() as f64));
+                    o.insert("groups".to_string(), V::arr(groups, Kind::Plain));
+                    V::Obj(Rc::new(o))
+                })
+                .collect();
+            collapse(found)
+        }
+        "number" => match a0 {
+            None => None,
+            Some(V::Num(n)) => num(n),
+            Some(V::Bool(b)) => num(if b { 1.0 } else { 0.0 }),
+            Some(V::Str(s)) => match parse_number(&s) {
+                Some(n) => num(n),
+                None => {
+                    return Err(JsonataError::new(
+                        "D3030",
+                        &format!("Unable to cast value to a number: \"{s}\""),
+                    ));
+                }
+            },
+            Some(_) => return Err(bad(name, 0)),
+        },
+        "abs" => num_arg(name, &args, 0)?.and_then(|n| num(n.abs())),
+        "floor" => num_arg(name, &args, 0)?.and_then(|n| num(n.floor())),
+        "ceil" => num_arg(name, &args, 0)?.and_then(|n| num(n.ceil())),
+        "round" => {
+            let Some(n) = num_arg(name, &args, 0)? else {
+                return Ok(None);
+            };
+            let p = num_arg(name, &args, 1)?.unwrap_or(0.0) as i32;
+            num(round_half_even(n, p))
+        }
+        "power" => {
+            let Some(b) = num_arg(name, &args, 0)? else {
+                return Ok(None);
+            };
+            let e = num_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
+            let r = b.powf(e);
+            if !r.is_finite() {
+                return Err(JsonataError::new("D3061", "The power function has resulted in a value that cannot be represented as a JSON number"));
+            }
+            num(r)
+        }
+        "sqrt" => {
+            let Some(n) = num_arg(name, &args, 0)? else {
+                return Ok(None);
+            };
+            if n < 0.0 {
+                return Err(JsonataError::new(
+                    "D3060",
+                    "The sqrt function cannot be applied to a negative number",
+                ));
+            }
+            num(n.sqrt())
+        }
+        "random" => match num_arg(name, &args, 0)? {
+            Some(seed) => num(SeededRandom::new(seed as i64 as u64).next_f64()),
+            None => num(ev.scope.random.next_f64()),
+        },
+        _ => return super::collections::call(ev, name, args),
+    })
+}
+
+/// A string as a JSON number (what `$number` accepts), also `0x`, `0o`, `0b` forms.
+fn parse_number(s: &str) -> Option<f64> {
+    let t = s.trim();
+    for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
+        if let Some(d) = t.strip_prefix(prefix) {
+            return i64::from_str_radix(d, radix).ok().map(|i| i as f64);
+        }
+    }
+    match serde_json::from_str::<Value>(t) {
+        Ok(Value::Number(n)) => n.as_f64(),
+        _ => None,
+    }
+}
+
+/// Rounds half to even at `precision` decimal places, as `$round` does.
+fn round_half_even(n: f64, precision: i32) -> f64 {
+    let factor = 10f64.powi(precision);
+    let x = n * factor;
+    let r = x.round();
+    let r = if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        r - x.signum()
+    } else {
+        r
+    };
+    r / factor
+}
+
+/// Replacement text for a regex match: `$0`, `$1`... and `$$`.
+fn expand(to: &str, s: &str, m: &regress::Match) -> String {
+    let mut out = String::new();
+    let mut chars = to.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek().copied() {
+            Some('$') => {
+                chars.next();
+                out.push('$');
+            }
+            Some(d) if d.is_ascii_digit() => {
+                chars.next();
+                let i = d as usize - '0' as usize;
+                if let Some(r) = m.group(i) {
+                    out.push_str(&s[r]);
+                }
+            }
+            _ => out.push('$'),
+        }
+    }
+    out
+}

@@ -1,0 +1,266 @@
+//! JSONata values: JSON plus functions and regexes, with JSONata's distinction between
+//! sequences (results of path steps, which flatten and collapse to one value when single),
+//! constructed arrays (`[...]`, kept as written) and plain JSON arrays. "Undefined" is `None`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Number, Value};
+
+use super::parser::Lambda;
+
+/// What kind of array a [`V::Arr`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An array that came from JSON or a function.
+    Plain,
+    /// A result sequence: flattens into paths, collapses when single.
+    Seq,
+    /// Built by an array constructor `[...]`: never flattened by a path.
+    Cons,
+}
+
+/// A JSONata value.
+#[derive(Clone)]
+pub enum V {
+    /// `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A number (JSONata numbers are doubles).
+    Num(f64),
+    /// A string.
+    Str(Rc<str>),
+    /// An array of some [`Kind`].
+    Arr(Rc<Vec<V>>, Kind),
+    /// An object, keys in insertion order.
+    Obj(Rc<IndexMap<String, V>>),
+    /// A user function with the frame it closes over.
+    Lambda(Rc<Lambda>, Frame),
+    /// A built-in function, by name.
+    Native(&'static str),
+    /// A regular expression.
+    Regex(Rc<regress::Regex>),
+}
+
+/// A variable scope: local bindings and the scope around it.
+#[derive(Clone, Default)]
+pub struct Frame(Rc<FrameData>);
+
+#[derive(Default)]
+pub struct FrameData {
+    vars: RefCell<HashMap<String, V>>,
+    parent: Option<Frame>,
+}
+
+impl Frame {
+    /// A scope inside `parent`.
+    pub fn child(parent: &Frame) -> Frame {
+        Frame(Rc::new(FrameData {
+            vars: RefCell::new(HashMap::new()),
+            parent: Some(parent.clone()),
+        }))
+    }
+
+    /// Binds `name` in this scope.
+    pub fn bind(&self, name: &str, v: V) {
+        self.0.vars.borrow_mut().insert(name.to_string(), v);
+    }
+
+    /// The nearest binding of `name`.
+    pub fn lookup(&self, name: &str) -> Option<V> {
+        let mut f = Some(self);
+        while let Some(frame) = f {
+            if let Some(v) = frame.0.vars.borrow().get(name) {
+                return Some(v.clone());
+            }
+            f = frame.0.parent.as_ref();
+        }
+        None
+    }
+}
+
+impl V {
+    /// A string value.
+    pub fn str(s: &str) -> V {
+        V::Str(Rc::from(s))
+    }
+
+    /// An array of the given kind.
+    pub fn arr(items: Vec<V>, kind: Kind) -> V {
+        V::Arr(Rc::new(items), kind)
+    }
+
+    /// Whether this is a function (user or built-in).
+    pub fn is_function(&self) -> bool {
+        matches!(self, V::Lambda(..) | V::Native(_))
+    }
+
+    /// The type name `$type` reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            V::Null => "null",
+            V::Bool(_) => "boolean",
+            V::Num(_) => "number",
+            V::Str(_) => "string",
+            V::Arr(..) => "array",
+            V::Obj(_) => "object",
+            V::Lambda(..) | V::Native(_) | V::Regex(_) => "function",
+        }
+    }
+
+    /// The items of an array, or the value as a one-item list.
+    pub fn items(&self) -> Vec<V> {
+        match self {
+            V::Arr(a, _) => a.as_ref().clone(),
+            other => vec![other.clone()],
+        }
+    }
+}
+
+/// A sequence of results: nothing is undefined, one is that value, more is a sequence.
+pub fn collapse(mut items: Vec<V>) -> Option<V> {
+    match items.len() {
+        0 => None,
+        1 => items.pop(),
+        _ => Some(V::arr(items, Kind::Seq)),
+    }
+}
+
+/// Converts JSON into a JSONata value.
+pub fn from_json(v: &Value) -> V {
+    match v {
+        Value::Null => V::Null,
+        Value::Bool(b) => V::Bool(*b),
+        Value::Number(n) => V::Num(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => V::str(s),
+        Value::Array(a) => V::arr(a.iter().map(from_json).collect(), Kind::Plain),
+        Value::Object(m) => V::Obj(Rc::new(
+            m.iter().map(|(k, x)| (k.clone(), from_json(x))).collect(),
+        )),
+    }
+}
+
+/// A double as a JSON number: whole numbers within 2^53 as integers.
+pub fn number(f: f64) -> Option<Number> {
+    if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+        Some(Number::from(f as i64))
+    } else {
+        Number::from_f64(f)
+    }
+}
+
+/// Converts a JSONata value to JSON; `Err` names the first value JSON cannot hold (a function,
+/// a regex, a non-finite number).
+pub fn to_json(v: &V) -> Result<Value, &'static str> {
+    Ok(match v {
+        V::Null => Value::Null,
+        V::Bool(b) => Value::Bool(*b),
+        V::Num(f) => Value::Number(number(*f).ok_or("number")?),
+        V::Str(s) => Value::String(s.to_string()),
+        V::Arr(a, _) => Value::Array(a.iter().map(to_json).collect::<Result<_, _>>()?),
+        V::Obj(m) => {
+            let mut out = Map::with_capacity(m.len());
+            for (k, x) in m.iter() {
+                if x.is_function() {
+                    continue;
+                }
+                out.insert(k.clone(), to_json(x)?);
+            }
+            Value::Object(out)
+        }
+        V::Lambda(..) | V::Native(_) | V::Regex(_) => return Err("function"),
+    })
+}
+
+/// JSONata's truthiness (`$boolean`).
+pub fn truthy(v: Option<&V>) -> bool {
+    match v {
+        None | Some(V::Null) => false,
+        Some(V::Bool(b)) => *b,
+        Some(V::Num(n)) => *n != 0.0,
+        Some(V::Str(s)) => !s.is_empty(),
+        Some(V::Arr(a, _)) => a.iter().any(|x| truthy(Some(x))),
+        Some(V::Obj(m)) => !m.is_empty(),
+        Some(V::Lambda(..) | V::Native(_) | V::Regex(_)) => false,
+    }
+}
+
+/// Deep equality as JSONata's `=` defines it.
+pub fn deep_eq(a: &V, b: &V) -> bool {
+    match (a, b) {
+        (V::Null, V::Null) => true,
+        (V::Bool(x), V::Bool(y)) => x == y,
+        (V::Num(x), V::Num(y)) => x == y,
+        (V::Str(x), V::Str(y)) => x == y,
+        (V::Arr(x, _), V::Arr(y, _)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| deep_eq(p, q))
+        }
+        (V::Obj(x), V::Obj(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_eq(v, w)))
+        }
+        _ => false,
+    }
+}
+
+/// A number as JavaScript prints it (what `$string` gives).
+pub fn js_number(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.fract() == 0.0 && f.abs() < 1e21 {
+        return format!("{}", f as i128);
+    }
+    // JSONata rounds to 15 significant digits before printing.
+    let rounded: f64 = format!("{f:.14e}").parse().unwrap_or(f);
+    let abs = rounded.abs();
+    if !(1e-6..1e21).contains(&abs) {
+        let s = format!("{rounded:e}");
+        match s.split_once('e') {
+            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
+            _ => s,
+        }
+    } else {
+        format!("{rounded}")
+    }
+}
+
+/// `$string` of a value: strings as they are, everything else as JSON text.
+pub fn stringify(v: &V) -> String {
+    match v {
+        V::Str(s) => s.to_string(),
+        V::Num(f) => js_number(*f),
+        V::Lambda(..) | V::Native(_) | V::Regex(_) => String::new(),
+        other => to_json_text(other),
+    }
+}
+
+fn to_json_text(v: &V) -> String {
+    match v {
+        V::Num(f) => js_number(*f),
+        V::Arr(a, _) => {
+            let items: Vec<String> = a
+                .iter()
+                .filter(|x| !x.is_function())
+                .map(to_json_text)
+                .collect();
+            format!("[{}]", items.join(","))
+        }
+        V::Obj(m) => {
+            let items: Vec<String> = m
+                .iter()
+                .filter(|(_, x)| !x.is_function())
+                .map(|(k, x)| format!("{}:{}", Value::String(k.clone()), to_json_text(x)))
+                .collect();
+            format!("{{{}}}", items.join(","))
+        }
+        V::Str(s) => Value::String(s.to_string()).to_string(),
+        V::Null => "null".into(),
+        V::Bool(b) => b.to_string(),
+        V::Lambda(..) | V::Native(_) | V::Regex(_) => "\"\"".into(),
+    }
+}
