@@ -24,11 +24,64 @@ use crate::ConformanceCase;
 const CAPTURE_MS: i64 = 1_795_464_454_000;
 const HORIZON_MS: i64 = 366 * 86_400_000;
 
-/// One case's result: `Ok` or what differed.
-pub type Verdict = Result<(), String>;
+/// One case's result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// It matches the recording.
+    Pass,
+    /// It does not; what differed.
+    Fail(String),
+    /// It does not, and the corpus lacks what a replay needs (a task's outcome, the S3 object an
+    /// ItemReader reads); why.
+    NotReplayable(String),
+}
+
+impl Verdict {
+    /// Whether the case matches.
+    pub fn is_pass(&self) -> bool {
+        *self == Verdict::Pass
+    }
+}
+
+impl From<Result<(), String>> for Verdict {
+    fn from(r: Result<(), String>) -> Verdict {
+        match r {
+            Ok(()) => Verdict::Pass,
+            Err(e) => Verdict::Fail(e),
+        }
+    }
+}
 
 /// Runs one case and compares it with its recording.
 pub fn check(case: &ConformanceCase) -> Verdict {
+    let c = &case.json;
+    let replay = Arc::new(match c.get("task_outcomes") {
+        Some(outcomes) => replay(outcomes, &c["definition"]),
+        None => Replay::new([]),
+    });
+    let integrations = Integrations::new().route("", replay.clone());
+    let verdict = Verdict::from(check_with(case, &integrations));
+    if verdict.is_pass() {
+        return verdict;
+    }
+    let definition = c["definition"].to_string();
+    let reader = ["\"ItemReader\"", "\"ResultWriter\""]
+        .iter()
+        .find(|k| definition.contains(*k));
+    let unrecorded = replay.unrecorded();
+    match (reader, unrecorded.first()) {
+        (Some(k), _) => Verdict::NotReplayable(format!(
+            "not replayable: the corpus does not hold the S3 objects the {} reads or writes",
+            k.trim_matches('"')
+        )),
+        (None, Some(state)) => Verdict::NotReplayable(format!(
+            "not replayable: the corpus has no recorded outcome for state '{state}'"
+        )),
+        (None, None) => verdict,
+    }
+}
+
+fn check_with(case: &ConformanceCase, integrations: &Integrations) -> Result<(), String> {
     let c = &case.json;
     let placeholders: Vec<String> = c["placeholders"]
         .as_array()
@@ -39,21 +92,21 @@ pub fn check(case: &ConformanceCase) -> Verdict {
         })
         .unwrap_or_default();
     match c["kind"].as_str() {
-        Some("execution") => check_execution(c, &placeholders),
-        Some("test_state") => check_test_state(c, &placeholders),
+        Some("execution") => check_execution(c, &placeholders, integrations),
+        Some("test_state") => check_test_state(c, &placeholders, integrations),
         other => Err(format!("unknown case kind {other:?}")),
     }
 }
 
-fn check_execution(c: &Value, placeholders: &[String]) -> Verdict {
+fn check_execution(
+    c: &Value,
+    placeholders: &[String],
+    integrations: &Integrations,
+) -> Result<(), String> {
     let definition = StateMachine::from_value(c["definition"].clone())
         .map_err(|e| format!("definition does not parse: {e}"))?;
-    let integrations = match c.get("task_outcomes") {
-        Some(outcomes) => replay(outcomes, &c["definition"]),
-        None => Integrations::new(),
-    };
     let express = c["execution_api"] == "start_sync_execution";
-    let record = run(definition, c["input"].clone(), &integrations, express)?;
+    let record = run(definition, c["input"].clone(), integrations, express)?;
     let actual = Actual {
         status: record.status.as_str().to_string(),
         output: record.output.clone(),
@@ -73,7 +126,11 @@ fn check_execution(c: &Value, placeholders: &[String]) -> Verdict {
     Ok(())
 }
 
-fn check_test_state(c: &Value, placeholders: &[String]) -> Verdict {
+fn check_test_state(
+    c: &Value,
+    placeholders: &[String],
+    integrations: &Integrations,
+) -> Result<(), String> {
     let args = &c["test_state_args"];
     let json_text = |v: &Value| match v {
         Value::String(t) => serde_json::from_str(t).map_err(|e| format!("{t:?}: {e}")),
@@ -114,10 +171,9 @@ fn check_test_state(c: &Value, placeholders: &[String]) -> Verdict {
         map_item_reader_data: Some(json_text(&config["mapItemReaderData"])?)
             .filter(|v| !v.is_null()),
     };
-    let integrations = Integrations::new();
     let clock = VirtualClock::new(CAPTURE_MS);
     let random = SeededRandom::new(7);
-    let engine = Engine::new(&clock, &random, &integrations);
+    let engine = Engine::new(&clock, &random, integrations);
     let out = clock
         .block_on(engine.test_state(request), Some(CAPTURE_MS + HORIZON_MS))
         .ok_or("the tested state did not finish")?
@@ -188,15 +244,19 @@ fn run(
 }
 
 /// The recorded task outcomes as a [`Replay`] integration serving every resource.
-fn replay(outcomes: &Value, definition: &Value) -> Integrations {
+fn replay(outcomes: &Value, definition: &Value) -> Replay {
     let list = outcomes.as_array().cloned().unwrap_or_default();
     let recorded = list.into_iter().map(|o| {
         let state = o["state"].as_str().unwrap_or_default().to_string();
-        // The recording parsed JSON causes; AWS wrote them as Python's json.dumps does.
+        // The recording parsed JSON causes back into objects. AWS passes a bare function's
+        // error payload on as the function wrote it (Python's json.dumps spacing) and writes
+        // compact JSON for the lambda:invoke integration.
+        let bare_function = o["event"] == "LambdaFunctionScheduled";
         let text = |v: &Value| match v {
             Value::Null => None,
             Value::String(s) => Some(s.clone()),
-            other => Some(python_json(other)),
+            other if bare_function => Some(python_json(other)),
+            other => Some(other.to_string()),
         };
         // A bare function ARN's result is recorded as the payload's JSON text.
         let output = match (&o["output"], o["event"].as_str()) {
@@ -221,7 +281,7 @@ fn replay(outcomes: &Value, definition: &Value) -> Integrations {
         };
         (state, outcome)
     });
-    Integrations::new().route("", Arc::new(Replay::new(recorded)))
+    Replay::new(recorded)
 }
 
 /// JSON text as Python's `json.dumps` writes it (`", "` and `": "` separators).
@@ -270,7 +330,11 @@ fn has_timeout(definition: &Value, name: &str) -> bool {
 /// Parallel state, whose interleaving varies run to run) were also thinned out by the
 /// recording (the ids jump), so between two numbered events they must be found among ours, in
 /// any order.
-fn compare_history(expected: &[Value], record: &ExecutionRecord, reversed: bool) -> Verdict {
+fn compare_history(
+    expected: &[Value],
+    record: &ExecutionRecord,
+    reversed: bool,
+) -> Result<(), String> {
     if expected.is_empty() {
         return Ok(());
     }

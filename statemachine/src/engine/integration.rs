@@ -219,10 +219,12 @@ pub enum Recorded {
 }
 
 /// Plays back recorded outcomes: each call of state `S` takes the next outcome recorded for `S`.
-/// A call with nothing left fails with `States.Runtime`, naming the state.
+/// A call with nothing left fails with `States.Runtime`, naming the state; a call of a state
+/// for which nothing at all was recorded is also remembered ([`Replay::unrecorded`]).
 #[derive(Debug, Default)]
 pub struct Replay {
     outcomes: Mutex<HashMap<String, VecDeque<Recorded>>>,
+    unrecorded: Mutex<Vec<String>>,
 }
 
 impl Replay {
@@ -234,15 +236,28 @@ impl Replay {
         }
         Replay {
             outcomes: Mutex::new(map),
+            unrecorded: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The states that were called although the recording has no outcome for them at all.
+    pub fn unrecorded(&self) -> Vec<String> {
+        lock(&self.unrecorded).clone()
     }
 }
 
 impl TaskIntegration for Replay {
     fn call<'a>(&'a self, request: TaskRequest<'a>) -> BoxFuture<'a, Result<Value, TaskError>> {
-        let next = lock(&self.outcomes)
-            .get_mut(request.state_name)
-            .and_then(VecDeque::pop_front);
+        let next = {
+            let mut outcomes = lock(&self.outcomes);
+            match outcomes.get_mut(request.state_name) {
+                Some(queue) => queue.pop_front(),
+                None => {
+                    lock(&self.unrecorded).push(request.state_name.to_string());
+                    None
+                }
+            }
+        };
         Box::pin(async move {
             match next {
                 Some(Recorded::Succeeded(v)) => Ok(v),

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::failure::Failure;
 use super::history::{EventDetails, EventType};
-use super::run::{Frame, Here, Run, Step};
+use super::run::{ContextExtra, Frame, Here, Run, Step};
 use super::states::{assign, jsonata_output};
 use crate::asl::{Catcher, JitterStrategy, QueryLanguage, Retrier};
 use crate::eval::{apply_result_path, EvalError, Random};
@@ -136,7 +136,8 @@ impl Run<'_> {
                 return Then::Done(Err(f));
             }
         }
-        Then::Done(self.catch(here, handlers.catchers, failure, input, frame))
+        let retries = handlers.retries.total;
+        Then::Done(self.catch(here, handlers.catchers, retries, failure, input, frame))
     }
 
     /// Hands an unretried failure to the first matching catcher, or passes it on.
@@ -144,6 +145,7 @@ impl Run<'_> {
         &self,
         here: &Here<'_>,
         catchers: &[Catcher],
+        retry_count: u32,
         failure: Failure,
         input: &Value,
         frame: &mut Frame<'_>,
@@ -166,7 +168,11 @@ impl Run<'_> {
             test.caught(&failure);
         }
         let error_output = failure.error_output();
-        let ctx = self.context(here, Default::default());
+        let extra = ContextExtra {
+            retry_count: Some(retry_count),
+            ..ContextExtra::default()
+        };
+        let ctx = self.context(here, extra);
         let shaped: Result<_, EvalError> = (|| {
             let scope = self
                 .scope(input, &ctx, frame)
