@@ -8,21 +8,18 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::sync::Mutex;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::clock::lock;
 use super::failure::Failure;
 use super::history::{EventDetails, EventType, Recorder};
 use super::join::{boxed, run_limited};
-use super::record::{ChildResume, ResumePoint};
-use super::retry::Then;
+use super::record::ChildResume;
 use super::run::{next_of, ContextExtra, Frame, Here, Run, Step, Vars};
-use super::states::{assign, jsonata_output};
 use super::test_state::Mock;
 use crate::asl::{ItemProcessor, MapState, QueryLanguage};
 use crate::eval::{
-    apply_input_path, apply_output_path, apply_result_path, evaluate_payload, map_items,
-    map_limits, uuid_v4, EvalError, MapLimits,
+    apply_input_path, evaluate_payload, map_items, map_limits, uuid_v4, EvalError, MapLimits,
 };
 
 /// The error of a Map whose failed iterations exceed its tolerance.
@@ -32,47 +29,8 @@ const EXCEEDED: (&str, &str) = (
 );
 
 impl Run<'_> {
-    pub(crate) async fn map(
-        &self,
-        here: &Here<'_>,
-        s: &MapState,
-        input: &Value,
-        frame: &mut Frame<'_>,
-        resume: Option<&ResumePoint>,
-    ) -> Result<Step, Failure> {
-        let Some(processor) = s.processor() else {
-            return Err(Failure::runtime("The Map state has no ItemProcessor."));
-        };
-        let failed_event = Some(EventType::MapStateFailed);
-        let mut handlers = self.handlers(here, &s.retry, &s.catch, failed_event);
-        let mut resume = resume.and_then(|r| r.children.as_deref());
-        loop {
-            let failure = match self
-                .map_attempt(
-                    here,
-                    s,
-                    processor,
-                    input,
-                    frame,
-                    handlers.retries.total,
-                    resume.take(),
-                )
-                .await
-            {
-                Ok(step) => return Ok(step),
-                Err(f) => f,
-            };
-            let then = self
-                .after_failure(here, &mut handlers, failure, input, frame)
-                .await;
-            if let Then::Done(result) = then {
-                return result;
-            }
-        }
-    }
-
     #[allow(clippy::too_many_arguments)]
-    async fn map_attempt(
+    pub(crate) async fn map_attempt(
         &self,
         here: &Here<'_>,
         s: &MapState,
@@ -198,23 +156,8 @@ impl Run<'_> {
         }
         self.event(frame, EventType::MapStateSucceeded, EventDetails::default())?;
         let result = Value::Array(results);
-        let shaped = self.shape_result(
-            here,
-            &s.result_selector,
-            &s.result_path,
-            &s.output_path,
-            &s.output,
-            &s.assign,
-            input,
-            &effective,
-            &result,
-            &ctx,
-            frame,
-        );
-        match shaped {
-            Ok((output, assigned)) => self.exit(here, frame, output, assigned, next_of(here.state)),
-            Err(e) => Err(self.eval_failure(e, here, frame)),
-        }
+        let shaped = self.shape_result(here, s.into(), input, &effective, &result, &ctx, frame);
+        self.conclude(here, frame, shaped, next_of(here.state))
     }
 
     /// The effective input and each iteration's input.
@@ -227,14 +170,7 @@ impl Run<'_> {
     ) -> Result<(Value, Vec<Value>), EvalError> {
         let ctx = self.context(here, ContextExtra::default());
         let scope = self.scope(input, &ctx, frame);
-        let effective = match here.lang {
-            QueryLanguage::JsonPath => {
-                let e = apply_input_path(&s.input_path, &scope)?;
-                self.inspect(here, "afterInputPath", || e.clone());
-                e
-            }
-            QueryLanguage::Jsonata => input.clone(),
-        };
+        let effective = self.effective_input(here, &s.input_path, &scope)?;
         let reader_data = self.tested(here).and_then(|t| t.item_reader_data.clone());
         let items = match reader_data {
             Some(Value::Array(items)) => items,
@@ -420,53 +356,6 @@ impl Run<'_> {
             .into_iter()
             .map(|r| r.unwrap_or(Value::Null))
             .collect())
-    }
-
-    /// ResultSelector → ResultPath → OutputPath (JSONPath) or Output (JSONata) of a state with
-    /// a result (Map, Parallel), and its Assign.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn shape_result(
-        &self,
-        here: &Here<'_>,
-        result_selector: &Option<Value>,
-        result_path: &crate::asl::NullablePath,
-        output_path: &crate::asl::NullablePath,
-        output: &Option<Value>,
-        assign_field: &Option<Value>,
-        input: &Value,
-        effective: &Value,
-        result: &Value,
-        ctx: &Value,
-        frame: &Frame<'_>,
-    ) -> Result<(Value, Option<Map<String, Value>>), EvalError> {
-        let scope = self.scope(input, ctx, frame);
-        match here.lang {
-            QueryLanguage::JsonPath => {
-                let selected = match result_selector {
-                    Some(rs) => evaluate_payload(
-                        QueryLanguage::JsonPath,
-                        "ResultSelector",
-                        rs,
-                        &scope.with_input(result),
-                    )?,
-                    None => result.clone(),
-                };
-                self.inspect(here, "afterResultSelector", || selected.clone());
-                let assigned = assign(
-                    here.lang,
-                    assign_field,
-                    &scope.with_input(effective).with_result(&selected),
-                )?;
-                let after = apply_result_path(result_path, input, selected)?;
-                self.inspect(here, "afterResultPath", || after.clone());
-                Ok((apply_output_path(output_path, &after, &scope)?, assigned))
-            }
-            QueryLanguage::Jsonata => {
-                let scope = scope.with_result(result);
-                let assigned = assign(here.lang, assign_field, &scope)?;
-                Ok((jsonata_output(output, &scope, result)?, assigned))
-            }
-        }
     }
 }
 

@@ -25,6 +25,7 @@ mod parallel;
 mod record;
 mod retry;
 mod run;
+mod shape;
 mod states;
 mod task;
 mod test_state;

@@ -11,43 +11,14 @@ use serde_json::Value;
 use super::failure::Failure;
 use super::history::{EventDetails, EventType};
 use super::join::{boxed, run_limited};
-use super::record::{ChildResume, ResumePoint};
-use super::retry::Then;
+use super::record::ChildResume;
 use super::run::{next_of, ContextExtra, Frame, Here, Run, Step, Vars};
 use super::test_state::Mock;
 use crate::asl::{ParallelState, QueryLanguage};
 use crate::eval::{apply_input_path, evaluate_payload, EvalError};
 
 impl Run<'_> {
-    pub(crate) async fn parallel(
-        &self,
-        here: &Here<'_>,
-        s: &ParallelState,
-        input: &Value,
-        frame: &mut Frame<'_>,
-        resume: Option<&ResumePoint>,
-    ) -> Result<Step, Failure> {
-        let failed_event = Some(EventType::ParallelStateFailed);
-        let mut handlers = self.handlers(here, &s.retry, &s.catch, failed_event);
-        let mut resume = resume.and_then(|r| r.children.as_deref());
-        loop {
-            let failure = match self
-                .parallel_attempt(here, s, input, frame, handlers.retries.total, resume.take())
-                .await
-            {
-                Ok(step) => return Ok(step),
-                Err(f) => f,
-            };
-            let then = self
-                .after_failure(here, &mut handlers, failure, input, frame)
-                .await;
-            if let Then::Done(result) = then {
-                return result;
-            }
-        }
-    }
-
-    async fn parallel_attempt(
+    pub(crate) async fn parallel_attempt(
         &self,
         here: &Here<'_>,
         s: &ParallelState,
@@ -115,23 +86,8 @@ impl Run<'_> {
             EventType::ParallelStateSucceeded,
             EventDetails::default(),
         )?;
-        let shaped = self.shape_result(
-            here,
-            &s.result_selector,
-            &s.result_path,
-            &s.output_path,
-            &s.output,
-            &s.assign,
-            input,
-            &effective,
-            &result,
-            &ctx,
-            frame,
-        );
-        match shaped {
-            Ok((output, assigned)) => self.exit(here, frame, output, assigned, next_of(here.state)),
-            Err(e) => Err(self.eval_failure(e, here, frame)),
-        }
+        let shaped = self.shape_result(here, s.into(), input, &effective, &result, &ctx, frame);
+        self.conclude(here, frame, shaped, next_of(here.state))
     }
 
     /// Runs the branches that still need to run; their outputs in branch order.

@@ -7,9 +7,14 @@ use serde_json::Value;
 
 use super::failure::Failure;
 use super::history::{EventDetails, EventType};
+use super::integration::Resource;
+use super::record::ResumePoint;
 use super::run::{ContextExtra, Frame, Here, Run, Step};
 use super::states::{assign, jsonata_output};
-use crate::asl::{Catcher, JitterStrategy, QueryLanguage, Retrier};
+use crate::asl::{
+    Catcher, ItemProcessor, JitterStrategy, MapState, ParallelState, QueryLanguage, Retrier,
+    TaskState,
+};
 use crate::eval::{apply_result_path, EvalError, Random};
 
 /// The retry bookkeeping of one state entry.
@@ -90,6 +95,16 @@ pub(crate) struct Handlers<'s> {
     pub failed_event: Option<EventType>,
 }
 
+/// The work of a state with Retry and Catch, run once per attempt.
+pub(crate) enum Work<'a> {
+    /// A Task and its parsed resource.
+    Task(&'a TaskState, Resource),
+    /// A Map and its processor.
+    Map(&'a MapState, &'a ItemProcessor),
+    /// A Parallel state.
+    Parallel(&'a ParallelState),
+}
+
 /// What to do after a failed attempt of a state with Retry and Catch.
 pub(crate) enum Then {
     /// Run the state's work again (the backoff has been waited).
@@ -99,6 +114,58 @@ pub(crate) enum Then {
 }
 
 impl Run<'_> {
+    /// Runs the work of `here` until it succeeds, or a failure is neither retried nor caught (a
+    /// caught failure ends with the catcher's step). `resume` (a redrive) applies to the first
+    /// attempt.
+    pub(crate) async fn with_recovery(
+        &self,
+        here: &Here<'_>,
+        work: Work<'_>,
+        input: &Value,
+        frame: &mut Frame<'_>,
+        resume: Option<&ResumePoint>,
+    ) -> Result<Step, Failure> {
+        let mut handlers = match &work {
+            Work::Task(s, _) => self.handlers(here, &s.retry, &s.catch, None),
+            Work::Map(s, _) => {
+                self.handlers(here, &s.retry, &s.catch, Some(EventType::MapStateFailed))
+            }
+            Work::Parallel(s) => self.handlers(
+                here,
+                &s.retry,
+                &s.catch,
+                Some(EventType::ParallelStateFailed),
+            ),
+        };
+        let mut children = resume.and_then(|r| r.children.as_deref());
+        loop {
+            let retries = handlers.retries.total;
+            let outcome = match &work {
+                Work::Task(s, r) => self.task_attempt(here, s, r, input, frame, retries).await,
+                Work::Map(s, p) => {
+                    let resume = children.take();
+                    self.map_attempt(here, s, p, input, frame, retries, resume)
+                        .await
+                }
+                Work::Parallel(s) => {
+                    let resume = children.take();
+                    self.parallel_attempt(here, s, input, frame, retries, resume)
+                        .await
+                }
+            };
+            let failure = match outcome {
+                Ok(step) => return Ok(step),
+                Err(f) => f,
+            };
+            let then = self
+                .after_failure(here, &mut handlers, failure, input, frame)
+                .await;
+            if let Then::Done(result) = then {
+                return result;
+            }
+        }
+    }
+
     /// After an attempt of `here` failed: back off and retry, or catch, or fail.
     pub(crate) async fn after_failure(
         &self,

@@ -11,8 +11,10 @@ use serde_json::{json, Map, Value};
 use super::clock::{lock, BoxFuture};
 use super::failure::Failure;
 use super::history::{EventDetails, EventType, HistoryFull, Recorder};
+use super::integration::Resource;
 use super::join::{race, Either};
 use super::record::ResumePoint;
+use super::retry::Work;
 use super::test_state::TestMode;
 use super::Engine;
 use crate::asl::{QueryLanguage, State};
@@ -182,9 +184,21 @@ impl<'e> Run<'e> {
             State::Wait(s) => self.wait(&here, s, input, frame).await,
             State::Succeed(s) => self.succeed(&here, s, input, frame).await,
             State::Fail(s) => self.fail(&here, s, input, frame).await,
-            State::Task(s) => self.task(&here, s, input, frame).await,
-            State::Parallel(s) => self.parallel(&here, s, input, frame, resume).await,
-            State::Map(s) => self.map(&here, s, input, frame, resume).await,
+            State::Task(s) => {
+                let work = Work::Task(s, Resource::parse(&s.resource));
+                self.with_recovery(&here, work, input, frame, resume).await
+            }
+            State::Parallel(s) => {
+                let work = Work::Parallel(s);
+                self.with_recovery(&here, work, input, frame, resume).await
+            }
+            State::Map(s) => match s.processor() {
+                Some(p) => {
+                    let work = Work::Map(s, p);
+                    self.with_recovery(&here, work, input, frame, resume).await
+                }
+                None => Err(Failure::runtime("The Map state has no ItemProcessor.")),
+            },
         }
     }
 

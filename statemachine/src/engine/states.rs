@@ -59,10 +59,7 @@ impl Run<'_> {
                 }
             }
         })();
-        match shaped {
-            Ok((output, assigned)) => self.exit(here, frame, output, assigned, next_of(here.state)),
-            Err(e) => Err(self.eval_failure(e, here, frame)),
-        }
+        self.conclude(here, frame, shaped, next_of(here.state))
     }
 
     pub(crate) async fn choice(
@@ -75,14 +72,7 @@ impl Run<'_> {
         let ctx = self.context(here, ContextExtra::default());
         let decided: Result<Option<(String, Value, Assigned)>, EvalError> = (|| {
             let scope = self.scope(input, &ctx, frame);
-            let effective = match here.lang {
-                QueryLanguage::JsonPath => {
-                    let e = apply_input_path(&s.input_path, &scope)?;
-                    self.inspect(here, "afterInputPath", || e.clone());
-                    e
-                }
-                QueryLanguage::Jsonata => input.clone(),
-            };
+            let effective = self.effective_input(here, &s.input_path, &scope)?;
             let in_scope = scope.with_input(&effective);
             let mut chosen = None;
             for rule in &s.choices {
@@ -137,8 +127,7 @@ impl Run<'_> {
             let scope = self.scope(input, &ctx, frame);
             match here.lang {
                 QueryLanguage::JsonPath => {
-                    let effective = apply_input_path(&s.input_path, &scope)?;
-                    self.inspect(here, "afterInputPath", || effective.clone());
+                    let effective = self.effective_input(here, &s.input_path, &scope)?;
                     let in_scope = scope.with_input(&effective);
                     let target = wait_target(s, here.lang, &in_scope)?.deadline(now)?;
                     let assigned = assign(here.lang, &s.assign, &in_scope)?;
@@ -175,17 +164,14 @@ impl Run<'_> {
             let scope = self.scope(input, &ctx, frame);
             match here.lang {
                 QueryLanguage::JsonPath => {
-                    let effective = apply_input_path(&s.input_path, &scope)?;
-                    self.inspect(here, "afterInputPath", || effective.clone());
+                    let effective = self.effective_input(here, &s.input_path, &scope)?;
                     apply_output_path(&s.output_path, &effective, &scope)
                 }
                 QueryLanguage::Jsonata => jsonata_output(&s.output, &scope, input),
             }
         })();
-        match shaped {
-            Ok(output) => self.exit(here, frame, output, None, None),
-            Err(e) => Err(self.eval_failure(e, here, frame)),
-        }
+        let shaped = shaped.map(|output| (output, None));
+        self.conclude(here, frame, shaped, None)
     }
 
     pub(crate) async fn fail(

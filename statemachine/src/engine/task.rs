@@ -10,7 +10,6 @@ use super::failure::Failure;
 use super::history::{EventDetails, EventType};
 use super::integration::{Heartbeat, Pattern, Resource, TaskError, TaskRequest};
 use super::join::{race, Either};
-use super::retry::Then;
 use super::run::{next_of, ContextExtra, Frame, Here, Run, Step};
 use super::states::{assign, jsonata_output};
 use super::test_state::Mock;
@@ -21,34 +20,7 @@ use crate::eval::{
 };
 
 impl Run<'_> {
-    pub(crate) async fn task(
-        &self,
-        here: &Here<'_>,
-        s: &TaskState,
-        input: &Value,
-        frame: &mut Frame<'_>,
-    ) -> Result<Step, Failure> {
-        let resource = Resource::parse(&s.resource);
-        let failed_event = None;
-        let mut handlers = self.handlers(here, &s.retry, &s.catch, failed_event);
-        loop {
-            let failure = match self
-                .task_attempt(here, s, &resource, input, frame, handlers.retries.total)
-                .await
-            {
-                Ok(step) => return Ok(step),
-                Err(f) => f,
-            };
-            let then = self
-                .after_failure(here, &mut handlers, failure, input, frame)
-                .await;
-            if let Then::Done(result) = then {
-                return result;
-            }
-        }
-    }
-
-    async fn task_attempt(
+    pub(crate) async fn task_attempt(
         &self,
         here: &Here<'_>,
         s: &TaskState,
