@@ -96,10 +96,31 @@ fn glob(parts: &[Part<'_>], s: &str) -> bool {
 /// The outcome of a run, as compared.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Actual {
+    /// `SUCCEEDED`, `FAILED`, ... (TestState: `CAUGHT_ERROR`, `RETRIABLE`).
     pub status: String,
+    /// The output.
     pub output: Option<Value>,
+    /// The error name.
     pub error: Option<String>,
+    /// The cause.
     pub cause: Option<String>,
+}
+
+impl Actual {
+    /// An outcome from its parts.
+    pub fn of(
+        status: &str,
+        output: &Option<Value>,
+        error: &Option<String>,
+        cause: &Option<String>,
+    ) -> Actual {
+        Actual {
+            status: status.to_string(),
+            output: output.clone(),
+            error: error.clone(),
+            cause: cause.clone(),
+        }
+    }
 }
 
 /// `None` if `actual` matches the case's `expected`; otherwise what differs.

@@ -107,12 +107,12 @@ fn check_execution(
         .map_err(|e| format!("definition does not parse: {e}"))?;
     let express = c["execution_api"] == "start_sync_execution";
     let record = run(definition, c["input"].clone(), integrations, express)?;
-    let actual = Actual {
-        status: record.status.as_str().to_string(),
-        output: record.output.clone(),
-        error: record.error.clone(),
-        cause: record.cause.clone(),
-    };
+    let actual = Actual::of(
+        record.status.as_str(),
+        &record.output,
+        &record.error,
+        &record.cause,
+    );
     if let Some(diff) = mismatch(&c["expected"], placeholders, &actual) {
         return Err(diff);
     }
@@ -178,12 +178,7 @@ fn check_test_state(
         .block_on(engine.test_state(request), Some(CAPTURE_MS + HORIZON_MS))
         .ok_or("the tested state did not finish")?
         .map_err(|e| format!("TestState refused the request: {e}"))?;
-    let actual = Actual {
-        status: out.status.as_str().to_string(),
-        output: out.output.clone(),
-        error: out.error.clone(),
-        cause: out.cause.clone(),
-    };
+    let actual = Actual::of(out.status.as_str(), &out.output, &out.error, &out.cause);
     if let Some(diff) = mismatch(&c["expected"], placeholders, &actual) {
         return Err(diff);
     }

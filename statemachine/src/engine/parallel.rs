@@ -27,13 +27,7 @@ impl Run<'_> {
         retry_count: u32,
         resume: Option<&[ChildResume]>,
     ) -> Result<Step, Failure> {
-        let ctx = self.context(
-            here,
-            ContextExtra {
-                retry_count: Some(retry_count),
-                ..ContextExtra::default()
-            },
-        );
+        let ctx = self.context(here, ContextExtra::retries(retry_count));
         let prepared: Result<(Value, Value), EvalError> = (|| {
             let scope = self.scope(input, &ctx, frame);
             Ok(match here.lang {

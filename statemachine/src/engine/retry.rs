@@ -235,10 +235,7 @@ impl Run<'_> {
             test.caught(&failure);
         }
         let error_output = failure.error_output();
-        let extra = ContextExtra {
-            retry_count: Some(retry_count),
-            ..ContextExtra::default()
-        };
+        let extra = ContextExtra::retries(retry_count);
         let ctx = self.context(here, extra);
         let shaped: Result<_, EvalError> = (|| {
             let scope = self

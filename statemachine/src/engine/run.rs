@@ -386,6 +386,16 @@ pub(crate) struct ContextExtra<'a> {
     pub task_token: Option<&'a str>,
 }
 
+impl ContextExtra<'_> {
+    /// `$$.State.RetryCount` only.
+    pub(crate) fn retries(n: u32) -> Self {
+        ContextExtra {
+            retry_count: Some(n),
+            task_token: None,
+        }
+    }
+}
+
 /// The state's `Next`, or `None` at `End`.
 pub(crate) fn next_of(state: &State) -> Option<&str> {
     match state.transition() {
