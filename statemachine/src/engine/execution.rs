@@ -3,13 +3,14 @@
 //! now) while it runs or after the run was stopped from outside.
 
 use std::sync::Mutex;
+use std::task::{Poll, Waker};
 
 use serde_json::Value;
 
 use super::clock::lock;
 use super::failure::Failure;
 use super::history::{EventDetails, EventType, Recorder};
-use super::record::{ExecutionRecord, ExecutionStatus};
+use super::record::{ExecutionRecord, ExecutionStatus, ResumePoint};
 use super::run::{ExecInfo, Frame, Run, Vars};
 use super::Engine;
 use crate::asl::QueryLanguage;
@@ -20,6 +21,47 @@ pub struct Execution<'e> {
     record: Mutex<ExecutionRecord>,
     history: Recorder<'e>,
     opening: Mutex<Option<(EventType, EventDetails)>>,
+    abort: AbortSignal,
+    progress: Mutex<Option<ResumePoint>>,
+}
+
+/// A request to stop an execution from outside, and the wakers of the waits it interrupts.
+#[derive(Debug, Default)]
+pub(crate) struct AbortSignal {
+    state: Mutex<(Option<Reason>, Vec<Waker>)>,
+}
+
+type Reason = (Option<String>, Option<String>);
+
+impl AbortSignal {
+    fn abort(&self, reason: Reason) {
+        let wakers = {
+            let mut s = lock(&self.state);
+            s.0.get_or_insert(reason);
+            std::mem::take(&mut s.1)
+        };
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    /// The error and cause, once aborted.
+    pub(crate) fn reason(&self) -> Option<Reason> {
+        lock(&self.state).0.clone()
+    }
+
+    /// Completes with the error and cause when the execution is aborted.
+    pub(crate) async fn wait(&self) -> Reason {
+        std::future::poll_fn(|cx| {
+            let mut s = lock(&self.state);
+            match &s.0 {
+                Some(r) => Poll::Ready(r.clone()),
+                None => {
+                    s.1.push(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
 }
 
 impl<'e> Execution<'e> {
@@ -39,7 +81,16 @@ impl<'e> Execution<'e> {
             record: Mutex::new(record),
             history,
             opening: Mutex::new(Some((opening, details))),
+            abort: AbortSignal::default(),
+            progress: Mutex::new(None),
         }
+    }
+
+    /// Stops the execution as `StopExecution` does: the run ends at its next wait or state
+    /// with status ABORTED (an `ExecutionAborted` event), and it can be redriven from the state
+    /// it was in.
+    pub fn abort(&self, error: Option<String>, cause: Option<String>) {
+        self.abort.abort((error, cause));
     }
 
     /// The record as it stands while it runs (status RUNNING, the history so far), or as it
@@ -48,6 +99,10 @@ impl<'e> Execution<'e> {
     pub fn snapshot(&self) -> ExecutionRecord {
         let mut r = lock(&self.record).clone();
         r.history = self.history.events();
+        if r.status == ExecutionStatus::Running {
+            // Where a redrive would resume if this run ended now (e.g. its process died).
+            r.resume = lock(&self.progress).clone();
+        }
         r
     }
 
@@ -81,7 +136,8 @@ impl<'e> Execution<'e> {
         let deadline = definition
             .timeout_seconds
             .map(|t| clock.now_ms().saturating_add(t.saturating_mul(1000) as i64));
-        let run = Run::new(self.engine, exec, deadline);
+        let mut run = Run::new(self.engine, exec, deadline);
+        run.abort = Some(&self.abort);
         let mut frame = Frame {
             vars: Vars {
                 own: resume
@@ -93,6 +149,7 @@ impl<'e> Execution<'e> {
             prev: 0,
             lang: definition.query_language.unwrap_or(QueryLanguage::JsonPath),
             history: &self.history,
+            progress: Some(&self.progress),
         };
         let outcome = match self.history.push(0, opening, details) {
             Err(_) => Err(Failure::history_full()),
@@ -149,6 +206,8 @@ impl<'e> Execution<'e> {
             Err(f) => {
                 let (kind, status) = if f.timed_out {
                     (EventType::ExecutionTimedOut, ExecutionStatus::TimedOut)
+                } else if f.aborted {
+                    (EventType::ExecutionAborted, ExecutionStatus::Aborted)
                 } else {
                     (EventType::ExecutionFailed, ExecutionStatus::Failed)
                 };

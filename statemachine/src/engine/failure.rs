@@ -24,6 +24,8 @@ pub(crate) struct Failure {
     pub history_full: bool,
     /// The execution's `TimeoutSeconds` passed.
     pub timed_out: bool,
+    /// The execution was stopped from outside.
+    pub aborted: bool,
     /// Where a redrive resumes in the scope the failure has reached.
     pub resume: Option<Box<ResumePoint>>,
     /// Set by Map/Parallel on their own failure: how each child ended.
@@ -41,6 +43,7 @@ impl Failure {
             from_task: false,
             history_full: false,
             timed_out: false,
+            aborted: false,
             resume: None,
             children: None,
             retriable: false,
@@ -68,9 +71,17 @@ impl Failure {
         }
     }
 
+    /// The execution was stopped from outside (`StopExecution`) with this error and cause.
+    pub(crate) fn aborted(error: Option<String>, cause: Option<String>) -> Failure {
+        Failure {
+            aborted: true,
+            ..Failure::new(error, cause)
+        }
+    }
+
     /// Whether the failure ends the execution no matter what (no Retry, no Catch, no events).
     pub(crate) fn is_fatal(&self) -> bool {
-        self.history_full || self.timed_out
+        self.history_full || self.timed_out || self.aborted
     }
 
     fn name(&self) -> &str {

@@ -266,6 +266,7 @@ impl Run<'_> {
                         prev: start_prev,
                         lang,
                         history: child_history.as_ref().unwrap_or(history),
+                        progress: None,
                     };
                     let out = async {
                         if !distributed {

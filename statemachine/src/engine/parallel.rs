@@ -129,6 +129,7 @@ impl Run<'_> {
                         prev: start_prev,
                         lang: branch.query_language.unwrap_or(here.lang),
                         history,
+                        progress: None,
                     };
                     let (start, input) = match child_resume {
                         Some(rp) => (rp.state.as_str(), rp.input.clone()),

@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
 use super::clock::{lock, BoxFuture};
+use super::execution::AbortSignal;
 use super::failure::Failure;
 use super::history::{EventDetails, EventType, HistoryFull, Recorder};
 use super::integration::Resource;
@@ -45,6 +46,8 @@ pub(crate) struct Run<'e> {
     uses_context: Mutex<HashMap<usize, bool>>,
     /// Set when running the TestState API.
     pub test: Option<TestMode>,
+    /// Stops the execution from outside.
+    pub abort: Option<&'e AbortSignal>,
 }
 
 /// Variables of one scope over those of the scopes around it (read-only from inside).
@@ -72,6 +75,8 @@ pub(crate) struct Frame<'p> {
     pub lang: QueryLanguage,
     /// The history this thread writes to.
     pub history: &'p Recorder<'p>,
+    /// Where the top-level thread publishes the state it is in (for a record saved mid-run).
+    pub progress: Option<&'p Mutex<Option<ResumePoint>>>,
 }
 
 /// Where a state leaves to.
@@ -100,6 +105,7 @@ impl<'e> Run<'e> {
             deadline_ms,
             uses_context: Mutex::new(HashMap::new()),
             test: None,
+            abort: None,
         }
     }
 
@@ -123,6 +129,14 @@ impl<'e> Run<'e> {
                         "The state '{name}' does not exist in its scope."
                     )));
                 };
+                if let Some(p) = frame.progress {
+                    *lock(p) = Some(ResumePoint {
+                        state: name.clone(),
+                        input: input.clone(),
+                        variables: frame.vars.own.clone(),
+                        children: None,
+                    });
+                }
                 let step = self
                     .run_state(&name, state, &input, frame, resume.take())
                     .await;
@@ -340,39 +354,48 @@ impl<'e> Run<'e> {
         Scope::new(input, context, &frame.vars, self.engine.random)
     }
 
-    /// Fails with `States.Timeout` once the execution's deadline has passed.
+    /// Fails once the execution's deadline has passed or it was aborted.
     pub(crate) fn check_deadline(&self) -> Result<(), Failure> {
+        if let Some((error, cause)) = self.abort.and_then(AbortSignal::reason) {
+            return Err(Failure::aborted(error, cause));
+        }
         match self.deadline_ms {
             Some(d) if self.engine.clock.now_ms() >= d => Err(Failure::execution_timed_out()),
             _ => Ok(()),
         }
     }
 
-    /// Sleeps until `until_ms`, or fails when the execution times out first.
+    /// Sleeps until `until_ms`, or fails when the execution times out or is aborted first.
     pub(crate) async fn sleep_until(&self, until_ms: i64) -> Result<(), Failure> {
-        match self.deadline_ms {
-            Some(d) if d <= until_ms => {
-                self.engine.clock.sleep_until(d).await;
-                Err(Failure::execution_timed_out())
-            }
-            _ => {
-                self.engine.clock.sleep_until(until_ms).await;
-                Ok(())
-            }
-        }
+        self.guard(self.engine.clock.sleep_until(until_ms)).await
     }
 
-    /// Awaits `fut`, or fails when the execution times out first.
+    /// Awaits `fut`, or fails when the execution times out or is aborted first.
     pub(crate) async fn guard<T>(
         &self,
         fut: impl std::future::Future<Output = T>,
     ) -> Result<T, Failure> {
-        match self.deadline_ms {
-            None => Ok(fut.await),
-            Some(d) => match race(fut, self.engine.clock.sleep_until(d)).await {
-                Either::Left(x) => Ok(x),
-                Either::Right(()) => Err(Failure::execution_timed_out()),
-            },
+        let timeout = async {
+            match self.deadline_ms {
+                Some(d) => {
+                    self.engine.clock.sleep_until(d).await;
+                    Failure::execution_timed_out()
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let abort = async {
+            match self.abort {
+                Some(a) => {
+                    let (error, cause) = a.wait().await;
+                    Failure::aborted(error, cause)
+                }
+                None => std::future::pending().await,
+            }
+        };
+        match race(fut, race(timeout, abort)).await {
+            Either::Left(x) => Ok(x),
+            Either::Right(Either::Left(f) | Either::Right(f)) => Err(f),
         }
     }
 }

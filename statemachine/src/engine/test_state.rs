@@ -296,6 +296,7 @@ impl Engine<'_> {
             prev: 0,
             lang: machine.query_language.unwrap_or(QueryLanguage::JsonPath),
             history: &history,
+            progress: None,
         };
         let state = &machine.states[&name];
         if req.inspection_level >= InspectionLevel::Debug {

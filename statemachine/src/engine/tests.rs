@@ -425,3 +425,39 @@ fn the_engine_future_is_send() {
     let fut = engine.start(def, start(json!({})));
     assert_send(&fut);
 }
+
+#[test]
+fn an_aborted_execution_stops_at_its_wait_and_can_be_redriven() {
+    let clock = VirtualClock::new(T0);
+    let random = SeededRandom::new(0);
+    let integrations = Integrations::new();
+    let engine = Engine::new(&clock, &random, &integrations);
+    let def = machine(json!({"StartAt": "Set", "States": {
+        "Set": {"Type": "Pass", "Assign": {"v": 1}, "Next": "W"},
+        "W": {"Type": "Wait", "Seconds": 3600, "Next": "Done"},
+        "Done": {"Type": "Pass", "Parameters": {"v.$": "$v"}, "End": true}}}));
+    let execution = engine.execution(def, start(json!({"in": 1})));
+    let stopper = async {
+        clock.sleep_until(T0 + 10_000).await;
+        let live = execution.snapshot();
+        assert_eq!(live.status, ExecutionStatus::Running);
+        let at = live.resume.expect("a running record says where it is");
+        assert_eq!(
+            (at.state.as_str(), at.variables["v"].clone()),
+            ("W", json!(1))
+        );
+        execution.abort(Some("Stopped".into()), Some("by the test".into()));
+        std::future::pending::<()>().await
+    };
+    let aborted = match clock.block_on(join::race(execution.run(), stopper), None) {
+        Some(join::Either::Left(record)) => record,
+        _ => panic!("the run ends"),
+    };
+    assert_eq!(aborted.status, ExecutionStatus::Aborted);
+    assert_eq!(types(&aborted).last(), Some(&"ExecutionAborted"));
+    assert_eq!(aborted.error.as_deref(), Some("Stopped"));
+    let done = redrive_with(aborted, &integrations, &clock);
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{:?}", done.cause);
+    assert_eq!(done.output, Some(json!({"v": 1})));
+    assert_eq!(clock.now_ms(), T0 + 10_000 + 3_600_000);
+}
