@@ -219,7 +219,6 @@ impl Run<'_> {
     ) -> Result<Vec<Value>, Failure> {
         let count = items.len();
         let lang = processor.query_language.unwrap_or(here.lang);
-        let mut results: Vec<Option<Value>> = vec![None; count];
         let mut children: Vec<ChildResume> = vec![ChildResume::Rerun; count];
         let mut failed = 0usize;
         let mut first_failure: Option<Failure> = None;
@@ -235,8 +234,7 @@ impl Run<'_> {
         let limit = self.engine.options.history_limit;
         let mut items: Vec<Option<Value>> = items.into_iter().map(Some).collect();
         for (i, c) in resume.unwrap_or(&[]).iter().enumerate().take(count) {
-            if let ChildResume::Succeeded(v) = c {
-                results[i] = Some(v.clone());
+            if let ChildResume::Succeeded(_) = c {
                 children[i] = c.clone();
                 items[i] = None;
             }
@@ -301,7 +299,6 @@ impl Run<'_> {
             },
             |_, (index, out)| match out {
                 Ok(v) => {
-                    results[index] = Some(v.clone());
                     children[index] = ChildResume::Succeeded(v);
                     ControlFlow::Continue(())
                 }
@@ -347,11 +344,19 @@ impl Run<'_> {
             failure.children = Some(children);
             return Err(failure);
         }
-        Ok(results
-            .into_iter()
-            .map(|r| r.unwrap_or(Value::Null))
-            .collect())
+        Ok(succeeded_outputs(children))
     }
+}
+
+/// The outputs of children that all succeeded, in order.
+pub(crate) fn succeeded_outputs(children: Vec<ChildResume>) -> Vec<Value> {
+    children
+        .into_iter()
+        .map(|c| match c {
+            ChildResume::Succeeded(v) => v,
+            _ => Value::Null,
+        })
+        .collect()
 }
 
 /// Whether `failed` of `count` iterations are within the Map's tolerance.

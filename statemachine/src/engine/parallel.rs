@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::failure::Failure;
 use super::history::{EventDetails, EventType};
 use super::join::{boxed, run_limited};
+use super::map::succeeded_outputs;
 use super::record::ChildResume;
 use super::run::{next_of, ContextExtra, Frame, Here, Run, Step, Vars};
 use super::test_state::Mock;
@@ -95,16 +96,16 @@ impl Run<'_> {
     ) -> Result<Vec<Value>, Failure> {
         let branch_input = &branch_input;
         let count = s.branches.len();
-        let mut results: Vec<Option<Value>> = vec![None; count];
         let mut children: Vec<ChildResume> = vec![ChildResume::Rerun; count];
         let mut failure: Option<Failure> = None;
         for (i, c) in resume.unwrap_or(&[]).iter().enumerate().take(count) {
-            if let ChildResume::Succeeded(v) = c {
-                results[i] = Some(v.clone());
+            if let ChildResume::Succeeded(_) = c {
                 children[i] = c.clone();
             }
         }
-        let todo: Vec<usize> = (0..count).filter(|&i| results[i].is_none()).collect();
+        let todo: Vec<usize> = (0..count)
+            .filter(|&i| !matches!(children[i], ChildResume::Succeeded(_)))
+            .collect();
         let start_prev = frame.prev;
         let history = frame.history;
         let parent_vars = &frame.vars;
@@ -143,7 +144,6 @@ impl Run<'_> {
             },
             |_, (index, out)| match out {
                 Ok(v) => {
-                    results[index] = Some(v.clone());
                     children[index] = ChildResume::Succeeded(v);
                     ControlFlow::Continue(())
                 }
@@ -164,9 +164,6 @@ impl Run<'_> {
             }
             return Err(f);
         }
-        Ok(results
-            .into_iter()
-            .map(|r| r.unwrap_or(Value::Null))
-            .collect())
+        Ok(succeeded_outputs(children))
     }
 }
