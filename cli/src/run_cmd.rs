@@ -83,11 +83,13 @@ pub fn load_definition(path: &Path) -> anyhow::Result<StateMachine> {
         .with_context(|| format!("cannot read the definition {}", path.display()))?;
     let machine = StateMachine::from_json(&text)
         .with_context(|| format!("{} is not a valid ASL definition", path.display()))?;
-    let errors: Vec<String> = validate(&machine)
+    let (errors, warnings): (Vec<_>, Vec<_>) = validate(&machine)
         .into_iter()
-        .filter(|d| d.severity == Severity::Error)
-        .map(|d| d.to_string())
-        .collect();
+        .partition(|d| d.severity == Severity::Error);
+    for w in warnings {
+        eprintln!("feedpipe: {}: {w}", path.display());
+    }
+    let errors: Vec<String> = errors.into_iter().map(|d| d.to_string()).collect();
     if !errors.is_empty() {
         bail!(
             "{} fails validation:\n  {}",
