@@ -116,6 +116,13 @@ fn check_execution(
     if let Some(diff) = mismatch(&c["expected"], placeholders, &actual) {
         return Err(diff);
     }
+    // The record is what a later process loads to show or redrive the execution.
+    let text = serde_json::to_string(&record).map_err(|e| format!("record: {e}"))?;
+    let back: ExecutionRecord =
+        serde_json::from_str(&text).map_err(|e| format!("record does not read back: {e}"))?;
+    if back != record {
+        return Err("the record does not survive a JSON round trip".into());
+    }
     if c["pure"] == json!(true) {
         let reversed = c["source"]["snapshot_key"]
             .as_str()

@@ -66,8 +66,12 @@ pub struct ExecutionRecord {
     /// End of the latest attempt, epoch milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_date_ms: Option<i64>,
-    /// Output when it succeeded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Output when it succeeded (which may be `null`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub output: Option<Value>,
     /// Error name when it did not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,6 +108,11 @@ impl ExecutionRecord {
     pub fn history_json(&self) -> Value {
         serde_json::json!({ "events": self.history })
     }
+}
+
+/// A field that is present (even as `null`) is `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// Where a redrive picks up within one scope (the machine, a Parallel branch or a Map
