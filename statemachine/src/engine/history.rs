@@ -355,7 +355,8 @@ pub const HISTORY_LIMIT: usize = 25_000;
 pub const HISTORY_LIMIT_CAUSE: &str =
     "The execution reached the maximum number of history events (25000).";
 
-/// Appending would exceed the history quota; `ExecutionFailed` has been written.
+/// Nothing more may be written: the quota is reached (`ExecutionFailed` has been written) or the
+/// attempt has closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct HistoryFull;
 
@@ -386,10 +387,9 @@ impl<'c> Recorder<'c> {
         details: EventDetails,
     ) -> Result<u64, HistoryFull> {
         let mut events = lock(&self.events);
-        if events
-            .last()
-            .is_some_and(|e| is_terminal(e.kind) && e.kind != EventType::ExecutionRedriven)
-            && !matches!(kind, EventType::ExecutionRedriven)
+        // After the attempt's closing event only a redrive may write.
+        if events.last().is_some_and(|e| is_terminal(e.kind))
+            && kind != EventType::ExecutionRedriven
         {
             return Err(HistoryFull);
         }
@@ -418,7 +418,7 @@ impl<'c> Recorder<'c> {
         Ok(id)
     }
 
-    /// The id the next event will get.
+    /// How many events there are.
     pub(crate) fn len(&self) -> usize {
         lock(&self.events).len()
     }
