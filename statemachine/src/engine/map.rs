@@ -15,7 +15,7 @@ use super::failure::Failure;
 use super::history::{EventDetails, EventType, Recorder};
 use super::join::{boxed, run_limited};
 use super::record::ChildResume;
-use super::run::{next_of, ContextExtra, Frame, Here, Run, Step, Vars};
+use super::run::{child_resume, next_of, ContextExtra, Frame, Here, Run, Step};
 use super::test_state::Mock;
 use crate::asl::{ItemProcessor, MapState, QueryLanguage};
 use crate::eval::{
@@ -246,26 +246,14 @@ impl Run<'_> {
             |k| {
                 let index = todo[k];
                 let item = items[index].take().unwrap_or(Value::Null);
-                let child_resume = match resume.and_then(|r| r.get(index)) {
-                    Some(ChildResume::Resume(rp)) => Some(rp),
-                    _ => None,
-                };
+                let child_resume = child_resume(resume, index);
                 let running = &running;
                 boxed(async move {
                     let child_history =
                         distributed.then(|| Recorder::new(clock, limit, Vec::new()));
-                    let mut f = Frame {
-                        vars: Vars {
-                            own: child_resume
-                                .map(|r| r.variables.clone())
-                                .unwrap_or_default(),
-                            outer: Some(parent_vars),
-                        },
-                        prev: start_prev,
-                        lang,
-                        history: child_history.as_ref().unwrap_or(history),
-                        progress: None,
-                    };
+                    let child_history = child_history.as_ref().unwrap_or(history);
+                    let mut f =
+                        Frame::child(parent_vars, start_prev, lang, child_history, child_resume);
                     let out = async {
                         if !distributed {
                             self.event(

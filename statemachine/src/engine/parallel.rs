@@ -13,7 +13,7 @@ use super::history::{EventDetails, EventType};
 use super::join::{boxed, run_limited};
 use super::map::succeeded_outputs;
 use super::record::ChildResume;
-use super::run::{next_of, ContextExtra, Frame, Here, Run, Step, Vars};
+use super::run::{child_resume, next_of, ContextExtra, Frame, Here, Run, Step};
 use super::test_state::Mock;
 use crate::asl::{ParallelState, QueryLanguage};
 use crate::eval::{apply_input_path, evaluate_payload, EvalError};
@@ -115,23 +115,10 @@ impl Run<'_> {
             |k| {
                 let index = todo[k];
                 let branch = &s.branches[index];
-                let child_resume = match resume.and_then(|r| r.get(index)) {
-                    Some(ChildResume::Resume(rp)) => Some(rp),
-                    _ => None,
-                };
+                let child_resume = child_resume(resume, index);
                 boxed(async move {
-                    let mut f = Frame {
-                        vars: Vars {
-                            own: child_resume
-                                .map(|r| r.variables.clone())
-                                .unwrap_or_default(),
-                            outer: Some(parent_vars),
-                        },
-                        prev: start_prev,
-                        lang: branch.query_language.unwrap_or(here.lang),
-                        history,
-                        progress: None,
-                    };
+                    let lang = branch.query_language.unwrap_or(here.lang);
+                    let mut f = Frame::child(parent_vars, start_prev, lang, history, child_resume);
                     let (start, input) = match child_resume {
                         Some(rp) => (rp.state.as_str(), rp.input.clone()),
                         None => (branch.start_at.as_str(), branch_input.clone()),

@@ -79,6 +79,40 @@ pub(crate) struct Frame<'p> {
     pub progress: Option<&'p Mutex<Option<ResumePoint>>>,
 }
 
+impl<'p> Frame<'p> {
+    /// The frame of a Parallel branch or Map iteration: its own variables (those a redrive
+    /// restores, else none) over the parent's, read-only.
+    pub(crate) fn child(
+        parent_vars: &'p Vars<'p>,
+        prev: u64,
+        lang: QueryLanguage,
+        history: &'p Recorder<'p>,
+        resume: Option<&ResumePoint>,
+    ) -> Frame<'p> {
+        Frame {
+            vars: Vars {
+                own: resume.map(|r| r.variables.clone()).unwrap_or_default(),
+                outer: Some(parent_vars),
+            },
+            prev,
+            lang,
+            history,
+            progress: None,
+        }
+    }
+}
+
+/// The resume point of child `index` in a redrive's list, if it is to resume.
+pub(crate) fn child_resume(
+    children: Option<&[super::record::ChildResume]>,
+    index: usize,
+) -> Option<&ResumePoint> {
+    match children.and_then(|c| c.get(index)) {
+        Some(super::record::ChildResume::Resume(rp)) => Some(rp),
+        _ => None,
+    }
+}
+
 /// Where a state leaves to.
 #[derive(Debug)]
 pub(crate) enum Step {
