@@ -324,3 +324,39 @@ impl Rng {
         mix(self.0, 0)
     }
 }
+
+/// A gzip writer (level 6, as `gzip` uses by default) for generated feeds.
+pub struct GzWriter<W: Write>(flate2::write::GzEncoder<W>);
+
+impl<W: Write> GzWriter<W> {
+    /// Compresses into `w`.
+    pub fn new(w: W) -> GzWriter<W> {
+        GzWriter(flate2::write::GzEncoder::new(
+            w,
+            flate2::Compression::new(6),
+        ))
+    }
+
+    /// Writes the gzip trailer and returns the inner writer.
+    pub fn finish(self) -> io::Result<W> {
+        self.0.finish()
+    }
+}
+
+impl<W: Write> Write for GzWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// `bytes` gzipped (level 6).
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut w = GzWriter::new(Vec::with_capacity(bytes.len() / 4));
+    // Writing to a Vec cannot fail.
+    let _ = w.write_all(bytes);
+    w.finish().unwrap_or_default()
+}

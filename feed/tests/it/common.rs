@@ -1,8 +1,6 @@
 //! Shared helpers: scanning a document pushed in chunks of many sizes (the results must not
 //! depend on how the bytes arrive), gzip, options.
 
-use std::io::Write;
-
 use feed::{FeedError, FeedOptions, IdSource, Scanner};
 
 /// The default options of the tests: `<job>` records, `<reference>` ids.
@@ -68,9 +66,7 @@ pub fn err(input: &[u8], opts: &FeedOptions) -> FeedError {
 
 /// Gzip at level 6.
 pub fn gz(bytes: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
+    feed::generate::gzip(bytes)
 }
 
 /// A small generated feed.
