@@ -6,10 +6,10 @@ use std::io::Read;
 
 use serde_json::Value;
 
-use crate::error::{ErrorKind, FeedError};
+use crate::error::FeedError;
 use crate::options::FeedOptions;
 use crate::record::RecordHash;
-use crate::scan::{FeedSummary, Scanner, READ_CHUNK};
+use crate::scan::{FeedSummary, Scanner};
 
 /// One extracted record.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,24 +100,24 @@ fn pick(
     })
 }
 
-/// Extracts the records with these ids from a whole snapshot read from `reader`.
-pub fn extract_reader<R: Read>(
-    mut reader: R,
+/// Extracts the records with these ids from a whole snapshot read from `reader` (inflating on
+/// a second thread, see [`crate::scan_reader`]).
+pub fn extract_reader<R: Read + Send>(
+    reader: R,
     opts: &FeedOptions,
     ids: impl IntoIterator<Item = String>,
     on: &mut OnExtracted<'_>,
 ) -> Result<ExtractSummary, FeedError> {
-    let mut ex = Extractor::new(opts, ids);
-    let mut chunk = vec![0u8; READ_CHUNK];
-    loop {
-        match reader.read(&mut chunk) {
-            Ok(0) => return ex.finish(on),
-            Ok(n) => ex.push(&chunk[..n], on)?,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                let at = ex.scanner.uncompressed_bytes();
-                return Err(FeedError::at(ErrorKind::Read(e), at));
-            }
-        }
-    }
+    let mut wanted: HashSet<String> = ids.into_iter().collect();
+    let mut extracted = 0;
+    let feed = crate::scan::scan_reader(reader, opts, &mut |r| {
+        pick(r, opts, &mut wanted, &mut extracted, on)
+    })?;
+    let mut missing: Vec<String> = wanted.into_iter().collect();
+    missing.sort_unstable();
+    Ok(ExtractSummary {
+        feed,
+        extracted,
+        missing,
+    })
 }

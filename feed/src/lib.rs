@@ -26,6 +26,7 @@ pub mod json;
 pub mod options;
 pub mod record;
 pub mod scan;
+mod sink;
 mod split;
 mod text;
 

@@ -36,12 +36,31 @@ fn scan_chunked(input: &[u8], opts: &FeedOptions, chunk: usize) -> Result<Vec<Re
     Ok(out)
 }
 
-/// Scans `input` pushed in chunks of 1, 2, 3, 7, 64, 4096 bytes and whole; every way must give
+/// The 2-thread pipeline of `scan_reader`.
+fn scan_piped(input: &[u8], opts: &FeedOptions) -> Result<Vec<Rec>, FeedError> {
+    let mut out = Vec::new();
+    feed::scan_reader(input, opts, &mut |r| {
+        out.push(Rec {
+            number: r.number,
+            offset: r.offset,
+            id: r.id.to_string(),
+            bytes: String::from_utf8_lossy(r.bytes).into_owned(),
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Scans `input` with `scan_reader` (chunk size 0 below) and pushed in chunks of 1, 2, 3, 7, 64, 4096 bytes and whole; every way must give
 /// the same records or the same error (message included).
 pub fn scan(input: &[u8], opts: &FeedOptions) -> Result<Vec<Rec>, FeedError> {
     let whole = scan_chunked(input, opts, input.len());
-    for chunk in [1, 2, 3, 7, 64, 4096] {
-        let other = scan_chunked(input, opts, chunk);
+    for chunk in [0, 1, 2, 3, 7, 64, 4096] {
+        let other = if chunk == 0 {
+            scan_piped(input, opts)
+        } else {
+            scan_chunked(input, opts, chunk)
+        };
         match (&whole, &other) {
             (Ok(a), Ok(b)) => assert_eq!(a, b, "chunk size {chunk} gave other records"),
             (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "chunk size {chunk}"),

@@ -53,12 +53,52 @@ fn push_indexer_equals_reader_indexer_for_any_chunking_gzip_or_not() {
     let z = gz(&xml);
     for input in [&xml, &z] {
         for chunk in [1usize, 5, 1000, 1 << 20] {
-            let mut ix = Indexer::new(&opts());
-            for piece in input.chunks(chunk) {
-                ix.push(piece).unwrap();
+            for piped in [true, false] {
+                let mut ix = if piped {
+                    Indexer::new(&opts())
+                } else {
+                    Indexer::single_threaded(&opts())
+                };
+                for piece in input.chunks(chunk) {
+                    ix.push(piece).unwrap();
+                }
+                assert_eq!(ix.finish().unwrap().to_bytes(), want, "chunk {chunk}");
             }
-            assert_eq!(ix.finish().unwrap().to_bytes(), want, "chunk {chunk}");
         }
+    }
+}
+
+#[test]
+fn pipelined_indexer_reports_the_same_errors() {
+    let xml = crate::common::generated(12, 40);
+    let z = gz(&xml);
+    let mut bad = xml.clone();
+    let half = String::from_utf8_lossy(&xml[xml.len() / 2..]).into_owned();
+    let at = xml.len() / 2 + half.find("<reference>").unwrap();
+    bad.splice(at..at, b"</oops>".iter().copied());
+    for input in [&z[..z.len() - 100], &bad[..], &gz(&bad)[..]] {
+        let mut errors = Vec::new();
+        for piped in [true, false] {
+            let mut ix = if piped {
+                Indexer::new(&opts())
+            } else {
+                Indexer::single_threaded(&opts())
+            };
+            let mut result = Ok(());
+            for piece in input.chunks(3000) {
+                result = ix.push(piece);
+                if result.is_err() {
+                    break;
+                }
+            }
+            let e = match result {
+                Err(e) => e,
+                Ok(()) => ix.finish().err().expect("an error"),
+            };
+            errors.push(e.to_string());
+        }
+        assert_eq!(errors[0], errors[1]);
+        assert!(errors[0].contains("record "), "{}", errors[0]);
     }
 }
 
