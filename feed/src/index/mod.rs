@@ -120,7 +120,7 @@ pub struct Indexer {
 
 enum Engine {
     Direct {
-        scanner: Scanner,
+        scanner: Box<Scanner>,
         entries: Entries,
     },
     Piped {
@@ -162,7 +162,7 @@ impl Indexer {
     pub fn single_threaded(opts: &FeedOptions) -> Indexer {
         Indexer {
             engine: Engine::Direct {
-                scanner: Scanner::new(opts),
+                scanner: Box::new(Scanner::new(opts)),
                 entries: Entries::default(),
             },
         }
