@@ -25,14 +25,31 @@ fn truncated_gzip_names_the_compressed_and_uncompressed_position() {
 #[test]
 fn corrupt_gzip_is_reported_not_misread() {
     let xml = generated(2, 30);
+    // An invalid deflate block type right after the header.
+    let mut z = gz(&xml);
+    z[10] = 0x07;
+    let e = err(&z, &opts());
+    assert!(matches!(e.kind, ErrorKind::CorruptGzip { .. }), "{e}");
+    assert_eq!(e.location.compressed_offset, Some(11));
+    assert!(
+        e.to_string()
+            .contains("corrupt gzip data: invalid deflate data"),
+        "{e}"
+    );
+    // Damage in the middle is caught by the inflater, the XML checks or the CRC: never accepted.
     let mut z = gz(&xml);
     let mid = z.len() / 2;
     for b in &mut z[mid..mid + 16] {
         *b ^= 0x5a;
     }
     let e = err(&z, &opts());
-    assert!(matches!(e.kind, ErrorKind::CorruptGzip { .. }), "{e}");
-    assert!(e.location.compressed_offset.is_some(), "{e}");
+    assert!(
+        matches!(
+            e.kind,
+            ErrorKind::CorruptGzip { .. } | ErrorKind::Malformed { .. }
+        ),
+        "{e}"
+    );
     // A damaged CRC in the trailer.
     let mut z = gz(&xml);
     let n = z.len();

@@ -1,0 +1,276 @@
+//! The feed benchmark: index build, extract and diff against gunzip alone, measured in the same
+//! run on feeds from the deterministic generator (about 50 MB and 500 MB of XML, gzipped).
+//!
+//! `cargo bench -p feed --bench feedbench` (env `FEEDBENCH_RUNS`, default 3; `FEEDBENCH_QUICK=1`
+//! for the 50 MB feed only). Feeds are generated once into `target/feedbench/`. Every
+//! measurement runs in a child process of its own (this binary with `--child`), so its peak
+//! RSS (VmHWM) is its own; the table shows medians.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use feed::diff::diff;
+use feed::extract::extract_reader;
+use feed::generate::{record_id, write_revision, GenOptions, GzWriter, Revision};
+use feed::index::{index_reader, Indexer};
+use feed::{FeedOptions, IdSource};
+use serde_json::{json, Value};
+
+const SMALL: u64 = 20_000;
+const LARGE: u64 = 200_000;
+const REVISION: Revision = Revision {
+    seed: 2,
+    changed_bp: 200,
+    removed_bp: 100,
+    added_bp: 100,
+};
+
+fn opts() -> FeedOptions {
+    FeedOptions::new("job", IdSource::Child("reference".into()))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        let v = child(&args[i + 1..]);
+        println!("{v}");
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/feedbench");
+    std::fs::create_dir_all(&dir).expect("target/feedbench");
+    let runs: usize = std::env::var("FEEDBENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let quick = std::env::var_os("FEEDBENCH_QUICK").is_some();
+    let mut sizes = vec![("50 MB", SMALL)];
+    if !quick {
+        sizes.push(("500 MB", LARGE));
+    }
+    println!(
+        "| measurement | feed | median s | MB/s (XML) | records/s | peak RSS MiB | × gunzip |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (label, records) in sizes {
+        let gz = generated(&dir, records, None);
+        let xml_bytes = measure(&["gunzip", s(&gz)], 1)["bytes"]
+            .as_u64()
+            .unwrap_or(0);
+        let base = measure(&["gunzip", s(&gz)], runs);
+        let feed = format!(
+            "{label} ({records} records, {:.0} MB XML)",
+            xml_bytes as f64 / 1e6
+        );
+        let gunzip = secs(&base);
+        row(
+            "gunzip only (flate2 zlib-rs, MultiGzDecoder)",
+            &feed,
+            &base,
+            gunzip,
+        );
+        let idx = dir.join(format!("jobs-{records}.idx"));
+        let m = measure(&["index", s(&gz), s(&idx)], runs);
+        row(
+            "index build, 2 threads (= feedpipe feed index)",
+            &feed,
+            &m,
+            gunzip,
+        );
+        let m = measure(&["index1", s(&gz), s(&idx)], runs);
+        row(
+            "index build, 1 thread (Indexer::single_threaded)",
+            &feed,
+            &m,
+            gunzip,
+        );
+        let m = measure(&["extract", s(&gz), &records.to_string()], runs);
+        row("extract 2% of the records as JSON", &feed, &m, gunzip);
+        if records == LARGE {
+            let gz2 = generated(&dir, records, Some(&REVISION));
+            let idx2 = dir.join(format!("jobs-{records}-v2.idx"));
+            measure(&["index", s(&gz2), s(&idx2)], 1);
+            let m = measure(&["diff", s(&idx), s(&idx2)], runs);
+            println!(
+                "| diff of two {records}-record indexes ({} changes) | {label} | {:.4} | | {:.0} | {:.1} | |",
+                m["changes"], secs(&m), m["records"].as_f64().unwrap_or(0.0) / secs(&m), hwm(&m)
+            );
+        }
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+fn secs(m: &Value) -> f64 {
+    m["secs"].as_f64().unwrap_or(f64::NAN)
+}
+
+fn hwm(m: &Value) -> f64 {
+    m["hwm_kib"].as_f64().unwrap_or(0.0) / 1024.0
+}
+
+fn row(what: &str, feed: &str, m: &Value, gunzip: f64) {
+    let t = secs(m);
+    let bytes = m["bytes"].as_f64().unwrap_or(0.0);
+    let records = m["records"].as_f64().unwrap_or(0.0);
+    let rec_s = if records > 0.0 {
+        format!("{:.0}", records / t)
+    } else {
+        String::new()
+    };
+    println!(
+        "| {what} | {feed} | {t:.3} | {:.0} | {rec_s} | {:.1} | {:.2} |",
+        bytes / 1e6 / t,
+        hwm(m),
+        t / gunzip
+    );
+}
+
+/// The generated feed (gzip), made once.
+fn generated(dir: &Path, records: u64, rev: Option<&Revision>) -> PathBuf {
+    let name = format!(
+        "jobs-{records}{}.xml.gz",
+        if rev.is_some() { "-v2" } else { "" }
+    );
+    let path = dir.join(name);
+    if path.exists() {
+        return path;
+    }
+    let started = Instant::now();
+    let tmp = path.with_extension("tmp");
+    let mut gz = GzWriter::new(BufWriter::new(File::create(&tmp).expect("create feed")));
+    let mut o = GenOptions::new(42, records);
+    o.tricky = true;
+    let stats = write_revision(&mut gz, &o, rev).expect("generate");
+    gz.finish().expect("gzip").flush().expect("flush");
+    std::fs::rename(&tmp, &path).expect("rename");
+    eprintln!(
+        "generated {} ({} records, {} bytes XML) in {:.1} s",
+        path.display(),
+        stats.records,
+        stats.bytes,
+        started.elapsed().as_secs_f64()
+    );
+    path
+}
+
+/// Runs a child measurement `runs` times; the run with the median time.
+fn measure(args: &[&str], runs: usize) -> Value {
+    let exe = std::env::current_exe().expect("own path");
+    let mut all: Vec<Value> = (0..runs.max(1))
+        .map(|_| {
+            let out = Command::new(&exe)
+                .arg("--child")
+                .args(args)
+                .output()
+                .expect("child runs");
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice(&out.stdout).expect("child JSON")
+        })
+        .collect();
+    all.sort_by(|a, b| secs(a).total_cmp(&secs(b)));
+    all.swap_remove(all.len() / 2)
+}
+
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// One measurement, in this (child) process.
+fn child(args: &[String]) -> Value {
+    let open = |p: &str| File::open(p).expect("open");
+    let started = Instant::now();
+    let (records, bytes, changes) = match args[0].as_str() {
+        "gunzip" => {
+            let mut d = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+                1 << 20,
+                open(&args[1]),
+            ));
+            let mut buf = vec![0u8; 1 << 20];
+            let mut total = 0u64;
+            loop {
+                let n = d.read(&mut buf).expect("gunzip");
+                if n == 0 {
+                    break;
+                }
+                total += n as u64;
+            }
+            (0, total, 0)
+        }
+        "index" => {
+            let index = index_reader(open(&args[1]), &opts()).expect("index");
+            index
+                .write_to(BufWriter::new(File::create(&args[2]).expect("create")))
+                .expect("write");
+            (
+                index.summary().records,
+                index.summary().uncompressed_bytes,
+                0,
+            )
+        }
+        "index1" => {
+            let mut ix = Indexer::single_threaded(&opts());
+            let mut f = open(&args[1]);
+            let mut buf = vec![0u8; 256 << 10];
+            loop {
+                let n = f.read(&mut buf).expect("read");
+                if n == 0 {
+                    break;
+                }
+                ix.push(&buf[..n]).expect("index");
+            }
+            let index = ix.finish().expect("index");
+            index
+                .write_to(BufWriter::new(File::create(&args[2]).expect("create")))
+                .expect("write");
+            (
+                index.summary().records,
+                index.summary().uncompressed_bytes,
+                0,
+            )
+        }
+        "extract" => {
+            let n: u64 = args[2].parse().expect("records");
+            let ids = (0..n).step_by(50).map(record_id);
+            let mut json_bytes = 0usize;
+            let s = extract_reader(open(&args[1]), &opts(), ids, &mut |r| {
+                json_bytes += r.json.to_string().len();
+                Ok(())
+            })
+            .expect("extract");
+            assert!(s.missing.is_empty() && json_bytes > 0);
+            (s.feed.records, s.feed.uncompressed_bytes, s.extracted)
+        }
+        "diff" => {
+            let old = std::fs::read(&args[1]).expect("old index");
+            let new = std::fs::read(&args[2]).expect("new index");
+            let started = Instant::now();
+            let mut changes = 0u64;
+            let s = diff(Some(&old[..]), &new[..], |_| {
+                changes += 1;
+                Ok(())
+            })
+            .expect("diff");
+            let secs = started.elapsed().as_secs_f64();
+            return json!({"secs": secs, "records": s.new.records, "bytes": 0, "changes": changes, "hwm_kib": vm_hwm_kib()});
+        }
+        other => panic!("unknown measurement {other}"),
+    };
+    let secs = started.elapsed().as_secs_f64();
+    json!({"secs": secs, "records": records, "bytes": bytes, "changes": changes, "hwm_kib": vm_hwm_kib()})
+}
