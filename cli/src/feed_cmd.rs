@@ -142,7 +142,7 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
             "input_bytes": s.input_bytes,
             "gzip": s.gzip,
             "root": s.root,
-            "feed_hash": format!("{:032x}", s.feed_hash),
+            "feed_hash": format!("{:032x}", index.feed_hash()),
             "index": args.output.as_ref().map(|p| p.display().to_string()),
             "seconds": secs,
             "mb_per_s": mb_s,

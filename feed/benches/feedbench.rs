@@ -86,6 +86,13 @@ fn main() {
             &m,
             gunzip,
         );
+        let m = measure(&["split", s(&gz)], runs);
+        row(
+            "record splitter alone (XML already in memory, 1 thread)",
+            &feed,
+            &m,
+            gunzip,
+        );
         let m = measure(&["extract", s(&gz), &records.to_string()], runs);
         row("extract 2% of the records as JSON", &feed, &m, gunzip);
         if records == LARGE {
@@ -211,6 +218,23 @@ fn child(args: &[String]) -> Value {
                 total += n as u64;
             }
             (0, total, 0)
+        }
+        "split" => {
+            let mut xml = Vec::new();
+            flate2::read::MultiGzDecoder::new(BufReader::new(open(&args[1])))
+                .read_to_end(&mut xml)
+                .expect("gunzip");
+            let started = Instant::now();
+            let mut scanner = feed::Scanner::new(&opts());
+            let mut n = 0u64;
+            let mut count = |_: feed::RecordRef<'_>| {
+                n += 1;
+                Ok(())
+            };
+            scanner.push(&xml, &mut count).expect("split");
+            let s = scanner.finish(&mut count).expect("split");
+            let secs = started.elapsed().as_secs_f64();
+            return json!({"secs": secs, "records": s.records, "bytes": s.uncompressed_bytes, "changes": n, "hwm_kib": vm_hwm_kib()});
         }
         "index" => {
             let index = index_reader(open(&args[1]), &opts()).expect("index");

@@ -29,8 +29,6 @@ pub struct FeedSummary {
     pub gzip: bool,
     /// Number of gzip members (0 for plain input).
     pub gzip_members: u32,
-    /// xxh3-128 of the uncompressed XML.
-    pub feed_hash: u128,
     /// Name of the root element.
     pub root: String,
 }
@@ -88,7 +86,6 @@ pub(crate) fn summary(split: &Splitter, counts: DecoderCounts) -> FeedSummary {
         input_bytes: counts.input_bytes,
         gzip: counts.gzip,
         gzip_members: counts.members,
-        feed_hash: split.feed_hash(),
         root: split.root().unwrap_or_default().to_string(),
     }
 }

@@ -34,8 +34,8 @@ impl Sink for Direct<'_, '_> {
         self.split.append_buffer(want)
     }
 
-    fn filled(&mut self, old_len: usize) -> Result<(), FeedError> {
-        self.split.filled(old_len, self.emit)
+    fn filled(&mut self, _old_len: usize) -> Result<(), FeedError> {
+        self.split.filled(self.emit)
     }
 
     fn position(&self) -> (u64, Option<u64>) {
@@ -45,6 +45,9 @@ impl Sink for Direct<'_, '_> {
 
 /// Size of the blocks sent between the threads.
 const BLOCK: usize = 1 << 20;
+/// Free room at the front of each block, where the splitter puts its unfinished tail before
+/// adopting the block as its buffer (so blocks are not copied).
+const HEADROOM: usize = 64 << 10;
 /// Blocks in flight.
 const IN_FLIGHT: usize = 4;
 
@@ -93,13 +96,21 @@ pub(crate) fn block_channel() -> (BlockSink, BlockSource) {
     let (recycle, recycled) = sync_channel(IN_FLIGHT + 2);
     (
         BlockSink {
-            block: Vec::with_capacity(BLOCK + crate::gzip::STEP),
+            block: new_block(Vec::new()),
             tx,
             recycled,
             produced: 0,
         },
         BlockSource { rx, recycle },
     )
+}
+
+/// An empty block (reusing `v`'s allocation): `HEADROOM` bytes of free room, then data.
+fn new_block(mut v: Vec<u8>) -> Vec<u8> {
+    v.clear();
+    v.reserve(HEADROOM + BLOCK + crate::gzip::STEP);
+    v.resize(HEADROOM, 0);
+    v
 }
 
 /// The error a sender sees when the splitter's side stopped (it holds the real error).
@@ -113,7 +124,7 @@ fn hung_up(offset: u64) -> FeedError {
 impl BlockSink {
     /// Sends the last block and the decoder's result.
     pub(crate) fn end(mut self, result: Result<DecoderCounts, FeedError>) {
-        if !self.block.is_empty() {
+        if self.block.len() > HEADROOM {
             let _ = self.tx.send(Msg::Data(std::mem::take(&mut self.block)));
         }
         let _ = self.tx.send(Msg::End(result));
@@ -128,14 +139,8 @@ impl Sink for BlockSink {
 
     fn filled(&mut self, old_len: usize) -> Result<(), FeedError> {
         self.produced += (self.block.len() - old_len) as u64;
-        if self.block.len() >= BLOCK {
-            let next = match self.recycled.try_recv() {
-                Ok(mut b) => {
-                    b.clear();
-                    b
-                }
-                Err(_) => Vec::with_capacity(BLOCK + crate::gzip::STEP),
-            };
+        if self.block.len() >= HEADROOM + BLOCK {
+            let next = new_block(self.recycled.try_recv().unwrap_or_default());
             let full = std::mem::replace(&mut self.block, next);
             self.tx
                 .send(Msg::Data(full))
@@ -160,11 +165,9 @@ pub(crate) fn consume(
     loop {
         match src.rx.recv() {
             Ok(Msg::Data(block)) => {
-                let buf = split.append_buffer(block.len());
-                let old = buf.len();
-                buf.extend_from_slice(&block);
-                let _ = src.recycle.try_send(block);
-                split.filled(old, emit)?;
+                let spare = split.adopt(block, HEADROOM);
+                let _ = src.recycle.try_send(spare);
+                split.filled(emit)?;
             }
             Ok(Msg::End(Ok(counts))) => return Ok(counts),
             Ok(Msg::End(Err(e))) => {

@@ -11,7 +11,7 @@
 //! | flags | 4 | `0` (reserved) |
 //! | records | 8 | number of entries |
 //! | uncompressed_bytes | 8 | length of the feed's XML |
-//! | feed_hash | 16 | xxh3-128 of the feed's XML, big-endian |
+//! | feed_hash | 16 | the snapshot's content hash, big-endian: xxh3-128 over the entries in order, each as the id's length (u32 LE), the id, the record hash (16 bytes BE); two snapshots have equal feed hashes exactly when they hold the same records |
 //! | entries | … | `records` times: `shared` varint (bytes the id shares with the previous id), `suffix_len` varint, the id's remaining bytes, the record hash (16 bytes, xxh3-128 of the record's bytes, big-endian) |
 //! | checksum | 8 | xxh3-64 of every byte before it |
 //!
@@ -281,6 +281,19 @@ impl Index {
         &self.summary
     }
 
+    /// The snapshot's content hash (see the module documentation): independent of record order
+    /// and of everything outside the records.
+    pub fn feed_hash(&self) -> u128 {
+        let mut h = Xxh3::new();
+        for e in &self.entries.items {
+            let id = self.entries.id(e);
+            h.update(&(id.len() as u32).to_le_bytes());
+            h.update(id);
+            h.update(&e.hash);
+        }
+        h.digest128()
+    }
+
     /// Number of entries (= records).
     pub fn len(&self) -> usize {
         self.entries.items.len()
@@ -309,7 +322,7 @@ impl Index {
         header.extend_from_slice(&0u32.to_le_bytes());
         header.extend_from_slice(&(self.len() as u64).to_le_bytes());
         header.extend_from_slice(&s.uncompressed_bytes.to_le_bytes());
-        header.extend_from_slice(&s.feed_hash.to_be_bytes());
+        header.extend_from_slice(&self.feed_hash().to_be_bytes());
         out.write(&header)?;
         let mut prev: &[u8] = &[];
         let mut rec = Vec::with_capacity(64);

@@ -51,7 +51,7 @@ pub struct IndexHeader {
     pub records: u64,
     /// Length of the feed's XML.
     pub uncompressed_bytes: u64,
-    /// xxh3-128 of the feed's XML.
+    /// The snapshot's content hash (see [`crate::index`]).
     pub feed_hash: u128,
 }
 

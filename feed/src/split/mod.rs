@@ -18,7 +18,7 @@ mod lex;
 
 use memchr::memchr;
 use memchr::memmem::Finder;
-use xxhash_rust::xxh3::{xxh3_128, Xxh3};
+use xxhash_rust::xxh3::xxh3_128;
 
 use crate::config::IdSource;
 use crate::error::{ErrorKind, FeedError};
@@ -93,7 +93,6 @@ pub(crate) struct Splitter {
     rec: Option<Rec>,
     records: u64,
     root: Option<String>,
-    feed_hash: Xxh3,
     id_buf: String,
     cdata_end: Finder<'static>,
     comment_end: Finder<'static>,
@@ -119,7 +118,6 @@ impl Splitter {
             rec: None,
             records: 0,
             root: None,
-            feed_hash: Xxh3::new(),
             id_buf: String::new(),
             cdata_end: Finder::new(b"]]>").into_owned(),
             comment_end: Finder::new(b"-->").into_owned(),
@@ -147,10 +145,36 @@ impl Splitter {
         &mut self.buf
     }
 
-    /// Scans the bytes appended since `old_len`.
-    pub(crate) fn filled(&mut self, old_len: usize, emit: &mut Emit<'_>) -> Result<(), FeedError> {
-        self.feed_hash.update(&self.buf[old_len..]);
+    /// Scans the bytes appended to the buffer.
+    pub(crate) fn filled(&mut self, emit: &mut Emit<'_>) -> Result<(), FeedError> {
         self.scan(false, emit)
+    }
+
+    /// Takes `block[start..]` as the next bytes, adopting `block` as the buffer when the
+    /// unfinished tail fits in front of `start` (no copy of the block), else copying. Returns a
+    /// buffer to reuse. Call [`Self::filled`] next.
+    pub(crate) fn adopt(&mut self, mut block: Vec<u8>, start: usize) -> Vec<u8> {
+        let keep = self.rec.as_ref().map_or(self.pos, |r| r.start);
+        let tail = self.buf.len() - keep;
+        let stream_at = self.base + keep as u64;
+        if tail > start || stream_at < start as u64 {
+            let buf = self.append_buffer(block.len() - start);
+            buf.extend_from_slice(&block[start..]);
+            return block;
+        }
+        let new_keep = start - tail;
+        block[new_keep..start].copy_from_slice(&self.buf[keep..]);
+        let shift = |i: usize| i - keep + new_keep;
+        self.base = stream_at - new_keep as u64;
+        self.pos = shift(self.pos);
+        if let Some(r) = &mut self.rec {
+            r.start = shift(r.start);
+        }
+        if let Some(h) = &mut self.hint {
+            h.at = shift(h.at);
+            h.from = shift(h.from);
+        }
+        std::mem::replace(&mut self.buf, block)
     }
 
     /// Scans the rest at the end of the stream and checks the document is complete.
@@ -213,11 +237,6 @@ impl Splitter {
     /// The root element's name, once seen.
     pub(crate) fn root(&self) -> Option<&str> {
         self.root.as_deref()
-    }
-
-    /// xxh3-128 of every byte seen so far.
-    pub(crate) fn feed_hash(&self) -> u128 {
-        self.feed_hash.digest128()
     }
 
     fn scan(&mut self, eof: bool, emit: &mut Emit<'_>) -> Result<(), FeedError> {

@@ -38,7 +38,18 @@ fn index_round_trips_sorted_with_header() {
     let r = IndexReader::new(&bytes[..]).unwrap();
     assert_eq!(r.header().records, 3);
     assert_eq!(r.header().uncompressed_bytes, xml.len() as u64);
-    assert_eq!(r.header().feed_hash, index.summary().feed_hash);
+    assert_eq!(r.header().feed_hash, index.feed_hash());
+    // The feed hash depends on the records only: reordered records and other whitespace keep it.
+    let reordered = "<r>\n <job><reference>ab</reference></job>\n <job><reference>a</reference><x/></job><job><reference>b</reference></job></r>";
+    let other = index_reader(reordered.as_bytes(), &opts()).unwrap();
+    assert_eq!(other.feed_hash(), index.feed_hash());
+    let changed = reordered.replace("<x/>", "<y/>");
+    assert_ne!(
+        index_reader(changed.as_bytes(), &opts())
+            .unwrap()
+            .feed_hash(),
+        index.feed_hash()
+    );
     let entries = read_all(&bytes).unwrap();
     let ids: Vec<_> = entries.iter().map(|e| e.0.as_str()).collect();
     assert_eq!(ids, ["a", "ab", "b"]);
@@ -73,8 +84,7 @@ fn pipelined_indexer_reports_the_same_errors() {
     let xml = crate::common::generated(12, 40);
     let z = gz(&xml);
     let mut bad = xml.clone();
-    let half = String::from_utf8_lossy(&xml[xml.len() / 2..]).into_owned();
-    let at = xml.len() / 2 + half.find("<reference>").unwrap();
+    let at = xml.len() / 2 + memchr::memmem::find(&xml[xml.len() / 2..], b"<reference>").unwrap();
     bad.splice(at..at, b"</oops>".iter().copied());
     for input in [&z[..z.len() - 100], &bad[..], &gz(&bad)[..]] {
         let mut errors = Vec::new();
@@ -240,4 +250,28 @@ fn diff_reports_which_index_is_damaged() {
     assert!(e.to_string().starts_with("old index: "), "{e}");
     let e = diff(Some(&idx[..]), bad, |_| Ok(())).unwrap_err();
     assert!(e.to_string().starts_with("new index: "), "{e}");
+}
+
+#[test]
+fn pipelined_and_single_threaded_agree_on_multi_megabyte_feeds_with_big_records() {
+    let mut xml = crate::common::generated(5, 1500);
+    // A 300 KB record in the middle: longer than the room the pipeline keeps in front of a block.
+    let big = format!(
+        "<job><reference>BIG</reference><d><![CDATA[{}]]></d></job>",
+        "x</job>y".repeat(40_000)
+    );
+    let at = 1_800_000 + memchr::memmem::find(&xml[1_800_000..], b"  <job status").unwrap();
+    xml.splice(at..at, big.bytes());
+    let piped = index_reader(&xml[..], &opts()).unwrap();
+    let mut single = Indexer::single_threaded(&opts());
+    single.push(&xml).unwrap();
+    let single = single.finish().unwrap();
+    assert_eq!(piped.len(), 1501);
+    assert_eq!(piped.to_bytes(), single.to_bytes());
+    let z = gz(&xml);
+    assert_eq!(
+        index_reader(&z[..], &opts()).unwrap().to_bytes(),
+        single.to_bytes()
+    );
+    assert_eq!(piped.summary(), single.summary());
 }
