@@ -198,6 +198,19 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Writes the index file; the record and byte counts.
+fn save(index: feed::index::Index, path: &str) -> (u64, u64, u64) {
+    let file = File::create(path).expect("create the index file");
+    index
+        .write_to(BufWriter::new(file))
+        .expect("write the index file");
+    (
+        index.summary().records,
+        index.summary().uncompressed_bytes,
+        0,
+    )
+}
+
 /// One measurement, in this (child) process.
 fn child(args: &[String]) -> Value {
     let open = |p: &str| File::open(p).expect("open");
@@ -236,17 +249,10 @@ fn child(args: &[String]) -> Value {
             let secs = started.elapsed().as_secs_f64();
             return json!({"secs": secs, "records": s.records, "bytes": s.uncompressed_bytes, "changes": n, "hwm_kib": vm_hwm_kib()});
         }
-        "index" => {
-            let index = index_reader(open(&args[1]), &opts()).expect("index");
-            index
-                .write_to(BufWriter::new(File::create(&args[2]).expect("create")))
-                .expect("write");
-            (
-                index.summary().records,
-                index.summary().uncompressed_bytes,
-                0,
-            )
-        }
+        "index" => save(
+            index_reader(open(&args[1]), &opts()).expect("index"),
+            &args[2],
+        ),
         "index1" => {
             let mut ix = Indexer::single_threaded(&opts());
             let mut f = open(&args[1]);
@@ -258,15 +264,7 @@ fn child(args: &[String]) -> Value {
                 }
                 ix.push(&buf[..n]).expect("index");
             }
-            let index = ix.finish().expect("index");
-            index
-                .write_to(BufWriter::new(File::create(&args[2]).expect("create")))
-                .expect("write");
-            (
-                index.summary().records,
-                index.summary().uncompressed_bytes,
-                0,
-            )
+            save(ix.finish().expect("index"), &args[2])
         }
         "extract" => {
             let n: u64 = args[2].parse().expect("records");

@@ -35,6 +35,18 @@ pub struct ExtractSummary {
     pub missing: Vec<String>,
 }
 
+impl ExtractSummary {
+    fn new(feed: FeedSummary, extracted: u64, not_found: HashSet<String>) -> ExtractSummary {
+        let mut missing: Vec<String> = not_found.into_iter().collect();
+        missing.sort_unstable();
+        ExtractSummary {
+            feed,
+            extracted,
+            missing,
+        }
+    }
+}
+
 /// Push-style extraction: [`Extractor::push`] the snapshot's bytes (gzip or plain), get each
 /// wanted record through the callback as soon as it is complete.
 pub struct Extractor {
@@ -71,13 +83,7 @@ impl Extractor {
         let feed = self
             .scanner
             .finish(&mut |r| pick(r, opts, wanted, extracted, on))?;
-        let mut missing: Vec<String> = self.wanted.into_iter().collect();
-        missing.sort_unstable();
-        Ok(ExtractSummary {
-            feed,
-            extracted: self.extracted,
-            missing,
-        })
+        Ok(ExtractSummary::new(feed, self.extracted, self.wanted))
     }
 }
 
@@ -113,11 +119,5 @@ pub fn extract_reader<R: Read + Send>(
     let feed = crate::scan::scan_reader(reader, opts, &mut |r| {
         pick(r, opts, &mut wanted, &mut extracted, on)
     })?;
-    let mut missing: Vec<String> = wanted.into_iter().collect();
-    missing.sort_unstable();
-    Ok(ExtractSummary {
-        feed,
-        extracted,
-        missing,
-    })
+    Ok(ExtractSummary::new(feed, extracted, wanted))
 }

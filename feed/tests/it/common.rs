@@ -17,15 +17,21 @@ pub struct Rec {
     pub bytes: String,
 }
 
-fn scan_chunked(input: &[u8], opts: &FeedOptions, chunk: usize) -> Result<Vec<Rec>, FeedError> {
-    let mut out = Vec::new();
-    let mut on = |r: feed::RecordRef<'_>| {
-        out.push(Rec {
+impl Rec {
+    fn of(r: &feed::RecordRef<'_>) -> Rec {
+        Rec {
             number: r.number,
             offset: r.offset,
             id: r.id.to_string(),
             bytes: String::from_utf8_lossy(r.bytes).into_owned(),
-        });
+        }
+    }
+}
+
+fn scan_chunked(input: &[u8], opts: &FeedOptions, chunk: usize) -> Result<Vec<Rec>, FeedError> {
+    let mut out = Vec::new();
+    let mut on = |r: feed::RecordRef<'_>| {
+        out.push(Rec::of(&r));
         Ok(())
     };
     let mut s = Scanner::new(opts);
@@ -40,12 +46,7 @@ fn scan_chunked(input: &[u8], opts: &FeedOptions, chunk: usize) -> Result<Vec<Re
 fn scan_piped(input: &[u8], opts: &FeedOptions) -> Result<Vec<Rec>, FeedError> {
     let mut out = Vec::new();
     feed::scan_reader(input, opts, &mut |r| {
-        out.push(Rec {
-            number: r.number,
-            offset: r.offset,
-            id: r.id.to_string(),
-            bytes: String::from_utf8_lossy(r.bytes).into_owned(),
-        });
+        out.push(Rec::of(&r));
         Ok(())
     })?;
     Ok(out)
@@ -73,6 +74,14 @@ pub fn scan(input: &[u8], opts: &FeedOptions) -> Result<Vec<Rec>, FeedError> {
 /// Scans and expects success.
 pub fn ok(xml: &str) -> Vec<Rec> {
     scan(xml.as_bytes(), &opts()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Asserts an error's record number, byte offset and whole message (`{at}` stands for the
+/// offset).
+pub fn assert_error(e: &FeedError, record: u64, offset: usize, message: &str) {
+    assert_eq!(e.location.record, Some(record), "{e}");
+    assert_eq!(e.location.offset as usize, offset, "{e}");
+    assert_eq!(e.to_string(), message.replace("{at}", &offset.to_string()));
 }
 
 /// Scans and expects an error.

@@ -159,14 +159,11 @@ fn duplicate_ids_name_both_records() {
         }
         other => panic!("{other}"),
     }
-    assert_eq!(e.location.record, Some(3));
-    assert_eq!(e.location.offset as usize, xml.rfind("<job>").unwrap());
-    assert_eq!(
-        e.to_string(),
-        format!(
-            "record 3 (id \"A\"), byte {}: duplicate id \"A\": also record 1 at byte 3",
-            xml.rfind("<job>").unwrap()
-        )
+    crate::common::assert_error(
+        &e,
+        3,
+        xml.rfind("<job>").unwrap(),
+        "record 3 (id \"A\"), byte {at}: duplicate id \"A\": also record 1 at byte 3",
     );
     let _ = err; // the scanner alone accepts duplicates; the index rejects them
 }
