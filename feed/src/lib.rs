@@ -1,8 +1,10 @@
 //! The pure core of feedpipe: everything that turns feed bytes into values.
 //!
 //! - [`Scanner`] / [`scan_reader`]: the streaming record reader. Gzip is detected by its magic
-//!   bytes, records are found by a byte-level splitter ([`split`](crate::scan)) at inflate
-//!   speed, each with its id and 128-bit content hash ([`RecordRef`]).
+//!   bytes, records are found by a byte-level splitter at inflate speed (a full XML parse only
+//!   where needed), each with its id and 128-bit content hash ([`RecordRef`]). `Scanner` is
+//!   push-style (chunks in as they arrive, from any sync or async source); `scan_reader` reads
+//!   a [`std::io::Read`] with inflate and split on two threads.
 //! - [`RecordRef::to_json`]: a record's JSON form ([`json`] documents the mapping).
 //! - [`index`]: the sorted (id, hash) pairs of a snapshot in a checksummed binary file, built
 //!   push-style ([`index::Indexer`]) and read as a stream ([`index::IndexReader`]).
