@@ -15,7 +15,7 @@
 //! | entries | … | `records` times: `shared` varint (bytes the id shares with the previous id), `suffix_len` varint, the id's remaining bytes, the record hash (16 bytes, xxh3-128 of the record's bytes, big-endian) |
 //! | checksum | 8 | xxh3-64 of every byte before it |
 //!
-//! Ids are UTF-8, non-empty, strictly increasing in byte order (so unique). Both writing
+//! Ids are UTF-8, non-empty, at most 1 MiB, strictly increasing in byte order (so unique). Both writing
 //! ([`Index::write_to`]) and reading ([`IndexReader`]) stream; a reader verifies the checksum
 //! when it reaches the end, so act on what it returned only once it has.
 //!
@@ -45,6 +45,8 @@ pub use read::{IndexError, IndexHeader, IndexReader};
 pub const MAGIC: &[u8; 8] = b"FPINDEX\n";
 /// The format version this crate writes and reads.
 pub const VERSION: u32 = 1;
+/// Longest id an index holds (a longer one is an error when indexing).
+pub const MAX_ID_BYTES: usize = 1 << 20;
 /// Length of the fixed header.
 pub(crate) const HEADER_LEN: usize = 8 + 4 + 4 + 8 + 8 + 16;
 

@@ -408,6 +408,7 @@ impl Splitter {
                     }
                 } else if rest.starts_with(b"<!DOCTYPE") {
                     if self.phase != Phase::Prolog {
+                        self.examined(at, 9)?;
                         return Err(
                             self.malformed_at(at, "DOCTYPE after the root element started".into())
                         );
@@ -422,6 +423,12 @@ impl Splitter {
                 {
                     self.more(at, eof, "markup")
                 } else {
+                    let known = [&b"<!--"[..], b"<![CDATA[", b"<!DOCTYPE"]
+                        .iter()
+                        .map(|m| m.iter().zip(rest).take_while(|(a, b)| a == b).count())
+                        .max()
+                        .unwrap_or(0);
+                    self.examined(at, known + 1)?;
                     Err(self.malformed_at(
                         at,
                         "unknown markup after '<!' (expected a comment, CDATA section or DOCTYPE)"
@@ -702,6 +709,11 @@ impl Splitter {
             TextError::Undefined(name) => fail(ErrorKind::UndefinedEntity { name }),
             TextError::Bad(detail) => fail(ErrorKind::Malformed { detail }),
         })?;
+        if self.id_buf.len() > crate::index::MAX_ID_BYTES {
+            return Err(fail(ErrorKind::Malformed {
+                detail: "the id is longer than 1 MiB".into(),
+            }));
+        }
         if self.id_buf.is_empty() {
             return Err(fail(ErrorKind::MissingId {
                 detail: self.id_missing("an empty"),
@@ -757,6 +769,18 @@ impl Splitter {
                 ErrorKind::MarkupTooLarge { limit: self.limit },
                 self.base + at as u64,
             )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The record size limit for an error found after looking at `len` bytes from `at`: past
+    /// the limit, the limit is the error (as it would have been with the input in pieces).
+    fn examined(&self, at: usize, len: usize) -> Result<(), FeedError> {
+        match &self.rec {
+            Some(rec) if at + len - rec.start > self.limit => Err(self.locate(FeedError::at(
+                ErrorKind::RecordTooLarge { limit: self.limit },
+                self.base + rec.start as u64,
+            ))),
             _ => Ok(()),
         }
     }

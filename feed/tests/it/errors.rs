@@ -290,3 +290,29 @@ fn no_dtd_expansion_billion_laughs() {
     );
     assert_eq!(e.location.record, Some(1));
 }
+
+/// Found by the fuzz target: a malformed `<!x` past the record limit gave "malformed" when the
+/// record arrived whole but "too large" when it arrived in pieces.
+#[test]
+fn regression_record_limit_before_unknown_markup_is_independent_of_chunking() {
+    let mut o = opts();
+    o.max_record_bytes = 64;
+    let xml = format!(
+        "<r><job><reference>1</reference>{}<!x></job></r>",
+        "a".repeat(80)
+    );
+    let e = err(xml.as_bytes(), &o);
+    assert!(
+        matches!(e.kind, ErrorKind::RecordTooLarge { limit: 64 }),
+        "{e}"
+    );
+    let xml = format!(
+        "<r><job><reference>1</reference>{}<!DOCTYPE x></job></r>",
+        "a".repeat(80)
+    );
+    let e = err(xml.as_bytes(), &o);
+    assert!(
+        matches!(e.kind, ErrorKind::RecordTooLarge { limit: 64 }),
+        "{e}"
+    );
+}

@@ -272,3 +272,22 @@ fn pipelined_and_single_threaded_agree_on_multi_megabyte_feeds_with_big_records(
     );
     assert_eq!(piped.summary(), single.summary());
 }
+
+/// Found by the fuzz target: a huge id length in a damaged index made the reader allocate it
+/// (out of memory) or overflow; it is now a corrupt-index error.
+#[test]
+fn regression_huge_id_length_in_an_index_is_corrupt_not_an_allocation() {
+    let idx = index_of(&crate::common::generated(5, 3));
+    for huge in [&[0xFFu8, 0xFF, 0xFF, 0xFF, 0x0F][..], &[0xFF; 9][..]] {
+        let mut bad = idx[..48].to_vec();
+        bad.push(0); // shared prefix 0
+        bad.extend_from_slice(huge);
+        bad.push(0x01);
+        bad.extend_from_slice(&[0u8; 64]);
+        assert!(
+            matches!(read_all(&bad), Err(IndexError::Corrupt { .. })),
+            "{:?}",
+            read_all(&bad)
+        );
+    }
+}
