@@ -133,30 +133,36 @@ enum Engine {
 }
 
 impl Indexer {
-    /// A pipelined indexer (a second thread splits records while this one inflates).
+    /// A pipelined indexer (a second thread splits records while this one inflates). Where
+    /// no thread can be started, it falls back to [`Indexer::single_threaded`].
     pub fn new(opts: &FeedOptions) -> Indexer {
         let (sink, src) = block_channel();
         let mut split = Splitter::new(opts);
-        let worker = std::thread::spawn(move || {
-            let mut entries = Entries::default();
-            let mut add = |r: RecordRef<'_>| {
-                entries.add(&r);
-                Ok(())
-            };
-            let counts = consume(src, &mut split, &mut add)?;
-            split.finish(&mut add)?;
-            entries.sort()?;
-            Ok(Index {
-                entries,
-                summary: summary(&split, counts),
-            })
-        });
-        Indexer {
-            engine: Engine::Piped {
-                decoder: Decoder::new(),
-                sink: Some(sink),
-                worker: Some(worker),
+        let spawned = std::thread::Builder::new()
+            .name("feed-split".into())
+            .spawn(move || {
+                let mut entries = Entries::default();
+                let mut add = |r: RecordRef<'_>| {
+                    entries.add(&r);
+                    Ok(())
+                };
+                let counts = consume(src, &mut split, &mut add)?;
+                split.finish(&mut add)?;
+                entries.sort()?;
+                Ok(Index {
+                    entries,
+                    summary: summary(&split, counts),
+                })
+            });
+        match spawned {
+            Ok(worker) => Indexer {
+                engine: Engine::Piped {
+                    decoder: Decoder::new(),
+                    sink: Some(sink),
+                    worker: Some(worker),
+                },
             },
+            Err(_) => Indexer::single_threaded(opts),
         }
     }
 

@@ -16,7 +16,6 @@
 
 mod lex;
 
-use memchr::memchr;
 use memchr::memmem::Finder;
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -244,7 +243,7 @@ impl Splitter {
             return Ok(());
         }
         while self.pos < self.buf.len() {
-            let Some(i) = memchr(b'<', &self.buf[self.pos..]) else {
+            let Some(i) = lex::find_byte(b'<', &self.buf[self.pos..]) else {
                 self.text(self.pos, self.buf.len())?;
                 self.pos = self.buf.len();
                 break;
@@ -357,7 +356,7 @@ impl Splitter {
             return self.more(at, eof, "a tag");
         };
         match second {
-            b'/' => match memchr(b'>', &rest[2..]) {
+            b'/' => match lex::find_byte(b'>', &rest[2..]) {
                 Some(i) => {
                     let end = at + 2 + i + 1;
                     self.token_limit(at, end)?;
