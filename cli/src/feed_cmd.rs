@@ -41,6 +41,10 @@ pub struct RecordArgs {
     /// Largest record accepted, in MiB.
     #[arg(long, default_value_t = 64)]
     pub max_record_mib: usize,
+    /// Parse every record fully while indexing (finds undefined entities and the like now,
+    /// not at extract time; slower).
+    #[arg(long)]
+    pub validate: bool,
 }
 
 impl RecordArgs {
@@ -58,6 +62,7 @@ impl RecordArgs {
             EmptyCdata::Empty
         };
         o.max_record_bytes = self.max_record_mib.saturating_mul(1 << 20);
+        o.validate = self.validate;
         Ok(o)
     }
 }

@@ -86,6 +86,13 @@ fn main() {
             &m,
             gunzip,
         );
+        let m = measure(&["indexv", s(&gz), s(&idx)], runs);
+        row(
+            "index build, 2 threads, validate (full parse of every record)",
+            &feed,
+            &m,
+            gunzip,
+        );
         let m = measure(&["split", s(&gz)], runs);
         row(
             "record splitter alone (XML already in memory, 1 thread)",
@@ -253,6 +260,11 @@ fn child(args: &[String]) -> Value {
             index_reader(open(&args[1]), &opts()).expect("index"),
             &args[2],
         ),
+        "indexv" => {
+            let mut o = opts();
+            o.validate = true;
+            save(index_reader(open(&args[1]), &o).expect("index"), &args[2])
+        }
         "index1" => {
             let mut ix = Indexer::single_threaded(&opts());
             let mut f = open(&args[1]);

@@ -61,14 +61,26 @@ struct Entry {
 }
 
 /// The entries of a feed, collected as records arrive.
-#[derive(Default)]
 struct Entries {
     ids: Vec<u8>,
     items: Vec<Entry>,
+    /// Parse each record fully first (`FeedOptions::validate`).
+    validate: Option<FeedOptions>,
 }
 
 impl Entries {
-    fn add(&mut self, r: &RecordRef<'_>) {
+    fn new(opts: &FeedOptions) -> Entries {
+        Entries {
+            ids: Vec::new(),
+            items: Vec::new(),
+            validate: opts.validate.then(|| opts.clone()),
+        }
+    }
+
+    fn add(&mut self, r: &RecordRef<'_>) -> Result<(), FeedError> {
+        if let Some(opts) = &self.validate {
+            r.to_json(opts)?;
+        }
         self.items.push(Entry {
             hash: r.hash.to_bytes(),
             offset: r.offset,
@@ -77,6 +89,7 @@ impl Entries {
             id_len: r.id.len() as u32,
         });
         self.ids.extend_from_slice(r.id.as_bytes());
+        Ok(())
     }
 
     fn id(&self, e: &Entry) -> &[u8] {
@@ -138,14 +151,11 @@ impl Indexer {
     pub fn new(opts: &FeedOptions) -> Indexer {
         let (sink, src) = block_channel();
         let mut split = Splitter::new(opts);
+        let mut entries = Entries::new(opts);
         let spawned = std::thread::Builder::new()
             .name("feed-split".into())
             .spawn(move || {
-                let mut entries = Entries::default();
-                let mut add = |r: RecordRef<'_>| {
-                    entries.add(&r);
-                    Ok(())
-                };
+                let mut add = |r: RecordRef<'_>| entries.add(&r);
                 let counts = consume(src, &mut split, &mut add)?;
                 split.finish(&mut add)?;
                 entries.sort()?;
@@ -171,7 +181,7 @@ impl Indexer {
         Indexer {
             engine: Engine::Direct {
                 scanner: Box::new(Scanner::new(opts)),
-                entries: Entries::default(),
+                entries: Entries::new(opts),
             },
         }
     }
@@ -179,10 +189,7 @@ impl Indexer {
     /// The next chunk of the feed, as fetched.
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), FeedError> {
         match &mut self.engine {
-            Engine::Direct { scanner, entries } => scanner.push(bytes, &mut |r| {
-                entries.add(&r);
-                Ok(())
-            }),
+            Engine::Direct { scanner, entries } => scanner.push(bytes, &mut |r| entries.add(&r)),
             Engine::Piped {
                 decoder,
                 sink,
@@ -206,10 +213,7 @@ impl Indexer {
                 scanner,
                 mut entries,
             } => {
-                let summary = scanner.finish(&mut |r| {
-                    entries.add(&r);
-                    Ok(())
-                })?;
+                let summary = scanner.finish(&mut |r| entries.add(&r))?;
                 entries.sort()?;
                 Ok(Index { entries, summary })
             }
@@ -268,11 +272,8 @@ fn spent() -> FeedError {
 /// Builds the index of a whole feed read from `reader` (inflating on a second thread, see
 /// [`crate::scan_reader`]).
 pub fn index_reader<R: Read + Send>(reader: R, opts: &FeedOptions) -> Result<Index, FeedError> {
-    let mut entries = Entries::default();
-    let summary = scan_reader(reader, opts, &mut |r| {
-        entries.add(&r);
-        Ok(())
-    })?;
+    let mut entries = Entries::new(opts);
+    let summary = scan_reader(reader, opts, &mut |r| entries.add(&r))?;
     entries.sort()?;
     Ok(Index { entries, summary })
 }

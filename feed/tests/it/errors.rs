@@ -136,6 +136,33 @@ fn malformed_inside_a_record_found_by_the_full_parse_when_extracting() {
 }
 
 #[test]
+fn validating_index_finds_what_only_the_full_parse_finds() {
+    let xml = b"<r><job><reference>1</reference></job><job><reference>2</reference><t>&bogus;</t></job></r>";
+    assert!(feed::index::index_reader(&xml[..], &opts()).is_ok());
+    let mut o = opts();
+    o.validate = true;
+    for piped in [true, false] {
+        let mut ix = if piped {
+            feed::index::Indexer::new(&o)
+        } else {
+            feed::index::Indexer::single_threaded(&o)
+        };
+        let e = match ix.push(xml).and_then(|()| ix.finish().map(|_| ())) {
+            Err(e) => e,
+            Ok(()) => panic!("validation passed"),
+        };
+        assert!(
+            matches!(e.kind, ErrorKind::UndefinedEntity { ref name } if name == "bogus"),
+            "{e}"
+        );
+        assert_eq!(
+            (e.location.record, e.location.id.as_deref()),
+            (Some(2), Some("2"))
+        );
+    }
+}
+
+#[test]
 fn record_without_id() {
     let xml = "<r><job><reference>1</reference></job><job><title>no id</title></job></r>";
     let e = err(xml.as_bytes(), &opts());
