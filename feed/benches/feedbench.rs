@@ -56,57 +56,58 @@ fn main() {
     println!("|---|---|---|---|---|---|---|");
     for (label, records) in sizes {
         let gz = generated(&dir, records, None);
-        let xml_bytes = measure(&["gunzip", s(&gz)], 1)["bytes"]
-            .as_u64()
-            .unwrap_or(0);
-        let base = measure(&["gunzip", s(&gz)], runs);
-        let feed = format!(
-            "{label} ({records} records, {:.0} MB XML)",
-            xml_bytes as f64 / 1e6
-        );
-        let gunzip = secs(&base);
-        row(
-            "gunzip only (flate2 zlib-rs, MultiGzDecoder)",
-            &feed,
-            &base,
-            gunzip,
-        );
         let idx = dir.join(format!("jobs-{records}.idx"));
-        let m = measure(&["index", s(&gz), s(&idx)], runs);
-        row(
-            "index build, 2 threads (= feedpipe feed index)",
-            &feed,
-            &m,
-            gunzip,
-        );
-        let m = measure(&["index1", s(&gz), s(&idx)], runs);
-        row(
-            "index build, 1 thread (Indexer::single_threaded)",
-            &feed,
-            &m,
-            gunzip,
-        );
-        let m = measure(&["indexv", s(&gz), s(&idx)], runs);
-        row(
-            "index build, 2 threads, validate (full parse of every record)",
-            &feed,
-            &m,
-            gunzip,
-        );
-        let m = measure(&["split", s(&gz)], runs);
-        row(
-            "record splitter alone (XML already in memory, 1 thread)",
-            &feed,
-            &m,
-            gunzip,
-        );
-        let m = measure(&["extract", s(&gz), &records.to_string()], runs);
-        row("extract 2% of the records as JSON", &feed, &m, gunzip);
+        let n = records.to_string();
+        let plan: [(&str, Vec<&str>); 6] = [
+            (
+                "gunzip only (flate2 zlib-rs, MultiGzDecoder)",
+                vec!["gunzip", s(&gz)],
+            ),
+            (
+                "index build, 2 threads (= feedpipe feed index)",
+                vec!["index", s(&gz), s(&idx)],
+            ),
+            (
+                "index build, 1 thread (Indexer::single_threaded)",
+                vec!["index1", s(&gz), s(&idx)],
+            ),
+            (
+                "index build, 2 threads, validate (full parse of every record)",
+                vec!["indexv", s(&gz), s(&idx)],
+            ),
+            (
+                "record splitter alone (XML already in memory, 1 thread)",
+                vec!["split", s(&gz)],
+            ),
+            (
+                "extract 2% of the records as JSON",
+                vec!["extract", s(&gz), &n],
+            ),
+        ];
+        // Round-robin: run i of every measurement before run i+1 of any, so that load from
+        // elsewhere on the machine falls on all of them alike.
+        let mut results: Vec<Vec<Value>> = vec![Vec::new(); plan.len()];
+        for _ in 0..runs.max(1) {
+            for (k, (_, args)) in plan.iter().enumerate() {
+                results[k].push(run_child(args));
+            }
+        }
+        let medians: Vec<Value> = results.into_iter().map(median).collect();
+        let gunzip = secs(&medians[0]);
+        let xml = medians[0]["bytes"].as_f64().unwrap_or(0.0);
+        let feed = format!("{label} ({records} records, {:.0} MB XML)", xml / 1e6);
+        for ((what, _), m) in plan.iter().zip(&medians) {
+            row(what, &feed, m, gunzip);
+        }
         if records == LARGE {
             let gz2 = generated(&dir, records, Some(&REVISION));
             let idx2 = dir.join(format!("jobs-{records}-v2.idx"));
-            measure(&["index", s(&gz2), s(&idx2)], 1);
-            let m = measure(&["diff", s(&idx), s(&idx2)], runs);
+            run_child(&["index", s(&gz2), s(&idx2)]);
+            let m = median(
+                (0..runs.max(1))
+                    .map(|_| run_child(&["diff", s(&idx), s(&idx2)]))
+                    .collect(),
+            );
             println!(
                 "| diff of two {records}-record indexes ({} changes) | {label} | {:.4} | | {:.0} | {:.1} | |",
                 m["changes"], secs(&m), m["records"].as_f64().unwrap_or(0.0) / secs(&m), hwm(&m)
@@ -172,24 +173,24 @@ fn generated(dir: &Path, records: u64, rev: Option<&Revision>) -> PathBuf {
     path
 }
 
-/// Runs a child measurement `runs` times; the run with the median time.
-fn measure(args: &[&str], runs: usize) -> Value {
+/// Runs one measurement in a child process.
+fn run_child(args: &[&str]) -> Value {
     let exe = std::env::current_exe().expect("own path");
-    let mut all: Vec<Value> = (0..runs.max(1))
-        .map(|_| {
-            let out = Command::new(&exe)
-                .arg("--child")
-                .args(args)
-                .output()
-                .expect("child runs");
-            assert!(
-                out.status.success(),
-                "{args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            serde_json::from_slice(&out.stdout).expect("child JSON")
-        })
-        .collect();
+    let out = Command::new(&exe)
+        .arg("--child")
+        .args(args)
+        .output()
+        .expect("child runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("child JSON")
+}
+
+/// The run with the median time.
+fn median(mut all: Vec<Value>) -> Value {
     all.sort_by(|a, b| secs(a).total_cmp(&secs(b)));
     all.swap_remove(all.len() / 2)
 }
