@@ -36,8 +36,11 @@ pub struct ExtractSummary {
 }
 
 impl ExtractSummary {
-    fn new(feed: FeedSummary, extracted: u64, not_found: HashSet<String>) -> ExtractSummary {
-        let mut missing: Vec<String> = not_found.into_iter().collect();
+    fn new(feed: FeedSummary, extracted: u64, not_found: Wanted) -> ExtractSummary {
+        let mut missing: Vec<String> = match not_found {
+            Wanted::Ids(ids) => ids.into_iter().collect(),
+            Wanted::All => Vec::new(),
+        };
         missing.sort_unstable();
         ExtractSummary {
             feed,
@@ -52,8 +55,16 @@ impl ExtractSummary {
 pub struct Extractor {
     scanner: Scanner,
     opts: FeedOptions,
-    wanted: HashSet<String>,
+    wanted: Wanted,
     extracted: u64,
+}
+
+/// Which records an extraction takes.
+enum Wanted {
+    /// These ids (each removed once found).
+    Ids(HashSet<String>),
+    /// Every record (a first delivery, when there is no earlier snapshot).
+    All,
 }
 
 /// The callback of [`Extractor`].
@@ -65,8 +76,16 @@ impl Extractor {
         Extractor {
             scanner: Scanner::new(opts),
             opts: opts.clone(),
-            wanted: ids.into_iter().collect(),
+            wanted: Wanted::Ids(ids.into_iter().collect()),
             extracted: 0,
+        }
+    }
+
+    /// An extractor for every record of the snapshot.
+    pub fn all(opts: &FeedOptions) -> Extractor {
+        Extractor {
+            wanted: Wanted::All,
+            ..Extractor::new(opts, [])
         }
     }
 
@@ -90,12 +109,14 @@ impl Extractor {
 fn pick(
     r: crate::RecordRef<'_>,
     opts: &FeedOptions,
-    wanted: &mut HashSet<String>,
+    wanted: &mut Wanted,
     extracted: &mut u64,
     on: &mut OnExtracted<'_>,
 ) -> Result<(), FeedError> {
-    if wanted.is_empty() || !wanted.remove(r.id) {
-        return Ok(());
+    if let Wanted::Ids(ids) = wanted {
+        if ids.is_empty() || !ids.remove(r.id) {
+            return Ok(());
+        }
     }
     *extracted += 1;
     on(Extracted {
@@ -114,7 +135,7 @@ pub fn extract_reader<R: Read + Send>(
     ids: impl IntoIterator<Item = String>,
     on: &mut OnExtracted<'_>,
 ) -> Result<ExtractSummary, FeedError> {
-    let mut wanted: HashSet<String> = ids.into_iter().collect();
+    let mut wanted = Wanted::Ids(ids.into_iter().collect());
     let mut extracted = 0;
     let feed = crate::scan::scan_reader(reader, opts, &mut |r| {
         pick(r, opts, &mut wanted, &mut extracted, on)

@@ -79,3 +79,19 @@ fn the_example_feed_maps_as_documented() {
     .unwrap();
     assert_eq!(got[0]["description"], serde_json::Value::Null);
 }
+
+#[test]
+fn extract_all_takes_every_record_in_order() {
+    let xml = generated(14, 25);
+    let mut ex = Extractor::all(&opts());
+    let mut ids = Vec::new();
+    ex.push(&gz(&xml), &mut |r| {
+        ids.push(r.id);
+        Ok(())
+    })
+    .unwrap();
+    let s = ex.finish(&mut |_| Ok(())).unwrap();
+    assert_eq!((s.extracted, s.missing.len()), (25, 0));
+    let want: Vec<String> = (0..25).map(feed::generate::record_id).collect();
+    assert_eq!(ids, want);
+}
