@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use feed::diff::diff;
-use feed::extract::extract_reader;
+use feed::extract::{extract_reader, Extractor};
 use feed::generate::{record_id, write_revision, GenOptions, GzWriter, Revision};
 use feed::index::{index_reader, Indexer};
 use feed::{FeedOptions, IdSource};
@@ -58,7 +58,7 @@ fn main() {
         let gz = generated(&dir, records, None);
         let idx = dir.join(format!("jobs-{records}.idx"));
         let n = records.to_string();
-        let plan: [(&str, Vec<&str>); 6] = [
+        let plan: [(&str, Vec<&str>); 7] = [
             (
                 "gunzip only (flate2 zlib-rs, MultiGzDecoder)",
                 vec!["gunzip", s(&gz)],
@@ -288,6 +288,27 @@ fn child(args: &[String]) -> Value {
                 Ok(())
             })
             .expect("extract");
+            assert!(s.missing.is_empty() && json_bytes > 0);
+            (s.feed.records, s.feed.uncompressed_bytes, s.extracted)
+        }
+        "extractp" => {
+            let n: u64 = args[2].parse().expect("records");
+            let mut ex = Extractor::new(&opts(), (0..n).step_by(50).map(record_id));
+            let mut json_bytes = 0usize;
+            let mut on = |r: feed::extract::Extracted| {
+                json_bytes += r.json.to_string().len();
+                Ok(())
+            };
+            let mut f = open(&args[1]);
+            let mut buf = vec![0u8; 256 << 10];
+            loop {
+                let k = f.read(&mut buf).expect("read");
+                if k == 0 {
+                    break;
+                }
+                ex.push(&buf[..k], &mut on).expect("extract");
+            }
+            let s = ex.finish(&mut on).expect("extract");
             assert!(s.missing.is_empty() && json_bytes > 0);
             (s.feed.records, s.feed.uncompressed_bytes, s.extracted)
         }

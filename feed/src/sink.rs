@@ -8,9 +8,11 @@
 //! decoder error reaches the splitter's side after all bytes before it, which names its record.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 use crate::error::{ErrorKind, FeedError};
 use crate::gzip::Decoder;
+use crate::options::FeedOptions;
 use crate::split::{Emit, Splitter};
 
 /// Receiver of uncompressed bytes.
@@ -179,4 +181,80 @@ pub(crate) fn consume(
             Err(_) => return Err(hung_up(split.stream_len())),
         }
     }
+}
+
+/// A push-style pipeline: the caller's thread inflates what it pushes, a worker thread splits
+/// and does `work`'s part, and returns its result when the input ends.
+pub(crate) struct Piped<T> {
+    decoder: Decoder,
+    sink: Option<BlockSink>,
+    worker: Option<JoinHandle<Result<T, FeedError>>>,
+}
+
+impl<T: Send + 'static> Piped<T> {
+    /// Starts the worker thread; `work` gets the blocks and a splitter. Err: no thread.
+    pub(crate) fn spawn(
+        opts: &FeedOptions,
+        work: impl FnOnce(BlockSource, Splitter) -> Result<T, FeedError> + Send + 'static,
+    ) -> std::io::Result<Piped<T>> {
+        let (sink, src) = block_channel();
+        let split = Splitter::new(opts);
+        let worker = std::thread::Builder::new()
+            .name("feed-split".into())
+            .spawn(move || work(src, split))?;
+        Ok(Piped {
+            decoder: Decoder::new(),
+            sink: Some(sink),
+            worker: Some(worker),
+        })
+    }
+
+    /// The next chunk of input. On an error the pipeline is spent; the error is the worker's
+    /// when it stopped first (or when it names the record a decoder error happened in).
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), FeedError> {
+        let Some(sink) = self.sink.as_mut() else {
+            return Err(spent());
+        };
+        match self.decoder.push(bytes, sink) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(match self.end(Err(e)) {
+                Err(e) => e,
+                Ok(_) => spent(),
+            }),
+        }
+    }
+
+    /// The end of the input: the worker's result.
+    pub(crate) fn finish(mut self) -> Result<T, FeedError> {
+        let Some(sink) = self.sink.as_mut() else {
+            return Err(spent());
+        };
+        let end = self
+            .decoder
+            .finish(sink)
+            .map(|()| DecoderCounts::of(&self.decoder));
+        self.end(end)
+    }
+
+    fn end(&mut self, result: Result<DecoderCounts, FeedError>) -> Result<T, FeedError> {
+        if let Some(sink) = self.sink.take() {
+            sink.end(result);
+        }
+        match self.worker.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(FeedError::at(
+                ErrorKind::Read(std::io::Error::other("the record splitter thread panicked")),
+                0,
+            )),
+            None => Err(spent()),
+        }
+    }
+}
+
+/// The error of a pipeline used after an error.
+fn spent() -> FeedError {
+    FeedError::at(
+        ErrorKind::Read(std::io::Error::other("used after an error")),
+        0,
+    )
 }

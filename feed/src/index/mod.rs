@@ -29,15 +29,11 @@ use std::io::{self, Read, Write};
 
 use xxhash_rust::xxh3::Xxh3;
 
-use std::thread::JoinHandle;
-
 use crate::error::{ErrorKind, FeedError};
-use crate::gzip::Decoder;
 use crate::options::FeedOptions;
 use crate::record::{RecordHash, RecordRef};
 use crate::scan::{scan_reader, summary, FeedSummary, Scanner};
-use crate::sink::{block_channel, consume, BlockSink, DecoderCounts};
-use crate::split::Splitter;
+use crate::sink::{consume, Piped};
 
 pub use read::{IndexError, IndexHeader, IndexReader};
 
@@ -138,39 +134,27 @@ enum Engine {
         scanner: Box<Scanner>,
         entries: Entries,
     },
-    Piped {
-        decoder: Decoder,
-        sink: Option<BlockSink>,
-        worker: Option<JoinHandle<Result<Index, FeedError>>>,
-    },
+    Piped(Piped<Index>),
 }
 
 impl Indexer {
     /// A pipelined indexer (a second thread splits records while this one inflates). Where
     /// no thread can be started, it falls back to [`Indexer::single_threaded`].
     pub fn new(opts: &FeedOptions) -> Indexer {
-        let (sink, src) = block_channel();
-        let mut split = Splitter::new(opts);
         let mut entries = Entries::new(opts);
-        let spawned = std::thread::Builder::new()
-            .name("feed-split".into())
-            .spawn(move || {
-                let mut add = |r: RecordRef<'_>| entries.add(&r);
-                let counts = consume(src, &mut split, &mut add)?;
-                split.finish(&mut add)?;
-                entries.sort()?;
-                Ok(Index {
-                    entries,
-                    summary: summary(&split, counts),
-                })
-            });
-        match spawned {
-            Ok(worker) => Indexer {
-                engine: Engine::Piped {
-                    decoder: Decoder::new(),
-                    sink: Some(sink),
-                    worker: Some(worker),
-                },
+        let piped = Piped::spawn(opts, move |src, mut split| {
+            let mut add = |r: RecordRef<'_>| entries.add(&r);
+            let counts = consume(src, &mut split, &mut add)?;
+            split.finish(&mut add)?;
+            entries.sort()?;
+            Ok(Index {
+                entries,
+                summary: summary(&split, counts),
+            })
+        });
+        match piped {
+            Ok(p) => Indexer {
+                engine: Engine::Piped(p),
             },
             Err(_) => Indexer::single_threaded(opts),
         }
@@ -190,19 +174,7 @@ impl Indexer {
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), FeedError> {
         match &mut self.engine {
             Engine::Direct { scanner, entries } => scanner.push(bytes, &mut |r| entries.add(&r)),
-            Engine::Piped {
-                decoder,
-                sink,
-                worker,
-            } => {
-                let Some(s) = sink.as_mut() else {
-                    return Err(spent());
-                };
-                match decoder.push(bytes, s) {
-                    Ok(()) => Ok(()),
-                    Err(e) => Err(stop(sink, worker, Err(e))),
-                }
-            }
+            Engine::Piped(p) => p.push(bytes),
         }
     }
 
@@ -217,56 +189,9 @@ impl Indexer {
                 entries.sort()?;
                 Ok(Index { entries, summary })
             }
-            Engine::Piped {
-                mut decoder,
-                mut sink,
-                mut worker,
-            } => {
-                let Some(s) = sink.as_mut() else {
-                    return Err(spent());
-                };
-                let end = decoder.finish(s).map(|()| DecoderCounts::of(&decoder));
-                if let Some(s) = sink.take() {
-                    s.end(end);
-                }
-                join(&mut worker)
-            }
+            Engine::Piped(p) => p.finish(),
         }
     }
-}
-
-/// Ends a pipelined indexer after a decoder error: the splitter's side reports it (with the
-/// record it happened in), or its own earlier error.
-fn stop(
-    sink: &mut Option<BlockSink>,
-    worker: &mut Option<JoinHandle<Result<Index, FeedError>>>,
-    result: Result<DecoderCounts, FeedError>,
-) -> FeedError {
-    if let Some(s) = sink.take() {
-        s.end(result);
-    }
-    match join(worker) {
-        Err(e) => e,
-        Ok(_) => spent(),
-    }
-}
-
-fn join(worker: &mut Option<JoinHandle<Result<Index, FeedError>>>) -> Result<Index, FeedError> {
-    match worker.take().map(JoinHandle::join) {
-        Some(Ok(result)) => result,
-        Some(Err(_)) => Err(FeedError::at(
-            ErrorKind::Read(io::Error::other("the record splitter thread panicked")),
-            0,
-        )),
-        None => Err(spent()),
-    }
-}
-
-fn spent() -> FeedError {
-    FeedError::at(
-        ErrorKind::Read(io::Error::other("the indexer was used after an error")),
-        0,
-    )
 }
 
 /// Builds the index of a whole feed read from `reader` (inflating on a second thread, see
