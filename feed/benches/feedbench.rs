@@ -80,8 +80,12 @@ fn main() {
                 vec!["split", s(&gz)],
             ),
             (
-                "extract 2% of the records as JSON",
+                "extract 2% of the records as JSON (extract_reader)",
                 vec!["extract", s(&gz), &n],
+            ),
+            (
+                "extract 2%, push-style Extractor (256 KiB pushes)",
+                vec!["extractp", s(&gz), &n],
             ),
         ];
         // Round-robin: run i of every measurement before run i+1 of any, so that load from
