@@ -125,6 +125,23 @@ pub enum ErrorKind {
     /// The underlying reader failed.
     #[error("read error: {0}")]
     Read(#[source] std::io::Error),
+    /// An index build without spill storage outgrew its memory limit.
+    #[error("the index of this feed outgrew the memory limit of {limit} bytes at record {records} (FeedOptions::index_memory): index it with spill storage (Indexer::with_spill, index_reader_with_spill) or raise the limit")]
+    IndexTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+        /// Records read when it was reached.
+        records: u64,
+    },
+    /// The spill storage of an index build failed.
+    #[error("the index's spill storage failed while {action}: {source}")]
+    Spill {
+        /// What the build was doing.
+        action: String,
+        /// The storage's error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl ErrorKind {
@@ -145,6 +162,8 @@ impl ErrorKind {
             ErrorKind::NoRecords { .. } => "Feed.NoRecords",
             ErrorKind::WrongRoot { .. } => "Feed.WrongRoot",
             ErrorKind::Read(_) => "Feed.Read",
+            ErrorKind::IndexTooLarge { .. } => "Feed.IndexTooLarge",
+            ErrorKind::Spill { .. } => "Feed.Spill",
         }
     }
 }

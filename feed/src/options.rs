@@ -10,6 +10,9 @@ use crate::config::{EmptyCdata, FeedConfig, IdSource};
 /// The default limit on one record's size: 64 MiB.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
 
+/// The default memory for index entries while building: 32 MiB.
+pub const DEFAULT_INDEX_MEMORY: usize = 32 << 20;
+
 /// How records are found and read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedOptions {
@@ -28,10 +31,15 @@ pub struct FeedOptions {
     /// nested elements) fails the index instead of a later extract. Off by default: it costs
     /// a full XML parse of the feed.
     pub validate: bool,
+    /// Memory an index build may fill with entries (about 40 bytes plus the id per record).
+    /// With spill storage, a full batch is sorted and spilled as a run; without, the build
+    /// fails with [`crate::ErrorKind::IndexTooLarge`]. See [`crate::index`].
+    pub index_memory: usize,
 }
 
 impl FeedOptions {
-    /// Options with the defaults: empty CDATA maps to `""`, 64 MiB record limit, any root.
+    /// Options with the defaults: empty CDATA maps to `""`, 64 MiB record limit, any root,
+    /// 32 MiB of index entries.
     pub fn new(record_tag: impl Into<String>, id: IdSource) -> FeedOptions {
         FeedOptions {
             record_tag: record_tag.into(),
@@ -40,6 +48,7 @@ impl FeedOptions {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             expected_root: None,
             validate: false,
+            index_memory: DEFAULT_INDEX_MEMORY,
         }
     }
 

@@ -20,12 +20,22 @@
 //! when it reaches the end, so act on what it returned only once it has.
 //!
 //! [`Indexer`] builds an index push-style while the feed's bytes arrive. It keeps one entry per
-//! record in memory (about 40 bytes plus the id), never the records themselves; sorting needs
-//! them all, so memory grows with the record count, not with the feed's size.
+//! record in memory (about 40 bytes plus the id), never the records themselves, up to
+//! [`FeedOptions::index_memory`] (32 MiB by default: about 600,000 records with 12-byte ids).
+//! Past that it needs spill storage, a [`Spill`] the caller provides ([`Indexer::with_spill`],
+//! [`index_reader_with_spill`]): sorted runs go there and are merged at the end (an external
+//! merge sort), so memory stays bounded for any record count. Without spill storage the build
+//! stops there with [`ErrorKind::IndexTooLarge`] instead of growing without bound. This crate
+//! does no I/O: the worker and the `feedpipe` CLI supply a temporary directory; [`MemorySpill`]
+//! keeps runs in memory. Spilled or not, the index file's bytes are the same.
 
+mod build;
 mod read;
+mod runs;
+mod spill;
 
 use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex};
 
 use xxhash_rust::xxh3::Xxh3;
 
@@ -34,8 +44,10 @@ use crate::options::FeedOptions;
 use crate::record::{RecordHash, RecordRef};
 use crate::scan::{scan_reader, summary, FeedSummary, Scanner};
 use crate::sink::{consume, Piped};
+use build::{Builder, Entries};
 
 pub use read::{IndexError, IndexHeader, IndexReader};
+pub use spill::{MemorySpill, Spill};
 
 /// The magic bytes at the start of every index file.
 pub const MAGIC: &[u8; 8] = b"FPINDEX\n";
@@ -46,85 +58,14 @@ pub const MAX_ID_BYTES: usize = 1 << 20;
 /// Length of the fixed header.
 pub(crate) const HEADER_LEN: usize = 8 + 4 + 4 + 8 + 8 + 16;
 
-/// One entry while building: where the id is in the arena, and where the record was.
-#[derive(Clone, Copy)]
-struct Entry {
-    hash: [u8; 16],
-    offset: u64,
-    id_start: u64,
-    number: u32,
-    id_len: u32,
-}
-
-/// The entries of a feed, collected as records arrive.
-struct Entries {
-    ids: Vec<u8>,
-    items: Vec<Entry>,
-    /// Parse each record fully first (`FeedOptions::validate`).
-    validate: Option<FeedOptions>,
-}
-
-impl Entries {
-    fn new(opts: &FeedOptions) -> Entries {
-        Entries {
-            ids: Vec::new(),
-            items: Vec::new(),
-            validate: opts.validate.then(|| opts.clone()),
-        }
-    }
-
-    fn add(&mut self, r: &RecordRef<'_>) -> Result<(), FeedError> {
-        if let Some(opts) = &self.validate {
-            r.to_json(opts)?;
-        }
-        self.items.push(Entry {
-            hash: r.hash.to_bytes(),
-            offset: r.offset,
-            id_start: self.ids.len() as u64,
-            number: r.number.min(u32::MAX as u64) as u32,
-            id_len: r.id.len() as u32,
-        });
-        self.ids.extend_from_slice(r.id.as_bytes());
-        Ok(())
-    }
-
-    fn id(&self, e: &Entry) -> &[u8] {
-        let s = e.id_start as usize;
-        &self.ids[s..s + e.id_len as usize]
-    }
-
-    /// Sorts by id and rejects duplicates, naming both records.
-    fn sort(&mut self) -> Result<(), FeedError> {
-        let ids = &self.ids;
-        let key = |e: &Entry| &ids[e.id_start as usize..(e.id_start + e.id_len as u64) as usize];
-        self.items
-            .sort_unstable_by(|a, b| key(a).cmp(key(b)).then(a.number.cmp(&b.number)));
-        for pair in self.items.windows(2) {
-            if key(&pair[0]) == key(&pair[1]) {
-                let id = String::from_utf8_lossy(key(&pair[0])).into_owned();
-                let (first, second) = (pair[0], pair[1]);
-                return Err(FeedError::at(
-                    ErrorKind::DuplicateId {
-                        id: id.clone(),
-                        first_record: first.number as u64,
-                        first_offset: first.offset,
-                    },
-                    second.offset,
-                )
-                .in_record(second.number as u64, Some(id)));
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Builds an index push-style: [`Indexer::push`] the feed's bytes (gzip or plain) as they
 /// arrive, then [`Indexer::finish`].
 ///
 /// [`Indexer::new`] inflates on the pushing thread and splits on a thread of its own (the
 /// 2-thread pipeline: about 1.35x faster on two cores); [`Indexer::single_threaded`] does all
-/// on the pushing thread. Both give the same index and the same errors. After an error the
-/// indexer is spent.
+/// on the pushing thread. Both give the same index and the same errors. The `with_spill`
+/// forms take spill storage for feeds whose entries outgrow [`FeedOptions::index_memory`]
+/// (see the [module documentation](self)). After an error the indexer is spent.
 pub struct Indexer {
     engine: Engine,
 }
@@ -132,48 +73,77 @@ pub struct Indexer {
 enum Engine {
     Direct {
         scanner: Box<Scanner>,
-        entries: Entries,
+        builder: Builder,
     },
     Piped(Piped<Index>),
 }
 
 impl Indexer {
-    /// A pipelined indexer (a second thread splits records while this one inflates). Where
-    /// no thread can be started, it falls back to [`Indexer::single_threaded`].
+    /// A pipelined indexer (a second thread splits records while this one inflates), holding
+    /// at most [`FeedOptions::index_memory`] of entries. Where no thread can be started, it
+    /// falls back to [`Indexer::single_threaded`].
     pub fn new(opts: &FeedOptions) -> Indexer {
-        let mut entries = Entries::new(opts);
-        let piped = Piped::spawn(opts, move |src, mut split| {
-            let mut add = |r: RecordRef<'_>| entries.add(&r);
-            let counts = consume(src, &mut split, &mut add)?;
-            split.finish(&mut add)?;
-            entries.sort()?;
-            Ok(Index {
-                entries,
-                summary: summary(&split, counts),
-            })
+        Indexer::piped(Builder::new(opts, None), opts)
+    }
+
+    /// A pipelined indexer that spills sorted runs to `spill` when its entries outgrow
+    /// [`FeedOptions::index_memory`]: bounded memory for any record count.
+    pub fn with_spill(opts: &FeedOptions, spill: impl Spill + 'static) -> Indexer {
+        Indexer::piped(Builder::new(opts, Some(Box::new(spill))), opts)
+    }
+
+    /// An indexer that does everything on the pushing thread.
+    pub fn single_threaded(opts: &FeedOptions) -> Indexer {
+        Indexer::direct(Builder::new(opts, None), opts)
+    }
+
+    /// [`Indexer::with_spill`] on the pushing thread alone.
+    pub fn single_threaded_with_spill(opts: &FeedOptions, spill: impl Spill + 'static) -> Indexer {
+        Indexer::direct(Builder::new(opts, Some(Box::new(spill))), opts)
+    }
+
+    fn direct(builder: Builder, opts: &FeedOptions) -> Indexer {
+        Indexer {
+            engine: Engine::Direct {
+                scanner: Box::new(Scanner::new(opts)),
+                builder,
+            },
+        }
+    }
+
+    fn piped(builder: Builder, opts: &FeedOptions) -> Indexer {
+        // Shared so that it can be taken back when no thread can be started.
+        let shared = Arc::new(Mutex::new(Some(builder)));
+        let piped = Piped::spawn(opts, {
+            let shared = Arc::clone(&shared);
+            move |src, mut split| {
+                let Some(mut builder) = take(&shared) else {
+                    return Err(FeedError::at(
+                        ErrorKind::Read(io::Error::other("the index builder is gone")),
+                        0,
+                    ));
+                };
+                let mut add = |r: RecordRef<'_>| builder.add(&r);
+                let counts = consume(src, &mut split, &mut add)?;
+                split.finish(&mut add)?;
+                builder.finish(summary(&split, counts))
+            }
         });
         match piped {
             Ok(p) => Indexer {
                 engine: Engine::Piped(p),
             },
-            Err(_) => Indexer::single_threaded(opts),
-        }
-    }
-
-    /// An indexer that does everything on the pushing thread.
-    pub fn single_threaded(opts: &FeedOptions) -> Indexer {
-        Indexer {
-            engine: Engine::Direct {
-                scanner: Box::new(Scanner::new(opts)),
-                entries: Entries::new(opts),
-            },
+            Err(_) => {
+                let builder = take(&shared).unwrap_or_else(|| Builder::new(opts, None));
+                Indexer::direct(builder, opts)
+            }
         }
     }
 
     /// The next chunk of the feed, as fetched.
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), FeedError> {
         match &mut self.engine {
-            Engine::Direct { scanner, entries } => scanner.push(bytes, &mut |r| entries.add(&r)),
+            Engine::Direct { scanner, builder } => scanner.push(bytes, &mut |r| builder.add(&r)),
             Engine::Piped(p) => p.push(bytes),
         }
     }
@@ -183,30 +153,65 @@ impl Indexer {
         match self.engine {
             Engine::Direct {
                 scanner,
-                mut entries,
+                mut builder,
             } => {
-                let summary = scanner.finish(&mut |r| entries.add(&r))?;
-                entries.sort()?;
-                Ok(Index { entries, summary })
+                let summary = scanner.finish(&mut |r| builder.add(&r))?;
+                builder.finish(summary)
             }
             Engine::Piped(p) => p.finish(),
         }
     }
 }
 
-/// Builds the index of a whole feed read from `reader` (inflating on a second thread, see
-/// [`crate::scan_reader`]).
-pub fn index_reader<R: Read + Send>(reader: R, opts: &FeedOptions) -> Result<Index, FeedError> {
-    let mut entries = Entries::new(opts);
-    let summary = scan_reader(reader, opts, &mut |r| entries.add(&r))?;
-    entries.sort()?;
-    Ok(Index { entries, summary })
+/// Takes the builder out of its shared slot (once).
+fn take(shared: &Mutex<Option<Builder>>) -> Option<Builder> {
+    shared.lock().map(|mut b| b.take()).ok().flatten()
 }
 
-/// A built index, sorted by id, ready to be written.
+/// Builds the index of a whole feed read from `reader` (inflating on a second thread, see
+/// [`crate::scan_reader`]), holding at most [`FeedOptions::index_memory`] of entries.
+pub fn index_reader<R: Read + Send>(reader: R, opts: &FeedOptions) -> Result<Index, FeedError> {
+    index_with(reader, opts, Builder::new(opts, None))
+}
+
+/// [`index_reader`] with spill storage for sorted runs: bounded memory for any record count.
+pub fn index_reader_with_spill<R: Read + Send>(
+    reader: R,
+    opts: &FeedOptions,
+    spill: impl Spill + 'static,
+) -> Result<Index, FeedError> {
+    index_with(reader, opts, Builder::new(opts, Some(Box::new(spill))))
+}
+
+fn index_with<R: Read + Send>(
+    reader: R,
+    opts: &FeedOptions,
+    mut builder: Builder,
+) -> Result<Index, FeedError> {
+    let summary = scan_reader(reader, opts, &mut |r| builder.add(&r))?;
+    builder.finish(summary)
+}
+
+/// A built index, sorted by id, ready to be written: its entries are in memory, or in spill
+/// storage when the build spilled ([`Index::spilled_runs`]).
 pub struct Index {
-    entries: Entries,
     summary: FeedSummary,
+    records: u64,
+    feed_hash: u128,
+    body: Body,
+}
+
+/// Where an index's entries are.
+enum Body {
+    Memory(Entries),
+    /// In the index file's form, in run `run` of `spill` (`bytes` long); `runs` sorted runs
+    /// were spilled to build it.
+    Spilled {
+        spill: Box<dyn Spill>,
+        run: u64,
+        bytes: u64,
+        runs: u64,
+    },
 }
 
 impl Index {
@@ -218,68 +223,124 @@ impl Index {
     /// The snapshot's content hash (see the module documentation): independent of record order
     /// and of everything outside the records.
     pub fn feed_hash(&self) -> u128 {
-        let mut h = Xxh3::new();
-        for e in &self.entries.items {
-            let id = self.entries.id(e);
-            h.update(&(id.len() as u32).to_le_bytes());
-            h.update(id);
-            h.update(&e.hash);
-        }
-        h.digest128()
+        self.feed_hash
     }
 
     /// Number of entries (= records).
     pub fn len(&self) -> usize {
-        self.entries.items.len()
+        self.records as usize
     }
 
     /// Whether the index has no entries (never, for an index of a valid feed).
     pub fn is_empty(&self) -> bool {
-        self.entries.items.is_empty()
+        self.records == 0
     }
 
-    /// The entries in id order.
+    /// How many sorted runs the build spilled (0: the entries are in memory).
+    pub fn spilled_runs(&self) -> u64 {
+        match &self.body {
+            Body::Memory(_) => 0,
+            Body::Spilled { runs, .. } => *runs,
+        }
+    }
+
+    /// The entries in id order, for an index held in memory.
+    ///
+    /// # Panics
+    ///
+    /// On an index whose entries were spilled ([`Index::spilled_runs`] > 0): read those with
+    /// an [`IndexReader`] over [`Index::write_to`]'s bytes.
     pub fn iter(&self) -> impl Iterator<Item = (&str, RecordHash)> + '_ {
-        self.entries.items.iter().map(|e| {
-            let id = std::str::from_utf8(self.entries.id(e)).unwrap_or_default();
+        let Body::Memory(entries) = &self.body else {
+            panic!("Index::iter on a spilled index: read it with an IndexReader");
+        };
+        (0..entries.len()).map(|i| {
+            let e = entries.get(i);
+            let id = std::str::from_utf8(e.id).unwrap_or_default();
             (id, RecordHash::from_bytes(e.hash))
         })
     }
 
-    /// Writes the index file (see the module documentation for the format).
+    /// Writes the index file (see the module documentation for the format). A spilled index
+    /// is read back from spill storage; its errors come back here.
     pub fn write_to<W: Write>(&self, w: W) -> io::Result<()> {
         let mut out = Checksummed::new(w);
-        let s = &self.summary;
         let mut header = Vec::with_capacity(HEADER_LEN);
         header.extend_from_slice(MAGIC);
         header.extend_from_slice(&VERSION.to_le_bytes());
         header.extend_from_slice(&0u32.to_le_bytes());
-        header.extend_from_slice(&(self.len() as u64).to_le_bytes());
-        header.extend_from_slice(&s.uncompressed_bytes.to_le_bytes());
-        header.extend_from_slice(&self.feed_hash().to_be_bytes());
+        header.extend_from_slice(&self.records.to_le_bytes());
+        header.extend_from_slice(&self.summary.uncompressed_bytes.to_le_bytes());
+        header.extend_from_slice(&self.feed_hash.to_be_bytes());
         out.write(&header)?;
-        let mut prev: &[u8] = &[];
-        let mut rec = Vec::with_capacity(64);
-        for e in &self.entries.items {
-            let id = self.entries.id(e);
-            let shared = prev.iter().zip(id).take_while(|(a, b)| a == b).count();
-            rec.clear();
-            put_varint(&mut rec, shared as u64);
-            put_varint(&mut rec, (id.len() - shared) as u64);
-            rec.extend_from_slice(&id[shared..]);
-            rec.extend_from_slice(&e.hash);
-            out.write(&rec)?;
-            prev = id;
+        match &self.body {
+            Body::Memory(entries) => {
+                let mut prev: &[u8] = &[];
+                let mut rec = Vec::with_capacity(64);
+                for i in 0..entries.len() {
+                    let e = entries.get(i);
+                    rec.clear();
+                    runs::put_entry(&mut rec, prev, e.id, &e.hash);
+                    out.write(&rec)?;
+                    prev = e.id;
+                }
+            }
+            Body::Spilled {
+                spill, run, bytes, ..
+            } => {
+                let context = |e: io::Error| {
+                    io::Error::new(e.kind(), format!("reading the spilled index back: {e}"))
+                };
+                let mut r = spill.open(*run).map_err(context)?;
+                let mut buf = vec![0u8; runs::RUN_BUF];
+                let mut copied = 0u64;
+                loop {
+                    let n = match r.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(context(e)),
+                    };
+                    copied += n as u64;
+                    out.write(&buf[..n])?;
+                }
+                if copied != *bytes {
+                    return Err(context(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("{copied} bytes instead of {bytes}"),
+                    )));
+                }
+            }
         }
         out.finish()
     }
 
-    /// The index file's bytes.
+    /// The index file's bytes. For a spilled index, [`Index::try_to_bytes`] reports a failure
+    /// to read it back; this cannot.
+    ///
+    /// # Panics
+    ///
+    /// When the entries of a spilled index cannot be read back from spill storage.
     pub fn to_bytes(&self) -> Vec<u8> {
+        match self.try_to_bytes() {
+            Ok(v) => v,
+            Err(e) => panic!("Index::to_bytes: {e}"),
+        }
+    }
+
+    /// The index file's bytes, or the error of reading a spilled index back.
+    pub fn try_to_bytes(&self) -> io::Result<Vec<u8>> {
         let mut v = Vec::new();
-        // Writing to a Vec cannot fail.
-        let _ = self.write_to(&mut v);
-        v
+        self.write_to(&mut v)?;
+        Ok(v)
+    }
+}
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        if let Body::Spilled { spill, run, .. } = &mut self.body {
+            let _ = spill.remove(*run);
+        }
     }
 }
 
@@ -319,12 +380,4 @@ impl<W: Write> Checksummed<W> {
         self.w.write_all(&self.hasher.digest().to_le_bytes())?;
         self.w.flush()
     }
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }

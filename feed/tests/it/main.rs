@@ -6,3 +6,4 @@ mod extract;
 mod index_diff;
 mod props;
 mod reader;
+mod spill;

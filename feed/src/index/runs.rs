@@ -1,0 +1,281 @@
+//! Sorted runs of index entries in spill storage: their encoding (the index file's
+//! prefix-compressed entries, plus each record's number and offset), a buffered reader, and the
+//! k-way merge of several sorted sources.
+
+use std::cmp::Ordering;
+use std::io::{self, Read, Write};
+
+/// Size of the read and write buffers of runs.
+pub(super) const RUN_BUF: usize = 64 << 10;
+
+/// One entry as runs and merges see it.
+#[derive(Clone, Copy)]
+pub(super) struct EntryRef<'a> {
+    pub(super) id: &'a [u8],
+    pub(super) hash: [u8; 16],
+    /// 1-based record number (ties between equal ids go to the earlier record).
+    pub(super) number: u64,
+    /// Offset of the record in the uncompressed feed.
+    pub(super) offset: u64,
+}
+
+impl EntryRef<'_> {
+    fn order(&self, other: &EntryRef<'_>) -> Ordering {
+        self.id.cmp(other.id).then(self.number.cmp(&other.number))
+    }
+}
+
+pub(super) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Appends one entry in the index file's form: the length of the prefix shared with `prev`,
+/// the length of the rest, the rest, the hash.
+pub(super) fn put_entry(out: &mut Vec<u8>, prev: &[u8], id: &[u8], hash: &[u8; 16]) {
+    let shared = prev.iter().zip(id).take_while(|(a, b)| a == b).count();
+    put_varint(out, shared as u64);
+    put_varint(out, (id.len() - shared) as u64);
+    out.extend_from_slice(&id[shared..]);
+    out.extend_from_slice(hash);
+}
+
+/// Writes entries in order, buffered: in the index file's form (the body of a spilled index),
+/// or with each record's number and offset after the hash (a run).
+pub(super) struct RunWriter {
+    w: Box<dyn Write + Send>,
+    buf: Vec<u8>,
+    prev: Vec<u8>,
+    positions: bool,
+    bytes: u64,
+}
+
+impl RunWriter {
+    pub(super) fn new(w: Box<dyn Write + Send>, positions: bool) -> RunWriter {
+        RunWriter {
+            w,
+            buf: Vec::with_capacity(RUN_BUF + 256),
+            prev: Vec::new(),
+            positions,
+            bytes: 0,
+        }
+    }
+
+    pub(super) fn put(&mut self, e: &EntryRef<'_>) -> io::Result<()> {
+        put_entry(&mut self.buf, &self.prev, e.id, &e.hash);
+        if self.positions {
+            put_varint(&mut self.buf, e.number);
+            put_varint(&mut self.buf, e.offset);
+        }
+        self.prev.clear();
+        self.prev.extend_from_slice(e.id);
+        if self.buf.len() >= RUN_BUF {
+            self.drain()?;
+        }
+        Ok(())
+    }
+
+    fn drain(&mut self) -> io::Result<()> {
+        self.w.write_all(&self.buf)?;
+        self.bytes += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Writes what is buffered and flushes; the bytes written in all.
+    pub(super) fn finish(mut self) -> io::Result<u64> {
+        self.drain()?;
+        self.w.flush()?;
+        Ok(self.bytes)
+    }
+}
+
+/// Reads back a run written by a [`RunWriter`] with positions.
+pub(super) struct RunReader {
+    r: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    eof: bool,
+    run: u64,
+    /// Entries not read yet.
+    left: u64,
+    id: Vec<u8>,
+    hash: [u8; 16],
+    number: u64,
+    offset: u64,
+}
+
+/// Longest entry head or tail: two varints.
+const VARINTS: usize = 20;
+
+impl RunReader {
+    pub(super) fn new(r: Box<dyn Read + Send>, run: u64, entries: u64) -> RunReader {
+        RunReader {
+            r,
+            buf: vec![0; RUN_BUF],
+            pos: 0,
+            end: 0,
+            eof: false,
+            run,
+            left: entries,
+            id: Vec::new(),
+            hash: [0; 16],
+            number: 0,
+            offset: 0,
+        }
+    }
+
+    pub(super) fn current(&self) -> EntryRef<'_> {
+        EntryRef {
+            id: &self.id,
+            hash: self.hash,
+            number: self.number,
+            offset: self.offset,
+        }
+    }
+
+    /// Moves to the next entry; false after the last (and the run must end there).
+    pub(super) fn advance(&mut self) -> io::Result<bool> {
+        if self.left == 0 {
+            if self.fill(1)? {
+                return Err(self.damaged("bytes after the last entry"));
+            }
+            return Ok(false);
+        }
+        self.fill(VARINTS)?;
+        let shared = self.varint()? as usize;
+        let suffix = self.varint()? as usize;
+        if shared > self.id.len() || suffix > super::MAX_ID_BYTES {
+            return Err(self.damaged("impossible id length"));
+        }
+        if !self.fill(suffix + 16 + VARINTS)? && self.end - self.pos < suffix + 16 {
+            return Err(self.damaged("it ends early"));
+        }
+        self.id.truncate(shared);
+        self.id
+            .extend_from_slice(&self.buf[self.pos..self.pos + suffix]);
+        self.pos += suffix;
+        self.hash
+            .copy_from_slice(&self.buf[self.pos..self.pos + 16]);
+        self.pos += 16;
+        self.number = self.varint()?;
+        self.offset = self.varint()?;
+        self.left -= 1;
+        Ok(true)
+    }
+
+    fn damaged(&self, why: &str) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("spilled run {} reads back damaged: {why}", self.run),
+        )
+    }
+
+    fn varint(&mut self) -> io::Result<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let Some(&b) = self.buf[..self.end].get(self.pos) else {
+                break;
+            };
+            self.pos += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(self.damaged("bad number"))
+    }
+
+    /// Makes `n` unread bytes available if the run has them; false when it ends first.
+    fn fill(&mut self, n: usize) -> io::Result<bool> {
+        if self.end - self.pos >= n {
+            return Ok(true);
+        }
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        if self.buf.len() < n {
+            self.buf.resize(n.next_power_of_two(), 0);
+        }
+        while self.end < n && !self.eof {
+            match self.r.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end - self.pos >= n)
+    }
+}
+
+/// Entries in sorted order, one at a time.
+pub(super) trait Sorted {
+    /// The current entry (after `advance` returned true).
+    fn current(&self) -> EntryRef<'_>;
+    /// Moves to the next entry; false at the end.
+    fn advance(&mut self) -> io::Result<bool>;
+}
+
+impl Sorted for RunReader {
+    fn current(&self) -> EntryRef<'_> {
+        RunReader::current(self)
+    }
+
+    fn advance(&mut self) -> io::Result<bool> {
+        RunReader::advance(self)
+    }
+}
+
+/// Merges sorted sources into one sorted stream (by id, then record number), calling `out` for
+/// each entry. `io` turns a source's read error into the caller's error.
+pub(super) fn merge<E>(
+    sources: Vec<Box<dyn Sorted + '_>>,
+    io: &dyn Fn(io::Error) -> E,
+    out: &mut dyn FnMut(&EntryRef<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut live = Vec::with_capacity(sources.len());
+    for mut s in sources {
+        if s.advance().map_err(io)? {
+            live.push(s);
+        }
+    }
+    // A binary min-heap of indexes into `live`.
+    let mut heap: Vec<usize> = (0..live.len()).collect();
+    let less = |live: &[Box<dyn Sorted + '_>], a: usize, b: usize| {
+        live[a].current().order(&live[b].current()) == Ordering::Less
+    };
+    for i in (0..heap.len() / 2).rev() {
+        sift_down(&mut heap, i, &|a, b| less(&live, a, b));
+    }
+    while let Some(&top) = heap.first() {
+        out(&live[top].current())?;
+        if !live[top].advance().map_err(io)? {
+            heap.swap_remove(0);
+        }
+        sift_down(&mut heap, 0, &|a, b| less(&live, a, b));
+    }
+    Ok(())
+}
+
+fn sift_down(heap: &mut [usize], mut i: usize, less: &dyn Fn(usize, usize) -> bool) {
+    loop {
+        let (l, r) = (2 * i + 1, 2 * i + 2);
+        let mut min = i;
+        if l < heap.len() && less(heap[l], heap[min]) {
+            min = l;
+        }
+        if r < heap.len() && less(heap[r], heap[min]) {
+            min = r;
+        }
+        if min == i {
+            return;
+        }
+        heap.swap(i, min);
+        i = min;
+    }
+}
