@@ -1,10 +1,13 @@
 //! The feed benchmark: index build, extract and diff against gunzip alone, measured in the same
-//! run on feeds from the deterministic generator (about 50 MB and 500 MB of XML, gzipped).
+//! run on feeds from the deterministic generator (about 50 MB and 500 MB of XML, and 2 million
+//! short records, gzipped).
 //!
-//! `cargo bench -p feed --bench feedbench` (env `FEEDBENCH_RUNS`, default 3; `FEEDBENCH_QUICK=1`
-//! for the 50 MB feed only). Feeds are generated once into `target/feedbench/`. Every
-//! measurement runs in a child process of its own (this binary with `--child`), so its peak
-//! RSS (VmHWM) is its own; the table shows medians.
+//! `cargo bench -p feed --bench feedbench` (env `FEEDBENCH_RUNS`, default 3; `FEEDBENCH_FEEDS`,
+//! a comma list of `50mb`, `500mb`, `2m`, default all; `FEEDBENCH_QUICK=1` is `50mb` only).
+//! Feeds are generated once into `target/feedbench/`; index builds spill sorted runs to a
+//! directory there, as `feedpipe feed index` does to the temp directory. Every measurement
+//! runs in a child process of its own (this binary with `--child`), so its peak RSS (VmHWM) is
+//! its own; the table shows medians.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -15,12 +18,14 @@ use std::time::Instant;
 use feed::diff::diff;
 use feed::extract::{extract_reader, Extractor};
 use feed::generate::{record_id, write_revision, GenOptions, GzWriter, Revision};
-use feed::index::{index_reader, Indexer};
+use feed::index::{index_reader, index_reader_with_spill, Indexer, Spill};
 use feed::{FeedOptions, IdSource};
 use serde_json::{json, Value};
 
 const SMALL: u64 = 20_000;
 const LARGE: u64 = 200_000;
+/// Records of the feed of short records.
+const MANY: u64 = 2_000_000;
 const REVISION: Revision = Revision {
     seed: 2,
     changed_bp: 200,
@@ -45,11 +50,20 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
-    let quick = std::env::var_os("FEEDBENCH_QUICK").is_some();
-    let mut sizes = vec![("50 MB", SMALL)];
-    if !quick {
-        sizes.push(("500 MB", LARGE));
-    }
+    let feeds = if std::env::var_os("FEEDBENCH_QUICK").is_some() {
+        "50mb".to_string()
+    } else {
+        std::env::var("FEEDBENCH_FEEDS").unwrap_or_else(|_| "50mb,500mb,2m".into())
+    };
+    let sizes: Vec<(&str, u64)> = [
+        ("50mb", "50 MB", SMALL),
+        ("500mb", "500 MB", LARGE),
+        ("2m", "2M short", MANY),
+    ]
+    .into_iter()
+    .filter(|(key, _, _)| feeds.split(',').any(|f| f.trim() == *key))
+    .map(|(_, label, records)| (label, records))
+    .collect();
     println!(
         "| measurement | feed | median s | MB/s (XML) | records/s | peak RSS MiB | × gunzip |"
     );
@@ -58,36 +72,57 @@ fn main() {
         let gz = generated(&dir, records, None);
         let idx = dir.join(format!("jobs-{records}.idx"));
         let n = records.to_string();
-        let plan: [(&str, Vec<&str>); 7] = [
-            (
-                "gunzip only (flate2 zlib-rs, MultiGzDecoder)",
-                vec!["gunzip", s(&gz)],
-            ),
-            (
-                "index build, 2 threads (= feedpipe feed index)",
-                vec!["index", s(&gz), s(&idx)],
-            ),
-            (
-                "index build, 1 thread (Indexer::single_threaded)",
-                vec!["index1", s(&gz), s(&idx)],
-            ),
-            (
-                "index build, 2 threads, validate (full parse of every record)",
-                vec!["indexv", s(&gz), s(&idx)],
-            ),
-            (
-                "record splitter alone (XML already in memory, 1 thread)",
-                vec!["split", s(&gz)],
-            ),
-            (
-                "extract 2% of the records as JSON (extract_reader)",
-                vec!["extract", s(&gz), &n],
-            ),
-            (
-                "extract 2%, push-style Extractor (256 KiB pushes)",
-                vec!["extractp", s(&gz), &n],
-            ),
-        ];
+        let plan: Vec<(&str, Vec<&str>)> = if records == MANY {
+            vec![
+                (
+                    "gunzip only (flate2 zlib-rs, MultiGzDecoder)",
+                    vec!["gunzip", s(&gz)],
+                ),
+                (
+                    "index build, 2 threads, spilling (= feedpipe feed index)",
+                    vec!["index", s(&gz), s(&idx)],
+                ),
+                (
+                    "index build, 1 thread, spilling",
+                    vec!["index1", s(&gz), s(&idx)],
+                ),
+                (
+                    "index build, 2 threads, in memory (index_memory 1 GiB)",
+                    vec!["indexm", s(&gz), s(&idx)],
+                ),
+            ]
+        } else {
+            vec![
+                (
+                    "gunzip only (flate2 zlib-rs, MultiGzDecoder)",
+                    vec!["gunzip", s(&gz)],
+                ),
+                (
+                    "index build, 2 threads (= feedpipe feed index)",
+                    vec!["index", s(&gz), s(&idx)],
+                ),
+                (
+                    "index build, 1 thread (Indexer::single_threaded)",
+                    vec!["index1", s(&gz), s(&idx)],
+                ),
+                (
+                    "index build, 2 threads, validate (full parse of every record)",
+                    vec!["indexv", s(&gz), s(&idx)],
+                ),
+                (
+                    "record splitter alone (XML already in memory, 1 thread)",
+                    vec!["split", s(&gz)],
+                ),
+                (
+                    "extract 2% of the records as JSON (extract_reader)",
+                    vec!["extract", s(&gz), &n],
+                ),
+                (
+                    "extract 2%, push-style Extractor (256 KiB pushes)",
+                    vec!["extractp", s(&gz), &n],
+                ),
+            ]
+        };
         // Round-robin: run i of every measurement before run i+1 of any, so that load from
         // elsewhere on the machine falls on all of them alike.
         let mut results: Vec<Vec<Value>> = vec![Vec::new(); plan.len()];
@@ -155,6 +190,7 @@ fn generated(dir: &Path, records: u64, rev: Option<&Revision>) -> PathBuf {
         "jobs-{records}{}.xml.gz",
         if rev.is_some() { "-v2" } else { "" }
     );
+    let short = records == MANY;
     let path = dir.join(name);
     if path.exists() {
         return path;
@@ -164,6 +200,7 @@ fn generated(dir: &Path, records: u64, rev: Option<&Revision>) -> PathBuf {
     let mut gz = GzWriter::new(BufWriter::new(File::create(&tmp).expect("create feed")));
     let mut o = GenOptions::new(42, records);
     o.tricky = true;
+    o.short = short;
     let stats = write_revision(&mut gz, &o, rev).expect("generate");
     gz.finish().expect("gzip").flush().expect("flush");
     std::fs::rename(&tmp, &path).expect("rename");
@@ -261,17 +298,25 @@ fn child(args: &[String]) -> Value {
             let secs = started.elapsed().as_secs_f64();
             return json!({"secs": secs, "records": s.records, "bytes": s.uncompressed_bytes, "changes": n, "hwm_kib": vm_hwm_kib()});
         }
-        "index" => save(
-            index_reader(open(&args[1]), &opts()).expect("index"),
-            &args[2],
-        ),
+        "index" => {
+            let spill = DirSpill::new(&args[2]);
+            save(
+                index_reader_with_spill(open(&args[1]), &opts(), spill).expect("index"),
+                &args[2],
+            )
+        }
+        "indexm" => {
+            let mut o = opts();
+            o.index_memory = 1 << 30;
+            save(index_reader(open(&args[1]), &o).expect("index"), &args[2])
+        }
         "indexv" => {
             let mut o = opts();
             o.validate = true;
             save(index_reader(open(&args[1]), &o).expect("index"), &args[2])
         }
         "index1" => {
-            let mut ix = Indexer::single_threaded(&opts());
+            let mut ix = Indexer::single_threaded_with_spill(&opts(), DirSpill::new(&args[2]));
             let mut f = open(&args[1]);
             let mut buf = vec![0u8; 256 << 10];
             loop {
@@ -333,4 +378,39 @@ fn child(args: &[String]) -> Value {
     };
     let secs = started.elapsed().as_secs_f64();
     json!({"secs": secs, "records": records, "bytes": bytes, "changes": changes, "hwm_kib": vm_hwm_kib()})
+}
+
+/// Spill storage in a directory next to the index file, removed when dropped.
+struct DirSpill(PathBuf);
+
+impl DirSpill {
+    fn new(index: &str) -> DirSpill {
+        let dir = PathBuf::from(format!("{index}.spill-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("spill directory");
+        DirSpill(dir)
+    }
+
+    fn run(&self, run: u64) -> PathBuf {
+        self.0.join(format!("run-{run}"))
+    }
+}
+
+impl Spill for DirSpill {
+    fn create(&mut self, run: u64) -> std::io::Result<Box<dyn Write + Send>> {
+        Ok(Box::new(File::create(self.run(run))?))
+    }
+
+    fn open(&self, run: u64) -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(File::open(self.run(run))?))
+    }
+
+    fn remove(&mut self, run: u64) -> std::io::Result<()> {
+        std::fs::remove_file(self.run(run))
+    }
+}
+
+impl Drop for DirSpill {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

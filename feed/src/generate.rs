@@ -26,6 +26,10 @@ pub struct GenOptions {
     pub bom: bool,
     /// Use CRLF line endings.
     pub crlf: bool,
+    /// Short records (about 230 bytes: id, title, city, salary, a one-sentence summary, and
+    /// with `tricky` a CDATA note holding `</job>` every seventh record) for feeds of millions
+    /// of records.
+    pub short: bool,
 }
 
 impl GenOptions {
@@ -37,6 +41,7 @@ impl GenOptions {
             tricky: true,
             bom: false,
             crlf: false,
+            short: false,
         }
     }
 }
@@ -243,6 +248,9 @@ fn record<W: Write>(out: &mut Out<W>, opts: &GenOptions, i: u64, variant: u64) -
     };
     let tricky = opts.tricky && i % 7 == 3;
     let status = if variant == 0 { "active" } else { "updated" };
+    if opts.short {
+        return short_record(out, &mut rng, i, variant, tricky);
+    }
     out.put(&format!(
         "  <job status=\"{status}\">\n    <reference>{}</reference>\n",
         record_id(i)
@@ -306,6 +314,37 @@ fn record<W: Write>(out: &mut Out<W>, opts: &GenOptions, i: u64, variant: u64) -
         out.put("    <note>caf&#xE9; &#8364;5 &lt;ok&gt; &quot;q&quot; &apos;a&apos;</note>\n");
     }
     out.put("  </job>\n");
+    out.stats.records += 1;
+    if out.line.len() >= 64 << 10 {
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// A short record on one line.
+fn short_record<W: Write>(
+    out: &mut Out<W>,
+    rng: &mut Rng,
+    i: u64,
+    variant: u64,
+    tricky: bool,
+) -> io::Result<()> {
+    let status = if variant == 0 { "active" } else { "updated" };
+    let title = TITLES[(rng.next() % TITLES.len() as u64) as usize];
+    let city = CITIES[(rng.next() % CITIES.len() as u64) as usize];
+    let salary = 30_000 + (rng.next() % 90) * 1000 + variant * 500;
+    let note = if tricky {
+        "<note><![CDATA[</job>]]></note>"
+    } else {
+        ""
+    };
+    let mut summary = String::with_capacity(128);
+    sentence(rng, &mut summary);
+    out.put(&format!(
+        "  <job status=\"{status}\"><reference>{}</reference><title>{title}</title><city>{city}</city><salary currency=\"EUR\">{salary}</salary><summary>{}</summary>{note}</job>\n",
+        record_id(i),
+        summary.trim_end()
+    ));
     out.stats.records += 1;
     if out.line.len() >= 64 << 10 {
         out.flush()?;
