@@ -90,6 +90,14 @@ fn main() {
                     "index build, 2 threads, in memory (index_memory 1 GiB)",
                     vec!["indexm", s(&gz), s(&idx)],
                 ),
+                (
+                    "extract 2% of the records as JSON (extract_reader)",
+                    vec!["extract", s(&gz), &n],
+                ),
+                (
+                    "extract 100% by id (2,000,000 ids: every record changed)",
+                    vec!["extractids", s(&gz), &n],
+                ),
             ]
         } else {
             vec![
@@ -338,6 +346,17 @@ fn child(args: &[String]) -> Value {
             })
             .expect("extract");
             assert!(s.missing.is_empty() && json_bytes > 0);
+            (s.feed.records, s.feed.uncompressed_bytes, s.extracted)
+        }
+        "extractids" => {
+            let n: u64 = args[2].parse().expect("records");
+            let mut json_bytes = 0usize;
+            let s = extract_reader(open(&args[1]), &opts(), (0..n).map(record_id), &mut |r| {
+                json_bytes += r.json.to_string().len();
+                Ok(())
+            })
+            .expect("extract");
+            assert!(s.missing.is_empty() && s.extracted == n && json_bytes > 0);
             (s.feed.records, s.feed.uncompressed_bytes, s.extracted)
         }
         "extractp" => {

@@ -9,7 +9,8 @@
 //! - [`index`]: the sorted (id, hash) pairs of a snapshot in a checksummed binary file, built
 //!   push-style ([`index::Indexer`]) and read as a stream ([`index::IndexReader`]).
 //! - [`diff`]: the streaming merge of two indexes into added, changed and removed ids.
-//! - [`extract`]: the JSON forms of chosen records out of a snapshot, streamed.
+//! - [`extract`]: the JSON forms of chosen records out of a snapshot, streamed; the chosen ids
+//!   are kept in an [`IdSet`] (compact: about 6 bytes plus the front-coded id each).
 //! - [`generate`]: a deterministic job-feed generator for tests and benches.
 //! - [`config`]: `feedpipe.toml`, parsed and validated in one place.
 //!
@@ -74,6 +75,7 @@ pub mod error;
 pub mod extract;
 pub mod generate;
 mod gzip;
+pub mod idset;
 pub mod index;
 pub mod json;
 pub mod options;
@@ -82,9 +84,11 @@ pub mod scan;
 mod sink;
 mod split;
 mod text;
+mod varint;
 
 pub use config::{EmptyCdata, IdSource};
 pub use error::{ErrorKind, FeedError, Location};
+pub use idset::IdSet;
 pub use options::FeedOptions;
 pub use record::{RecordHash, RecordRef};
 pub use scan::{scan_reader, FeedSummary, Scanner};

@@ -5,18 +5,20 @@
 use std::cmp::Ordering;
 use std::io::{self, Read, Write};
 
+use crate::varint;
+
 /// Size of the read and write buffers of runs.
 pub(super) const RUN_BUF: usize = 64 << 10;
 
 /// One entry as runs and merges see it.
 #[derive(Clone, Copy)]
-pub(super) struct EntryRef<'a> {
-    pub(super) id: &'a [u8],
-    pub(super) hash: [u8; 16],
+pub(crate) struct EntryRef<'a> {
+    pub(crate) id: &'a [u8],
+    pub(crate) hash: [u8; 16],
     /// 1-based record number (ties between equal ids go to the earlier record).
-    pub(super) number: u64,
+    pub(crate) number: u64,
     /// Offset of the record in the uncompressed feed.
-    pub(super) offset: u64,
+    pub(crate) offset: u64,
 }
 
 impl EntryRef<'_> {
@@ -25,20 +27,12 @@ impl EntryRef<'_> {
     }
 }
 
-pub(super) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 /// Appends one entry in the index file's form: the length of the prefix shared with `prev`,
 /// the length of the rest, the rest, the hash.
 pub(super) fn put_entry(out: &mut Vec<u8>, prev: &[u8], id: &[u8], hash: &[u8; 16]) {
     let shared = prev.iter().zip(id).take_while(|(a, b)| a == b).count();
-    put_varint(out, shared as u64);
-    put_varint(out, (id.len() - shared) as u64);
+    varint::put(out, shared as u64);
+    varint::put(out, (id.len() - shared) as u64);
     out.extend_from_slice(&id[shared..]);
     out.extend_from_slice(hash);
 }
@@ -67,8 +61,8 @@ impl RunWriter {
     pub(super) fn put(&mut self, e: &EntryRef<'_>) -> io::Result<()> {
         put_entry(&mut self.buf, &self.prev, e.id, &e.hash);
         if self.positions {
-            put_varint(&mut self.buf, e.number);
-            put_varint(&mut self.buf, e.offset);
+            varint::put(&mut self.buf, e.number);
+            varint::put(&mut self.buf, e.offset);
         }
         self.prev.clear();
         self.prev.extend_from_slice(e.id);
@@ -176,18 +170,7 @@ impl RunReader {
     }
 
     fn varint(&mut self) -> io::Result<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let Some(&b) = self.buf[..self.end].get(self.pos) else {
-                break;
-            };
-            self.pos += 1;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(self.damaged("bad number"))
+        varint::get(&self.buf[..self.end], &mut self.pos).ok_or_else(|| self.damaged("bad number"))
     }
 
     /// Makes `n` unread bytes available if the run has them; false when it ends first.
@@ -214,7 +197,7 @@ impl RunReader {
 }
 
 /// Entries in sorted order, one at a time.
-pub(super) trait Sorted {
+pub(crate) trait Sorted {
     /// The current entry (after `advance` returned true).
     fn current(&self) -> EntryRef<'_>;
     /// Moves to the next entry; false at the end.
@@ -233,7 +216,7 @@ impl Sorted for RunReader {
 
 /// Merges sorted sources into one sorted stream (by id, then record number), calling `out` for
 /// each entry. `io` turns a source's read error into the caller's error.
-pub(super) fn merge<E>(
+pub(crate) fn merge<E>(
     sources: Vec<Box<dyn Sorted + '_>>,
     io: &dyn Fn(io::Error) -> E,
     out: &mut dyn FnMut(&EntryRef<'_>) -> Result<(), E>,
