@@ -1,8 +1,12 @@
 //! `feedpipe feed index|diff|extract`: feed files examined directly, for people who debug feeds
 //! (and for the benches). Gzip is detected from the bytes, not the file name.
+//!
+//! Memory stays bounded for feeds of any size: index builds spill sorted runs to a temporary
+//! directory ([`TempSpill`]), the diff streams index files and its id lists through temporary
+//! files, and extract keeps the wanted ids in a compact [`IdSet`].
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -10,9 +14,9 @@ use std::time::Instant;
 use anyhow::Context;
 use feed::config::{EmptyCdata, IdSource};
 use feed::diff::{diff, Change};
-use feed::extract::extract_reader;
-use feed::index::{index_reader, Index, MAGIC};
-use feed::FeedOptions;
+use feed::extract::extract_reader_with_ids;
+use feed::index::{index_reader_with_spill, Index, Spill, MAGIC};
+use feed::{FeedOptions, IdSet};
 use serde_json::json;
 
 /// The `feedpipe feed` subcommands.
@@ -67,6 +71,79 @@ impl RecordArgs {
     }
 }
 
+/// Where index builds keep what does not fit their memory.
+#[derive(clap::Args)]
+pub struct SpillArgs {
+    /// Directory for temporary files (sorted runs of big indexes); default: the system's
+    /// temporary directory.
+    #[arg(long, env = "FEEDPIPE_TMPDIR")]
+    pub tmp_dir: Option<PathBuf>,
+    /// Memory for index entries before sorted runs are spilled, in KiB.
+    #[arg(long, default_value_t = (feed::options::DEFAULT_INDEX_MEMORY >> 10) as u64)]
+    pub index_memory_kib: u64,
+}
+
+impl SpillArgs {
+    fn apply(&self, opts: &mut FeedOptions) {
+        opts.index_memory = usize::try_from(self.index_memory_kib.saturating_mul(1024))
+            .unwrap_or(usize::MAX)
+            .max(1);
+    }
+
+    /// A new temporary directory.
+    fn temp_dir(&self) -> anyhow::Result<tempfile::TempDir> {
+        let b = tempfile::Builder::new().prefix("feedpipe-").to_owned();
+        match &self.tmp_dir {
+            Some(dir) => b.tempdir_in(dir).with_context(|| {
+                format!("cannot create a temporary directory in {}", dir.display())
+            }),
+            None => b
+                .tempdir()
+                .context("cannot create a temporary directory (set --tmp-dir)"),
+        }
+    }
+}
+
+/// Spill storage of index builds: one file a sorted run in a temporary directory, removed with
+/// the directory when the index is dropped.
+pub struct TempSpill {
+    dir: tempfile::TempDir,
+}
+
+impl TempSpill {
+    fn new(args: &SpillArgs) -> anyhow::Result<TempSpill> {
+        Ok(TempSpill {
+            dir: args.temp_dir()?,
+        })
+    }
+
+    fn path(&self, run: u64) -> PathBuf {
+        self.dir.path().join(format!("run-{run}"))
+    }
+}
+
+/// The error `e` about `path`, naming it.
+fn about(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+impl Spill for TempSpill {
+    fn create(&mut self, run: u64) -> io::Result<Box<dyn Write + Send>> {
+        let path = self.path(run);
+        Ok(Box::new(File::create(&path).map_err(|e| about(&path, e))?))
+    }
+
+    fn open(&self, run: u64) -> io::Result<Box<dyn Read + Send>> {
+        let path = self.path(run);
+        Ok(Box::new(File::open(&path).map_err(|e| about(&path, e))?))
+    }
+
+    fn remove(&mut self, run: u64) -> io::Result<()> {
+        let path = self.path(run);
+        std::fs::remove_file(&path).map_err(|e| about(&path, e))
+    }
+}
+
 /// `feedpipe feed index`.
 #[derive(clap::Args)]
 pub struct IndexArgs {
@@ -74,6 +151,8 @@ pub struct IndexArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub record: RecordArgs,
+    #[command(flatten)]
+    pub spill: SpillArgs,
     /// Write the index file here.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -91,6 +170,8 @@ pub struct DiffArgs {
     pub new: PathBuf,
     #[command(flatten)]
     pub record: RecordArgs,
+    #[command(flatten)]
+    pub spill: SpillArgs,
     /// Print one JSON object (counts and ids) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -121,19 +202,26 @@ fn open(path: &Path) -> anyhow::Result<File> {
     File::open(path).with_context(|| format!("cannot open {}", path.display()))
 }
 
-fn build_index(path: &Path, opts: &FeedOptions) -> anyhow::Result<Index> {
-    index_reader(open(path)?, opts).with_context(|| path.display().to_string())
+/// The index of a feed file, spilling sorted runs to a temporary directory when it is big.
+fn build_index(path: &Path, opts: &FeedOptions, spill: &SpillArgs) -> anyhow::Result<Index> {
+    index_reader_with_spill(open(path)?, opts, TempSpill::new(spill)?)
+        .with_context(|| path.display().to_string())
+}
+
+fn write_index(index: &Index, out: &Path) -> anyhow::Result<()> {
+    let f = File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    index
+        .write_to(BufWriter::new(f))
+        .with_context(|| format!("cannot write {}", out.display()))
 }
 
 fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
-    let opts = args.record.options()?;
+    let mut opts = args.record.options()?;
+    args.spill.apply(&mut opts);
     let started = Instant::now();
-    let index = build_index(&args.file, &opts)?;
+    let index = build_index(&args.file, &opts, &args.spill)?;
     if let Some(out) = &args.output {
-        let f = File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
-        index
-            .write_to(BufWriter::new(f))
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        write_index(&index, out)?;
     }
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     let s = index.summary();
@@ -149,6 +237,7 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
             "root": s.root,
             "feed_hash": format!("{:032x}", index.feed_hash()),
             "index": args.output.as_ref().map(|p| p.display().to_string()),
+            "spilled_runs": index.spilled_runs(),
             "seconds": secs,
             "mb_per_s": mb_s,
             "records_per_s": rec_s,
@@ -170,24 +259,78 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The index bytes of a file: the file itself when it is an index, else built from the feed.
-fn index_bytes(path: &Path, opts: &FeedOptions) -> anyhow::Result<Vec<u8>> {
+/// The index file of `path`: the file itself when it is an index, else one built from the feed
+/// into `work` (as `name`).
+fn index_file(
+    path: &Path,
+    opts: &FeedOptions,
+    spill: &SpillArgs,
+    work: &Path,
+    name: &str,
+) -> anyhow::Result<PathBuf> {
     let mut head = [0u8; 8];
     let n = open(path)?
         .read(&mut head)
         .with_context(|| format!("cannot read {}", path.display()))?;
     if n == 8 && &head == MAGIC {
-        return std::fs::read(path).with_context(|| format!("cannot read {}", path.display()));
+        return Ok(path.to_path_buf());
     }
-    Ok(build_index(path, opts)?.to_bytes())
+    let out = work.join(name);
+    write_index(&build_index(path, opts, spill)?, &out)?;
+    Ok(out)
+}
+
+/// The ids of one kind of change, written to a temporary file as the diff finds them.
+struct IdList {
+    path: PathBuf,
+    w: BufWriter<File>,
+    json: bool,
+    n: u64,
+}
+
+impl IdList {
+    fn new(work: &Path, name: &str, json: bool) -> anyhow::Result<IdList> {
+        let path = work.join(name);
+        let f = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(IdList {
+            path,
+            w: BufWriter::new(f),
+            json,
+            n: 0,
+        })
+    }
+
+    /// `mark ID` lines, or JSON strings separated by commas.
+    fn push(&mut self, mark: char, id: &str) -> io::Result<()> {
+        if self.json {
+            let sep = if self.n > 0 { "," } else { "" };
+            write!(self.w, "{sep}{}", serde_json::Value::from(id))?;
+        } else {
+            writeln!(self.w, "{mark} {id}")?;
+        }
+        self.n += 1;
+        Ok(())
+    }
+
+    /// Copies the list to `out`.
+    fn copy_to(mut self, out: &mut dyn Write) -> anyhow::Result<()> {
+        self.w
+            .flush()
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        let mut r = open(&self.path)?;
+        io::copy(&mut r, out).context("cannot write to stdout")?;
+        Ok(())
+    }
 }
 
 fn diff_cmd(args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let opts = args.record.options()?;
+    let mut opts = args.record.options()?;
+    args.spill.apply(&mut opts);
+    let work = args.spill.temp_dir()?;
     // The two sides are independent: index them on two threads.
     let (old, new) = std::thread::scope(|s| {
-        let old = s.spawn(|| index_bytes(&args.old, &opts));
-        let new = index_bytes(&args.new, &opts);
+        let old = s.spawn(|| index_file(&args.old, &opts, &args.spill, work.path(), "old.idx"));
+        let new = index_file(&args.new, &opts, &args.spill, work.path(), "new.idx");
         (
             old.join()
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("indexing panicked"))),
@@ -195,19 +338,25 @@ fn diff_cmd(args: DiffArgs) -> anyhow::Result<ExitCode> {
         )
     });
     let (old, new) = (old?, new?);
-    let mut ids: [Vec<String>; 3] = Default::default();
-    let summary = diff(Some(&old[..]), &new[..], |c| {
-        match c {
-            Change::Added { id, .. } => ids[0].push(id.to_string()),
-            Change::Changed { id, .. } => ids[1].push(id.to_string()),
-            Change::Removed { id, .. } => ids[2].push(id.to_string()),
-        }
-        Ok(())
-    })
+    let mut lists = [
+        IdList::new(work.path(), "added", args.json)?,
+        IdList::new(work.path(), "changed", args.json)?,
+        IdList::new(work.path(), "removed", args.json)?,
+    ];
+    let summary = diff(
+        Some(BufReader::new(open(&old)?)),
+        BufReader::new(open(&new)?),
+        |c| match c {
+            Change::Added { id, .. } => lists[0].push('+', id),
+            Change::Changed { id, .. } => lists[1].push('~', id),
+            Change::Removed { id, .. } => lists[2].push('-', id),
+        },
+    )
     .with_context(|| format!("{} vs {}", args.old.display(), args.new.display()))?;
-    let [added, changed, removed] = ids;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
     if args.json {
-        let v = json!({
+        let head = json!({
             "old": args.old.display().to_string(),
             "new": args.new.display().to_string(),
             "added": summary.added,
@@ -215,50 +364,71 @@ fn diff_cmd(args: DiffArgs) -> anyhow::Result<ExitCode> {
             "removed": summary.removed,
             "unchanged": summary.unchanged,
             "updated": summary.updated(),
-            "ids": {"added": added, "changed": changed, "removed": removed},
-        });
-        println!("{v}");
+        })
+        .to_string();
+        // The object without its closing brace, then the id lists streamed in.
+        write!(out, "{},\"ids\":{{", &head[..head.len() - 1])?;
+        for (k, (name, list)) in ["added", "changed", "removed"]
+            .into_iter()
+            .zip(lists)
+            .enumerate()
+        {
+            write!(out, "{}\"{name}\":[", if k > 0 { "," } else { "" })?;
+            list.copy_to(&mut out)?;
+            write!(out, "]")?;
+        }
+        writeln!(out, "}}}}")?;
     } else {
-        let mut out = std::io::stdout().lock();
         writeln!(
             out,
             "{} added, {} changed, {} removed, {} unchanged",
             summary.added, summary.changed, summary.removed, summary.unchanged
         )?;
-        for (mark, list) in [('+', &added), ('~', &changed), ('-', &removed)] {
-            for id in list {
-                writeln!(out, "{mark} {id}")?;
-            }
+        for list in lists {
+            list.copy_to(&mut out)?;
         }
     }
+    out.flush().context("cannot write to stdout")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The ids of `--ids`: a comma list, or `@FILE` with one id a line (read as a stream).
+fn id_set(ids: &str) -> anyhow::Result<IdSet> {
+    let set = match ids.strip_prefix('@') {
+        Some(file) => {
+            let f = File::open(file).with_context(|| format!("cannot read the id list {file}"))?;
+            let mut failed = None;
+            let lines = BufReader::new(f).lines().map_while(|l| match l {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    failed = Some(e);
+                    None
+                }
+            });
+            let set = IdSet::new(lines.filter_map(|l| {
+                let t = l.trim();
+                (!t.is_empty()).then(|| t.to_string())
+            }));
+            if let Some(e) = failed {
+                return Err(e).with_context(|| format!("cannot read the id list {file}"));
+            }
+            set
+        }
+        None => IdSet::new(ids.split(',').map(str::trim).filter(|s| !s.is_empty())),
+    };
+    if set.is_empty() {
+        anyhow::bail!("--ids names no id");
+    }
+    Ok(set)
 }
 
 fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let opts = args.record.options()?;
-    let ids: Vec<String> = match args.ids.strip_prefix('@') {
-        Some(file) => std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read the id list {file}"))?
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect(),
-        None => args
-            .ids
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect(),
-    };
-    if ids.is_empty() {
-        anyhow::bail!("--ids names no id");
-    }
-    let stdout = std::io::stdout();
+    let ids = id_set(&args.ids)?;
+    let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut write_err = None;
-    let summary = extract_reader(open(&args.file)?, &opts, ids, &mut |r| {
+    let summary = extract_reader_with_ids(open(&args.file)?, &opts, ids, &mut |r| {
         let line = json!({"id": r.id, "hash": r.hash.to_string(), "record": r.json});
         if let Err(e) = writeln!(out, "{line}") {
             write_err.get_or_insert(e);

@@ -259,3 +259,66 @@ fn bad_input_exits_2_naming_the_file() {
         .unwrap()
         .contains("no <item> records"));
 }
+
+/// A fresh, empty directory for temporary files.
+fn tmp_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("feed_cli")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn index_and_diff_spill_to_the_temp_dir_and_give_the_same_results() {
+    let (v1, v2) = feeds("spill");
+    let tmp = tmp_dir("spill-tmp");
+    let (plain, spilled) = (
+        v2.with_extension("plain.idx"),
+        v2.with_extension("spilled.idx"),
+    );
+    let p = ok_json(&feedpipe(&with_record(&[
+        "feed",
+        "index",
+        s(&v2),
+        "-o",
+        s(&plain),
+        "--json",
+    ])));
+    assert_eq!(p["spilled_runs"], 0);
+    // 1 KiB of entries: about 20 a run.
+    let small = ["--index-memory-kib", "1", "--tmp-dir", s(&tmp)];
+    let mut args = with_record(&["feed", "index", s(&v2), "-o", s(&spilled), "--json"]);
+    args.extend(small);
+    let v = ok_json(&feedpipe(&args));
+    assert!(v["spilled_runs"].as_u64().unwrap() >= 10, "{v}");
+    assert_eq!(v["feed_hash"], p["feed_hash"]);
+    assert_eq!(
+        std::fs::read(&spilled).unwrap(),
+        std::fs::read(&plain).unwrap()
+    );
+    let mut args = with_record(&["feed", "diff", s(&v1), s(&v2), "--json"]);
+    let want = ok_json(&feedpipe(&args));
+    args.extend(small);
+    let got = ok_json(&feedpipe(&args));
+    assert_eq!(got, want);
+    assert!(want["changed"].as_u64().unwrap() > 0);
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "temporary files left behind"
+    );
+}
+
+#[test]
+fn an_unusable_temp_dir_is_an_error_naming_it() {
+    let (_, v2) = feeds("badtmp");
+    let missing = tmp_dir("badtmp").join("not-there");
+    let mut args = with_record(&["feed", "index", s(&v2)]);
+    args.extend(["--index-memory-kib", "1", "--tmp-dir", s(&missing)]);
+    let out = feedpipe(&args);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains(s(&missing)), "{err}");
+}

@@ -242,7 +242,17 @@ pub fn extract_reader<R: Read + Send>(
     ids: impl IntoIterator<Item = String>,
     on: &mut OnExtracted<'_>,
 ) -> Result<ExtractSummary, FeedError> {
-    let mut wanted = Wanted::Ids(IdSet::new(ids));
+    extract_reader_with_ids(reader, opts, IdSet::new(ids), on)
+}
+
+/// [`extract_reader`] for the ids of a set built beforehand.
+pub fn extract_reader_with_ids<R: Read + Send>(
+    reader: R,
+    opts: &FeedOptions,
+    ids: IdSet,
+    on: &mut OnExtracted<'_>,
+) -> Result<ExtractSummary, FeedError> {
+    let mut wanted = Wanted::Ids(ids);
     let mut extracted = 0;
     let feed = crate::scan::scan_reader(reader, opts, &mut |r| {
         pick(r, opts, &mut wanted, &mut extracted, on)
