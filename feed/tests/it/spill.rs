@@ -302,3 +302,30 @@ fn a_spilled_index_that_cannot_be_read_back_fails_to_write() {
     let mut sink = Vec::new();
     assert!(index.write_to(&mut sink).is_err());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+    /// Any ids (duplicates included) and any memory limit: spilling gives the in-memory result,
+    /// index bytes or error message alike.
+    #[test]
+    fn spilling_never_changes_the_result(
+        ids in proptest::collection::vec("[a-c]{0,3}[0-9]{1,2}", 1..120),
+        memory in 1usize..3000,
+    ) {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let xml = feed_of(&refs);
+        let want = index_reader(xml.as_bytes(), &opts()).map(|i| i.to_bytes());
+        let mut o = opts();
+        o.index_memory = memory;
+        let spill = MemorySpill::new();
+        let got = index_reader_with_spill(xml.as_bytes(), &o, spill.clone())
+            .map(|i| i.try_to_bytes().unwrap());
+        match (want, got) {
+            (Ok(a), Ok(b)) => proptest::prop_assert_eq!(a, b),
+            (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => proptest::prop_assert!(false, "{:?} vs {:?}", a.map(|_| ()), b.map(|_| ())),
+        }
+        proptest::prop_assert_eq!(spill.live_runs(), 0);
+    }
+}
