@@ -33,6 +33,7 @@ mod build;
 mod read;
 mod runs;
 mod spill;
+mod window;
 
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex};

@@ -5,6 +5,7 @@ use std::io::{self, Read};
 
 use xxhash_rust::xxh3::Xxh3;
 
+use super::window::Window;
 use super::{HEADER_LEN, MAGIC, MAX_ID_BYTES, VERSION};
 use crate::record::RecordHash;
 
@@ -60,18 +61,14 @@ pub struct IndexHeader {
 /// (`advance` returns `Ok(false)` only after it matched).
 pub struct IndexReader<R> {
     r: R,
-    buf: Vec<u8>,
-    pos: usize,
-    end: usize,
-    /// Bytes of `buf` before this index are already hashed.
+    win: Window,
+    /// Bytes of the window's buffer before this index are already hashed.
     hashed: usize,
     hasher: Xxh3,
     header: IndexHeader,
     read: u64,
     id: Vec<u8>,
     hash: RecordHash,
-    /// The source reported its end.
-    eof: bool,
     /// The checksum was verified.
     done: bool,
 }
@@ -83,9 +80,7 @@ impl<R: Read> IndexReader<R> {
     pub fn new(r: R) -> Result<IndexReader<R>, IndexError> {
         let mut reader = IndexReader {
             r,
-            buf: vec![0; BUF],
-            pos: 0,
-            end: 0,
+            win: Window::new(BUF),
             hashed: 0,
             hasher: Xxh3::new(),
             header: IndexHeader {
@@ -97,12 +92,11 @@ impl<R: Read> IndexReader<R> {
             read: 0,
             id: Vec::new(),
             hash: RecordHash(0),
-            eof: false,
             done: false,
         };
         if !reader.fill(HEADER_LEN)? {
             return Err(
-                if reader.buf[..reader.end].starts_with(&MAGIC[..reader.end.min(8)]) {
+                if reader.win.buf[..reader.win.end].starts_with(&MAGIC[..reader.win.end.min(8)]) {
                     IndexError::Truncated {
                         entry: 0,
                         records: 0,
@@ -112,7 +106,7 @@ impl<R: Read> IndexReader<R> {
                 },
             );
         }
-        let h = &reader.buf[..HEADER_LEN];
+        let h = &reader.win.buf[..HEADER_LEN];
         if &h[..8] != MAGIC {
             return Err(IndexError::NotAnIndex);
         }
@@ -134,7 +128,7 @@ impl<R: Read> IndexReader<R> {
             uncompressed_bytes: u64_at(24),
             feed_hash: u128::from_be_bytes(hash),
         };
-        reader.pos = HEADER_LEN;
+        reader.win.pos = HEADER_LEN;
         Ok(reader)
     }
 
@@ -169,7 +163,7 @@ impl<R: Read> IndexReader<R> {
         if !self.fill(suffix + 16)? {
             return Err(truncated);
         }
-        let new_part = &self.buf[self.pos..self.pos + suffix];
+        let new_part = &self.win.unread()[..suffix];
         if entry > 0 {
             let order = self.id[shared..].cmp(new_part);
             if order != std::cmp::Ordering::Less || (suffix == 0 && shared == self.id.len()) {
@@ -185,9 +179,9 @@ impl<R: Read> IndexReader<R> {
             return Err(self.corrupt(entry, "id is not UTF-8"));
         }
         let mut h = [0u8; 16];
-        h.copy_from_slice(&self.buf[self.pos + suffix..self.pos + suffix + 16]);
+        h.copy_from_slice(&self.win.unread()[suffix..suffix + 16]);
         self.hash = RecordHash::from_bytes(h);
-        self.pos += suffix + 16;
+        self.win.pos += suffix + 16;
         self.read += 1;
         Ok(true)
     }
@@ -212,13 +206,13 @@ impl<R: Read> IndexReader<R> {
     fn varint(&mut self, entry: u64) -> Result<u64, IndexError> {
         let mut v = 0u64;
         for shift in (0..70).step_by(7) {
-            let Some(&b) = self.buf[..self.end].get(self.pos) else {
+            let Some(&b) = self.win.buf[..self.win.end].get(self.win.pos) else {
                 return Err(IndexError::Truncated {
                     entry,
                     records: self.header.records,
                 });
             };
-            self.pos += 1;
+            self.win.pos += 1;
             if shift == 63 && b > 1 {
                 break;
             }
@@ -232,26 +226,13 @@ impl<R: Read> IndexReader<R> {
 
     /// Makes at least `n` unread bytes available if the file has them; false when it ends first.
     fn fill(&mut self, n: usize) -> Result<bool, IndexError> {
-        if self.end - self.pos >= n {
-            return Ok(true);
-        }
-        self.hasher.update(&self.buf[self.hashed..self.pos]);
-        self.buf.copy_within(self.pos..self.end, 0);
-        self.end -= self.pos;
-        self.pos = 0;
-        self.hashed = 0;
-        if self.buf.len() < n {
-            self.buf.resize(n.next_power_of_two(), 0);
-        }
-        while self.end < n && !self.eof {
-            match self.r.read(&mut self.buf[self.end..]) {
-                Ok(0) => self.eof = true,
-                Ok(k) => self.end += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(IndexError::Io(e)),
-            }
-        }
-        Ok(self.end - self.pos >= n)
+        let (hasher, hashed) = (&mut self.hasher, &mut self.hashed);
+        self.win
+            .fill(&mut self.r, n, |gone| {
+                hasher.update(&gone[*hashed..]);
+                *hashed = 0;
+            })
+            .map_err(IndexError::Io)
     }
 
     fn verify(&mut self) -> Result<(), IndexError> {
@@ -262,12 +243,12 @@ impl<R: Read> IndexReader<R> {
         if !self.fill(8)? {
             return Err(truncated);
         }
-        self.hasher.update(&self.buf[self.hashed..self.pos]);
-        self.hashed = self.pos;
+        self.hasher.update(&self.win.buf[self.hashed..self.win.pos]);
+        self.hashed = self.win.pos;
         let mut sum = [0u8; 8];
-        sum.copy_from_slice(&self.buf[self.pos..self.pos + 8]);
-        self.pos += 8;
-        self.hashed = self.pos;
+        sum.copy_from_slice(&self.win.unread()[..8]);
+        self.win.pos += 8;
+        self.hashed = self.win.pos;
         if u64::from_le_bytes(sum) != self.hasher.digest() {
             return Err(IndexError::Checksum);
         }

@@ -5,6 +5,7 @@
 use std::cmp::Ordering;
 use std::io::{self, Read, Write};
 
+use super::window::Window;
 use crate::varint;
 
 /// Size of the read and write buffers of runs.
@@ -90,10 +91,7 @@ impl RunWriter {
 /// Reads back a run written by a [`RunWriter`] with positions.
 pub(super) struct RunReader {
     r: Box<dyn Read + Send>,
-    buf: Vec<u8>,
-    pos: usize,
-    end: usize,
-    eof: bool,
+    win: Window,
     run: u64,
     /// Entries not read yet.
     left: u64,
@@ -110,10 +108,7 @@ impl RunReader {
     pub(super) fn new(r: Box<dyn Read + Send>, run: u64, entries: u64) -> RunReader {
         RunReader {
             r,
-            buf: vec![0; RUN_BUF],
-            pos: 0,
-            end: 0,
-            eof: false,
+            win: Window::new(RUN_BUF),
             run,
             left: entries,
             id: Vec::new(),
@@ -146,16 +141,14 @@ impl RunReader {
         if shared > self.id.len() || suffix > super::MAX_ID_BYTES {
             return Err(self.damaged("impossible id length"));
         }
-        if !self.fill(suffix + 16 + VARINTS)? && self.end - self.pos < suffix + 16 {
+        if !self.fill(suffix + 16 + VARINTS)? && self.win.unread().len() < suffix + 16 {
             return Err(self.damaged("it ends early"));
         }
         self.id.truncate(shared);
-        self.id
-            .extend_from_slice(&self.buf[self.pos..self.pos + suffix]);
-        self.pos += suffix;
-        self.hash
-            .copy_from_slice(&self.buf[self.pos..self.pos + 16]);
-        self.pos += 16;
+        self.id.extend_from_slice(&self.win.unread()[..suffix]);
+        self.win.pos += suffix;
+        self.hash.copy_from_slice(&self.win.unread()[..16]);
+        self.win.pos += 16;
         self.number = self.varint()?;
         self.offset = self.varint()?;
         self.left -= 1;
@@ -170,29 +163,13 @@ impl RunReader {
     }
 
     fn varint(&mut self) -> io::Result<u64> {
-        varint::get(&self.buf[..self.end], &mut self.pos).ok_or_else(|| self.damaged("bad number"))
+        varint::get(&self.win.buf[..self.win.end], &mut self.win.pos)
+            .ok_or_else(|| self.damaged("bad number"))
     }
 
     /// Makes `n` unread bytes available if the run has them; false when it ends first.
     fn fill(&mut self, n: usize) -> io::Result<bool> {
-        if self.end - self.pos >= n {
-            return Ok(true);
-        }
-        self.buf.copy_within(self.pos..self.end, 0);
-        self.end -= self.pos;
-        self.pos = 0;
-        if self.buf.len() < n {
-            self.buf.resize(n.next_power_of_two(), 0);
-        }
-        while self.end < n && !self.eof {
-            match self.r.read(&mut self.buf[self.end..]) {
-                Ok(0) => self.eof = true,
-                Ok(k) => self.end += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(self.end - self.pos >= n)
+        self.win.fill(&mut self.r, n, |_| {})
     }
 }
 
