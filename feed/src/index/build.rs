@@ -13,7 +13,7 @@ use std::io;
 
 use xxhash_rust::xxh3::Xxh3;
 
-use super::runs::{merge, EntryRef, RunReader, RunWriter, Sorted, RUN_BUF};
+use super::runs::{merge, EntryRef, Run, RunReader, RunWriter, Sorted, RUN_BUF};
 use super::spill::Spill;
 use super::{Body, Index};
 use crate::error::{ErrorKind, FeedError};
@@ -182,8 +182,8 @@ pub(super) struct Builder {
     validate: Option<FeedOptions>,
     memory: usize,
     spill: Option<Box<dyn Spill>>,
-    /// Spilled runs, oldest first: run number and entry count.
-    runs: VecDeque<(u64, u64)>,
+    /// Spilled runs, oldest first.
+    runs: VecDeque<Run>,
     next_run: u64,
     /// Batches spilled as runs.
     spilled: u64,
@@ -232,10 +232,10 @@ impl Builder {
         self.batch.sort();
         let run = self.take_run();
         let batch = &self.batch;
-        write_run(spill_of(&mut self.spill)?, run, true, &|e| e, |_, w| {
+        let run = write_run(spill_of(&mut self.spill)?, run, true, &|e| e, |_, w| {
             (0..batch.len()).try_for_each(|i| w.put(&batch.get(i)))
         })?;
-        self.runs.push_back((run, self.batch.len() as u64));
+        self.runs.push_back(run);
         self.spilled += 1;
         self.batch.clear();
         Ok(())
@@ -270,9 +270,9 @@ impl Builder {
         }
         let body = self.take_run();
         let spill = spill_of(&mut self.spill).map_err(merging)?;
-        let runs: Vec<(u64, u64)> = self.runs.iter().copied().collect();
+        let runs: Vec<Run> = self.runs.iter().copied().collect();
         let batch = &self.batch;
-        let bytes = write_run(spill, body, false, &merging, |spill, w| {
+        let body = write_run(spill, body, false, &merging, |spill, w| {
             let mut sources = open_runs(spill, &runs).map_err(merging)?;
             sources.push(Box::new(InMemory {
                 entries: batch,
@@ -285,8 +285,8 @@ impl Builder {
             })
         })?;
         let mut spill = self.spill.take().ok_or_else(|| merging(no_spill()))?;
-        for (run, _) in self.runs.drain(..) {
-            let _ = spill.remove(run);
+        for run in self.runs.drain(..) {
+            let _ = spill.remove(run.id);
         }
         Ok(Index {
             summary,
@@ -294,8 +294,7 @@ impl Builder {
             feed_hash: tally.hasher.digest128(),
             body: Body::Spilled {
                 spill,
-                run: body,
-                bytes,
+                body,
                 runs: self.spilled,
             },
         })
@@ -303,16 +302,16 @@ impl Builder {
 
     /// Merges the `n` oldest runs into one new run (at the back).
     fn merge_runs(&mut self, n: usize) -> io::Result<()> {
-        let group: Vec<(u64, u64)> = self.runs.iter().take(n).copied().collect();
+        let group: Vec<Run> = self.runs.iter().take(n).copied().collect();
         let run = self.take_run();
         let spill = spill_of(&mut self.spill)?;
-        write_run(spill, run, true, &|e| e, |spill, w| {
+        let run = write_run(spill, run, true, &|e| e, |spill, w| {
             let sources = open_runs(spill, &group)?;
             merge(sources, &|e| e, &mut |e| w.put(e))
         })?;
-        self.runs.push_back((run, group.iter().map(|g| g.1).sum()));
-        for (r, _) in self.runs.drain(..n) {
-            spill.remove(r)?;
+        self.runs.push_back(run);
+        for r in self.runs.drain(..n) {
+            spill.remove(r.id)?;
         }
         Ok(())
     }
@@ -329,11 +328,11 @@ fn spill_of(spill: &mut Option<Box<dyn Spill>>) -> io::Result<&mut dyn Spill> {
     }
 }
 
-/// Readers of these runs (run number, entries).
-fn open_runs(spill: &dyn Spill, runs: &[(u64, u64)]) -> io::Result<Vec<Box<dyn Sorted>>> {
+/// Readers of these runs.
+fn open_runs(spill: &dyn Spill, runs: &[Run]) -> io::Result<Vec<Box<dyn Sorted>>> {
     runs.iter()
-        .map(|&(run, entries)| -> io::Result<Box<dyn Sorted>> {
-            Ok(Box::new(RunReader::new(spill.open(run)?, run, entries)))
+        .map(|&run| -> io::Result<Box<dyn Sorted>> {
+            Ok(Box::new(RunReader::new(spill.open(run.id)?, run)))
         })
         .collect()
 }
@@ -346,9 +345,9 @@ fn write_run<E>(
     positions: bool,
     io: &dyn Fn(io::Error) -> E,
     fill: impl FnOnce(&dyn Spill, &mut RunWriter) -> Result<(), E>,
-) -> Result<u64, E> {
+) -> Result<Run, E> {
     let mut w = RunWriter::new(spill.create(run).map_err(io)?, positions);
-    let written = fill(spill, &mut w).and_then(|()| w.finish().map_err(io));
+    let written = fill(spill, &mut w).and_then(|()| w.finish(run).map_err(io));
     if written.is_err() {
         let _ = spill.remove(run);
     }
@@ -358,8 +357,8 @@ fn write_run<E>(
 impl Drop for Builder {
     fn drop(&mut self) {
         if let Some(spill) = &mut self.spill {
-            for &(run, _) in &self.runs {
-                let _ = spill.remove(run);
+            for run in &self.runs {
+                let _ = spill.remove(run.id);
             }
         }
     }

@@ -206,12 +206,11 @@ pub struct Index {
 /// Where an index's entries are.
 enum Body {
     Memory(Entries),
-    /// In the index file's form, in run `run` of `spill` (`bytes` long); `runs` sorted runs
-    /// were spilled to build it.
+    /// In the index file's form, in run `body` of `spill`; `runs` sorted runs were spilled to
+    /// build it.
     Spilled {
         spill: Box<dyn Spill>,
-        run: u64,
-        bytes: u64,
+        body: runs::Run,
         runs: u64,
     },
 }
@@ -287,15 +286,13 @@ impl Index {
                     prev = e.id;
                 }
             }
-            Body::Spilled {
-                spill, run, bytes, ..
-            } => {
+            Body::Spilled { spill, body, .. } => {
                 let context = |e: io::Error| {
                     io::Error::new(e.kind(), format!("reading the spilled index back: {e}"))
                 };
-                let mut r = spill.open(*run).map_err(context)?;
+                let mut r = spill.open(body.id).map_err(context)?;
                 let mut buf = vec![0u8; runs::RUN_BUF];
-                let mut copied = 0u64;
+                let (mut copied, mut hasher) = (0u64, Xxh3::new());
                 loop {
                     let n = match r.read(&mut buf) {
                         Ok(0) => break,
@@ -304,12 +301,16 @@ impl Index {
                         Err(e) => return Err(context(e)),
                     };
                     copied += n as u64;
+                    hasher.update(&buf[..n]);
                     out.write(&buf[..n])?;
                 }
-                if copied != *bytes {
+                if copied != body.bytes || hasher.digest() != body.checksum {
                     return Err(context(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("{copied} bytes instead of {bytes}"),
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "{copied} bytes that do not match the {} bytes written",
+                            body.bytes
+                        ),
                     )));
                 }
             }
@@ -340,8 +341,8 @@ impl Index {
 
 impl Drop for Index {
     fn drop(&mut self) {
-        if let Body::Spilled { spill, run, .. } = &mut self.body {
-            let _ = spill.remove(*run);
+        if let Body::Spilled { spill, body, .. } = &mut self.body {
+            let _ = spill.remove(body.id);
         }
     }
 }

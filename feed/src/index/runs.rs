@@ -5,6 +5,8 @@
 use std::cmp::Ordering;
 use std::io::{self, Read, Write};
 
+use xxhash_rust::xxh3::Xxh3;
+
 use super::window::Window;
 use crate::varint;
 
@@ -38,6 +40,17 @@ pub(super) fn put_entry(out: &mut Vec<u8>, prev: &[u8], id: &[u8], hash: &[u8; 1
     out.extend_from_slice(hash);
 }
 
+/// A run written to spill storage, as its readers check it.
+#[derive(Clone, Copy)]
+pub(super) struct Run {
+    /// The run's number in spill storage.
+    pub(super) id: u64,
+    pub(super) entries: u64,
+    pub(super) bytes: u64,
+    /// xxh3-64 of its bytes.
+    pub(super) checksum: u64,
+}
+
 /// Writes entries in order, buffered: in the index file's form (the body of a spilled index),
 /// or with each record's number and offset after the hash (a run).
 pub(super) struct RunWriter {
@@ -46,6 +59,8 @@ pub(super) struct RunWriter {
     prev: Vec<u8>,
     positions: bool,
     bytes: u64,
+    entries: u64,
+    hasher: Xxh3,
 }
 
 impl RunWriter {
@@ -56,6 +71,8 @@ impl RunWriter {
             prev: Vec::new(),
             positions,
             bytes: 0,
+            entries: 0,
+            hasher: Xxh3::new(),
         }
     }
 
@@ -67,6 +84,7 @@ impl RunWriter {
         }
         self.prev.clear();
         self.prev.extend_from_slice(e.id);
+        self.entries += 1;
         if self.buf.len() >= RUN_BUF {
             self.drain()?;
         }
@@ -74,27 +92,37 @@ impl RunWriter {
     }
 
     fn drain(&mut self) -> io::Result<()> {
+        self.hasher.update(&self.buf);
         self.w.write_all(&self.buf)?;
         self.bytes += self.buf.len() as u64;
         self.buf.clear();
         Ok(())
     }
 
-    /// Writes what is buffered and flushes; the bytes written in all.
-    pub(super) fn finish(mut self) -> io::Result<u64> {
+    /// Writes what is buffered and flushes: the run `id` it wrote.
+    pub(super) fn finish(mut self, id: u64) -> io::Result<Run> {
         self.drain()?;
         self.w.flush()?;
-        Ok(self.bytes)
+        Ok(Run {
+            id,
+            entries: self.entries,
+            bytes: self.bytes,
+            checksum: self.hasher.digest(),
+        })
     }
 }
 
-/// Reads back a run written by a [`RunWriter`] with positions.
+/// Reads back a run written by a [`RunWriter`] with positions, and checks it is what was
+/// written.
 pub(super) struct RunReader {
     r: Box<dyn Read + Send>,
     win: Window,
-    run: u64,
+    run: Run,
     /// Entries not read yet.
     left: u64,
+    hasher: Xxh3,
+    /// Bytes of the window's buffer before this index are already hashed.
+    hashed: usize,
     id: Vec<u8>,
     hash: [u8; 16],
     number: u64,
@@ -105,12 +133,14 @@ pub(super) struct RunReader {
 const VARINTS: usize = 20;
 
 impl RunReader {
-    pub(super) fn new(r: Box<dyn Read + Send>, run: u64, entries: u64) -> RunReader {
+    pub(super) fn new(r: Box<dyn Read + Send>, run: Run) -> RunReader {
         RunReader {
             r,
             win: Window::new(RUN_BUF),
             run,
-            left: entries,
+            left: run.entries,
+            hasher: Xxh3::new(),
+            hashed: 0,
             id: Vec::new(),
             hash: [0; 16],
             number: 0,
@@ -132,6 +162,11 @@ impl RunReader {
         if self.left == 0 {
             if self.fill(1)? {
                 return Err(self.damaged("bytes after the last entry"));
+            }
+            self.hasher.update(&self.win.buf[self.hashed..self.win.pos]);
+            self.hashed = self.win.pos;
+            if self.hasher.digest() != self.run.checksum {
+                return Err(self.damaged("its checksum does not match"));
             }
             return Ok(false);
         }
@@ -158,7 +193,7 @@ impl RunReader {
     fn damaged(&self, why: &str) -> io::Error {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("spilled run {} reads back damaged: {why}", self.run),
+            format!("spilled run {} reads back damaged: {why}", self.run.id),
         )
     }
 
@@ -169,7 +204,11 @@ impl RunReader {
 
     /// Makes `n` unread bytes available if the run has them; false when it ends first.
     fn fill(&mut self, n: usize) -> io::Result<bool> {
-        self.win.fill(&mut self.r, n, |_| {})
+        let (hasher, hashed) = (&mut self.hasher, &mut self.hashed);
+        self.win.fill(&mut self.r, n, |gone| {
+            hasher.update(&gone[*hashed..]);
+            *hashed = 0;
+        })
     }
 }
 

@@ -218,6 +218,16 @@ impl Read for Half {
     }
 }
 
+/// The run's bytes with the lowest bit of the last one flipped (a valid varint still).
+fn flip_last_bit(mut r: Box<dyn Read + Send>) -> io::Result<io::Cursor<Vec<u8>>> {
+    let mut all = Vec::new();
+    r.read_to_end(&mut all)?;
+    if let Some(last) = all.last_mut() {
+        *last ^= 1;
+    }
+    Ok(io::Cursor::new(all))
+}
+
 impl Spill for Failing {
     fn create(&mut self, run: u64) -> io::Result<Box<dyn Write + Send>> {
         if self.fails("create") {
@@ -238,6 +248,8 @@ impl Spill for Failing {
         let r = self.inner.open(run)?;
         Ok(if self.fails("short") {
             Box::new(Half(r))
+        } else if self.fails("flip") {
+            Box::new(flip_last_bit(r)?)
         } else {
             r
         })
@@ -258,6 +270,7 @@ fn spill_storage_failures_are_reported_as_spill_errors() {
         ("write", 0, "writing a sorted run: disk full (test)"),
         ("open", 0, "merging sorted runs: gone (test)"),
         ("short", 2, "merging sorted runs: spilled run "),
+        ("flip", 1, "merging sorted runs: spilled run "),
     ];
     for (what, after, message) in cases {
         for piped in [true, false] {
@@ -301,6 +314,27 @@ fn a_spilled_index_that_cannot_be_read_back_fails_to_write() {
     );
     let mut sink = Vec::new();
     assert!(index.write_to(&mut sink).is_err());
+}
+
+#[test]
+fn runs_and_indexes_damaged_in_spill_storage_are_detected_by_their_checksums() {
+    let xml = generated(9, 80);
+    let spill = Failing::new("flip", 0);
+    let e = match index_reader_with_spill(&xml[..], &small(30), spill) {
+        Err(e) => e,
+        Ok(_) => panic!("a damaged run went unnoticed"),
+    };
+    assert!(
+        e.to_string()
+            .ends_with("reads back damaged: its checksum does not match"),
+        "{e}"
+    );
+    // The index's own entries, damaged after the build.
+    let spill = Failing::new("flip", usize::MAX);
+    let index = index_reader_with_spill(&xml[..], &small(30), spill.clone()).unwrap();
+    spill.after.store(0, Ordering::SeqCst);
+    let e = index.try_to_bytes().expect_err("damage unnoticed");
+    assert!(e.to_string().contains("do not match"), "{e}");
 }
 
 proptest::proptest! {
