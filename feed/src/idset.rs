@@ -20,7 +20,7 @@ use std::io;
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::index::{merge, EntryRef, Sorted};
+use crate::index::{merge, put_id, EntryRef, Sorted};
 use crate::varint;
 
 /// Ids a block holds; the first is stored whole.
@@ -272,15 +272,6 @@ impl Chunk {
         self.ends.clear();
         (run, order.len())
     }
-}
-
-/// Appends `id` front-coded: the length of the prefix it shares with `prev`, the length of
-/// the rest, the rest.
-fn put_id(out: &mut Vec<u8>, prev: &[u8], id: &[u8]) {
-    let shared = prev.iter().zip(id).take_while(|(a, b)| a == b).count();
-    varint::put(out, shared as u64);
-    varint::put(out, (id.len() - shared) as u64);
-    out.extend_from_slice(&id[shared..]);
 }
 
 /// A run of sorted, front-coded ids as a merge source.

@@ -46,7 +46,7 @@ use crate::record::{RecordHash, RecordRef};
 use crate::scan::{scan_reader, summary, FeedSummary, Scanner};
 use crate::sink::{consume, Piped};
 use build::{Builder, Entries};
-pub(crate) use runs::{merge, EntryRef, Sorted};
+pub(crate) use runs::{merge, put_id, EntryRef, Sorted};
 
 pub use read::{IndexError, IndexHeader, IndexReader};
 pub use spill::{MemorySpill, Spill};

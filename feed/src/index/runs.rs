@@ -30,14 +30,42 @@ impl EntryRef<'_> {
     }
 }
 
-/// Appends one entry in the index file's form: the length of the prefix shared with `prev`,
-/// the length of the rest, the rest, the hash.
+/// Appends one entry in the index file's form: the id front-coded ([`put_id`]), the hash.
 pub(super) fn put_entry(out: &mut Vec<u8>, prev: &[u8], id: &[u8], hash: &[u8; 16]) {
-    let shared = prev.iter().zip(id).take_while(|(a, b)| a == b).count();
+    put_id(out, prev, id);
+    out.extend_from_slice(hash);
+}
+
+/// Appends `id` front-coded: the length of the prefix it shares with `prev`, the length of the
+/// rest, the rest.
+pub(crate) fn put_id(out: &mut Vec<u8>, prev: &[u8], id: &[u8]) {
+    let shared = common_prefix(prev, id);
     varint::put(out, shared as u64);
     varint::put(out, (id.len() - shared) as u64);
     out.extend_from_slice(&id[shared..]);
-    out.extend_from_slice(hash);
+}
+
+/// Length of the longest common prefix of `a` and `b`, compared 8 bytes at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let word = |s: &[u8]| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&s[i..i + 8]);
+            u64::from_le_bytes(w)
+        };
+        let diff = word(a) ^ word(b);
+        if diff != 0 {
+            return i + (diff.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + a[i..n]
+        .iter()
+        .zip(&b[i..n])
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// A run written to spill storage, as its readers check it.
@@ -276,5 +304,25 @@ fn sift_down(heap: &mut [usize], mut i: usize, less: &dyn Fn(usize, usize) -> bo
         }
         heap.swap(i, min);
         i = min;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::common_prefix;
+
+    #[test]
+    fn common_prefix_at_every_length() {
+        let a: Vec<u8> = (0..40).collect();
+        for len in 0..=40 {
+            for cut in 0..=len {
+                let mut b = a[..len].to_vec();
+                if cut < len {
+                    b[cut] ^= 0x80;
+                }
+                assert_eq!(common_prefix(&a, &b), cut, "len {len}, cut {cut}");
+                assert_eq!(common_prefix(&b, &a), cut);
+            }
+        }
     }
 }

@@ -90,6 +90,8 @@ pub(crate) struct Splitter {
     /// Open elements outside records (the root first).
     outer: Vec<Box<[u8]>>,
     rec: Option<Rec>,
+    /// A finished record's element stack, for the next record.
+    spare_stack: Vec<(u32, u32)>,
     records: u64,
     root: Option<String>,
     id_buf: String,
@@ -115,6 +117,7 @@ impl Splitter {
             phase: Phase::Start,
             outer: Vec::new(),
             rec: None,
+            spare_stack: Vec::new(),
             records: 0,
             root: None,
             id_buf: String::new(),

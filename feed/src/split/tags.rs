@@ -72,14 +72,16 @@ impl Splitter {
             }
             (Phase::Root, None) if name_matches(&self.tag, name) => {
                 self.records += 1;
+                // The element stack of the previous record, reused (no allocation a record).
+                let mut stack = std::mem::take(&mut self.spare_stack);
+                stack.clear();
+                if !self_closing {
+                    stack.push((1, n as u32));
+                }
                 self.rec = Some(Rec {
                     start: at,
                     number: self.records,
-                    stack: if self_closing {
-                        Vec::new()
-                    } else {
-                        vec![(1, n as u32)]
-                    },
+                    stack,
                     id: id_attr.map_or(IdState::NotSeen, |(s, e)| IdState::Span(s, e)),
                 });
                 if self_closing {
@@ -213,9 +215,10 @@ impl Splitter {
     }
 
     fn complete_record(&mut self, end: usize, emit: &mut Emit<'_>) -> Result<(), FeedError> {
-        let Some(rec) = self.rec.take() else {
+        let Some(mut rec) = self.rec.take() else {
             return Ok(());
         };
+        self.spare_stack = std::mem::take(&mut rec.stack);
         let bytes = &self.buf[rec.start..end];
         let offset = self.base + rec.start as u64;
         let fail = |kind: ErrorKind| FeedError::at(kind, offset).in_record(rec.number, None);
