@@ -1,0 +1,151 @@
+//! Character data: entity references, XML whitespace, and the decoding of a record id from the
+//! raw content of its element.
+//!
+//! Only the five predefined entities (`&lt; &gt; &amp; &apos; &quot;`) and character references
+//! (`&#10; &#x2F;`) are decoded. Anything else is an error: entities declared in a DTD are never
+//! expanded, so no document can make the reader build a billion laughs.
+
+use memchr::memchr;
+
+/// Why a text could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TextError {
+    /// `&name;` that is not predefined.
+    Undefined(String),
+    /// Anything else, described.
+    Bad(String),
+}
+
+/// XML whitespace (space, tab, CR, LF).
+pub(crate) fn is_xml_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// `s` without leading and trailing XML whitespace.
+pub(crate) fn trim_xml(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_ascii() && is_xml_ws(c as u8))
+}
+
+/// Appends `raw` with its references decoded to `out`.
+pub(crate) fn unescape_into(raw: &str, out: &mut String) -> Result<(), TextError> {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while let Some(amp) = memchr(b'&', &bytes[i..]) {
+        let at = i + amp;
+        out.push_str(&raw[i..at]);
+        let Some(semi) = memchr(b';', &bytes[at + 1..]).filter(|n| *n <= 32) else {
+            return Err(TextError::Bad(format!(
+                "'&' not followed by a reference near {:?} (write &amp;)",
+                snippet(&raw[at..])
+            )));
+        };
+        let name = &raw[at + 1..at + 1 + semi];
+        out.push(resolve(name)?);
+        i = at + semi + 2;
+    }
+    out.push_str(&raw[i..]);
+    Ok(())
+}
+
+/// The character a reference name (`lt`, `#10`, `#x41`) stands for.
+pub(crate) fn resolve(name: &str) -> Result<char, TextError> {
+    let c = match name {
+        "lt" => '<',
+        "gt" => '>',
+        "amp" => '&',
+        "apos" => '\'',
+        "quot" => '"',
+        _ => {
+            let Some(num) = name.strip_prefix('#') else {
+                return Err(TextError::Undefined(name.to_string()));
+            };
+            let code = match num.strip_prefix('x') {
+                Some(hex) => u32::from_str_radix(hex, 16),
+                None => num.parse::<u32>(),
+            };
+            match code.ok().and_then(char::from_u32) {
+                Some(c) if c != '\0' => c,
+                _ => {
+                    return Err(TextError::Bad(format!(
+                        "invalid character reference &{name};"
+                    )))
+                }
+            }
+        }
+    };
+    Ok(c)
+}
+
+fn snippet(s: &str) -> &str {
+    let mut end = s.len().min(16);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Decodes the raw content of an id element (text, CDATA sections, comments) into `out`,
+/// trimmed of XML whitespace. Child elements are an error.
+pub(crate) fn decode_id(raw: &[u8], out: &mut String) -> Result<(), TextError> {
+    let raw = std::str::from_utf8(raw)
+        .map_err(|e| TextError::Bad(format!("the id is not valid UTF-8 ({e})")))?;
+    out.clear();
+    let mut rest = raw;
+    while let Some(lt) = rest.find('<') {
+        unescape_into(&rest[..lt], out)?;
+        let markup = &rest[lt..];
+        let (body, skip) = if let Some(cdata) = markup.strip_prefix("<![CDATA[") {
+            let end = cdata.find("]]>").ok_or_else(unterminated)?;
+            (&cdata[..end], 9 + end + 3)
+        } else if let Some(comment) = markup.strip_prefix("<!--") {
+            ("", 4 + comment.find("-->").ok_or_else(unterminated)? + 3)
+        } else if let Some(pi) = markup.strip_prefix("<?") {
+            ("", 2 + pi.find("?>").ok_or_else(unterminated)? + 2)
+        } else {
+            return Err(TextError::Bad(
+                "the id element contains elements; it must hold text only".into(),
+            ));
+        };
+        out.push_str(body);
+        rest = &markup[skip..];
+    }
+    unescape_into(rest, out)?;
+    let trimmed = trim_xml(out);
+    if trimmed.len() != out.len() {
+        let start = trimmed.as_ptr() as usize - out.as_ptr() as usize;
+        let len = trimmed.len();
+        out.drain(..start);
+        out.truncate(len);
+    }
+    Ok(())
+}
+
+fn unterminated() -> TextError {
+    TextError::Bad("unterminated markup in the id".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(raw: &str) -> Result<String, TextError> {
+        let mut s = String::new();
+        decode_id(raw.as_bytes(), &mut s).map(|()| s)
+    }
+
+    #[test]
+    fn ids_decode_entities_cdata_and_trim() {
+        assert_eq!(id("  A&amp;B&#x41;&#66; \n").unwrap(), "A&BAB");
+        assert_eq!(id("<![CDATA[ x<y ]]>").unwrap(), "x<y");
+        assert_eq!(id("a<!-- c -->b").unwrap(), "ab");
+        assert_eq!(id("\r\n\t").unwrap(), "");
+    }
+
+    #[test]
+    fn dtd_entities_are_never_expanded() {
+        assert_eq!(id("&lol9;"), Err(TextError::Undefined("lol9".into())));
+        assert!(matches!(id("a & b"), Err(TextError::Bad(_))));
+        assert!(matches!(id("&#0;"), Err(TextError::Bad(_))));
+        assert!(matches!(id("<b>x</b>"), Err(TextError::Bad(_))));
+    }
+}

@@ -1,0 +1,278 @@
+//! Every error the issue lists, each checked for what it says and where (record number, byte
+//! offset in the uncompressed stream, id when known).
+
+use crate::common::{err, generated, gz, opts};
+use feed::{ErrorKind, FeedOptions, IdSource};
+
+#[test]
+fn truncated_gzip_names_the_compressed_and_uncompressed_position() {
+    let xml = generated(1, 30);
+    let z = gz(&xml);
+    let e = err(&z[..z.len() / 2], &opts());
+    assert!(matches!(e.kind, ErrorKind::TruncatedGzip), "{e}");
+    assert_eq!(e.location.compressed_offset, Some((z.len() / 2) as u64));
+    assert!(e.location.offset > 0 && e.location.offset < xml.len() as u64);
+    assert!(e.location.record.is_some(), "{e}");
+    assert!(e.to_string().contains("truncated"), "{e}");
+    // Cut inside the 8-byte trailer: all XML is there, the member is not complete.
+    let e = err(&z[..z.len() - 3], &opts());
+    assert!(matches!(e.kind, ErrorKind::TruncatedGzip), "{e}");
+    // Cut inside the header.
+    let e = err(&z[..5], &opts());
+    assert!(matches!(e.kind, ErrorKind::TruncatedGzip), "{e}");
+}
+
+#[test]
+fn corrupt_gzip_is_reported_not_misread() {
+    let xml = generated(2, 30);
+    let mut z = gz(&xml);
+    let mid = z.len() / 2;
+    for b in &mut z[mid..mid + 16] {
+        *b ^= 0x5a;
+    }
+    let e = err(&z, &opts());
+    assert!(matches!(e.kind, ErrorKind::CorruptGzip { .. }), "{e}");
+    assert!(e.location.compressed_offset.is_some(), "{e}");
+    // A damaged CRC in the trailer.
+    let mut z = gz(&xml);
+    let n = z.len();
+    z[n - 8] ^= 1;
+    let e = err(&z, &opts());
+    assert!(e.to_string().contains("CRC-32 mismatch"), "{e}");
+    // Garbage after the last member.
+    let mut z = gz(&xml);
+    z.extend_from_slice(b"garbage");
+    let e = err(&z, &opts());
+    assert!(matches!(e.kind, ErrorKind::CorruptGzip { .. }), "{e}");
+}
+
+#[test]
+fn malformed_xml_at_record_k_names_record_id_and_offset() {
+    let good = "<job><reference>A</reference><t>x</t></job>";
+    let bad = "<job><reference>C</reference><title>x</titel></job>";
+    let xml = format!("<r>{good}{good}{bad}</r>").replace(
+        "A</reference><t>x</t></job><job><reference>A",
+        "A</reference><t>x</t></job><job><reference>B",
+    );
+    let e = err(xml.as_bytes(), &opts());
+    assert!(matches!(e.kind, ErrorKind::Malformed { .. }), "{e}");
+    assert_eq!(e.location.record, Some(3));
+    assert_eq!(e.location.id.as_deref(), Some("C"));
+    assert_eq!(e.location.offset as usize, xml.find("</titel>").unwrap());
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "record 3 (id \"C\"), byte {}: malformed XML: end tag </titel> does not match the start tag <title>",
+            xml.find("</titel>").unwrap()
+        )
+    );
+    for (xml, what) in [
+        (
+            "<r><job><reference>1</reference><a b></a></job></r>",
+            "has no value",
+        ),
+        (
+            "<r><job><reference>1</reference><a b=1></a></job></r>",
+            "not quoted",
+        ),
+        (
+            "<r><job><reference>1</reference><1a></1a></job></r>",
+            "invalid start tag",
+        ),
+        (
+            "<r><job><reference>1</reference></job></r></x>",
+            "after the root",
+        ),
+        ("<r></r><r2/>", "second root element"),
+        (
+            "<r><job><reference>1</reference></job><!DOCTYPE x></r>",
+            "DOCTYPE",
+        ),
+        (
+            "<r><job><reference>1</reference></job></r><?xml version='1.0'?>",
+            "XML declaration",
+        ),
+        ("{\"not\": \"xml\"}", "text before the root element"),
+    ] {
+        let e = err(xml.as_bytes(), &opts());
+        assert!(e.to_string().contains(what), "{xml}: {e}");
+    }
+}
+
+#[test]
+fn malformed_inside_a_record_found_by_the_full_parse_when_extracting() {
+    let xml = b"<r><job><reference>1</reference><t>&bogus;</t></job></r>";
+    let o = opts();
+    let mut s = feed::Scanner::new(&o);
+    let mut errs = Vec::new();
+    s.push(xml, &mut |r| {
+        errs.push(r.to_json(&o).unwrap_err());
+        Ok(())
+    })
+    .unwrap();
+    s.finish(&mut |_| Ok(())).unwrap();
+    let e = &errs[0];
+    assert!(
+        matches!(e.kind, ErrorKind::UndefinedEntity { ref name } if name == "bogus"),
+        "{e}"
+    );
+    assert_eq!(e.location.record, Some(1));
+    assert_eq!(e.location.id.as_deref(), Some("1"));
+    assert!(e.to_string().contains("never expanded"), "{e}");
+}
+
+#[test]
+fn record_without_id() {
+    let xml = "<r><job><reference>1</reference></job><job><title>no id</title></job></r>";
+    let e = err(xml.as_bytes(), &opts());
+    assert!(matches!(e.kind, ErrorKind::MissingId { .. }), "{e}");
+    assert_eq!(e.location.record, Some(2));
+    assert_eq!(e.location.offset as usize, xml.rfind("<job>").unwrap());
+    assert!(
+        e.to_string().contains("no <reference> child element"),
+        "{e}"
+    );
+    let e = err(b"<r><job><reference>  </reference></job></r>", &opts());
+    assert!(e.to_string().contains("an empty <reference>"), "{e}");
+    let o = FeedOptions::new("job", IdSource::Attribute("id".into()));
+    let e = err(b"<r><job><reference>1</reference></job></r>", &o);
+    assert!(e.to_string().contains("no @id attribute"), "{e}");
+    // The id must be a direct child: a nested <reference> does not count.
+    let e = err(
+        b"<r><job><x><reference>1</reference></x></job></r>",
+        &opts(),
+    );
+    assert!(matches!(e.kind, ErrorKind::MissingId { .. }), "{e}");
+}
+
+#[test]
+fn oversize_record() {
+    let mut o = opts();
+    o.max_record_bytes = 100;
+    let big = format!(
+        "<r><job><reference>1</reference></job><job><reference>2</reference><d>{}</d></job></r>",
+        "x".repeat(300)
+    );
+    let e = err(big.as_bytes(), &o);
+    assert!(
+        matches!(e.kind, ErrorKind::RecordTooLarge { limit: 100 }),
+        "{e}"
+    );
+    assert_eq!(e.location.record, Some(2));
+    assert_eq!(e.location.id.as_deref(), Some("2"));
+    assert_eq!(e.location.offset as usize, big.rfind("<job>").unwrap());
+    // The default limit is 64 MiB.
+    assert_eq!(opts().max_record_bytes, 64 << 20);
+    // An endless comment outside records is bounded too.
+    let e = err(format!("<r><!-- {}", "y".repeat(300)).as_bytes(), &o);
+    assert!(matches!(e.kind, ErrorKind::MarkupTooLarge { .. }), "{e}");
+}
+
+#[test]
+fn empty_feeds() {
+    for input in [
+        &b""[..],
+        b"   \n",
+        b"<?xml version=\"1.0\"?>\n<!-- nothing -->",
+        &gz(b""),
+    ] {
+        let e = err(input, &opts());
+        assert!(matches!(e.kind, ErrorKind::Empty), "{input:?}: {e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "byte {}: the feed is empty (no root element)",
+                e.location.offset
+            )
+        );
+    }
+}
+
+#[test]
+fn feed_without_record_tag() {
+    let e = err(
+        b"<source><item><reference>1</reference></item></source>",
+        &opts(),
+    );
+    assert!(
+        matches!(e.kind, ErrorKind::NoRecords { ref root, ref tag } if root == "source" && tag == "job"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("no <job> records below the root element <source>"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_root() {
+    let e = err(b"<job><reference>1</reference></job>", &opts());
+    assert!(
+        matches!(e.kind, ErrorKind::WrongRoot { ref found, .. } if found == "job"),
+        "{e}"
+    );
+    let mut o = opts();
+    o.expected_root = Some("source".into());
+    let e = err(
+        b"<html><body><job><reference>1</reference></job></body></html>",
+        &o,
+    );
+    assert!(
+        e.to_string()
+            .contains("wrong root element <html>: expected <source>"),
+        "{e}"
+    );
+    assert_eq!(e.location.offset, 0);
+}
+
+#[test]
+fn declared_non_utf8_encoding_is_refused_clearly() {
+    let e = err(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r><job><reference>\xe9</reference></job></r>", &opts());
+    assert!(
+        matches!(e.kind, ErrorKind::Encoding { ref encoding } if encoding == "ISO-8859-1"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("convert the feed to UTF-8"), "{e}");
+    let e = err(b"\xff\xfe<\x00r\x00>\x00", &opts());
+    assert!(
+        matches!(e.kind, ErrorKind::Encoding { ref encoding } if encoding == "UTF-16LE"),
+        "{e}"
+    );
+    // Undeclared non-UTF-8 bytes in an id are an error, not mangled.
+    let e = err(b"<r><job><reference>\xe9</reference></job></r>", &opts());
+    assert!(e.to_string().contains("not valid UTF-8"), "{e}");
+}
+
+#[test]
+fn truncated_xml() {
+    let xml = "<r><job><reference>1</reference></job><job><reference>2</reference><d>";
+    let e = err(xml.as_bytes(), &opts());
+    assert!(matches!(e.kind, ErrorKind::UnexpectedEof { .. }), "{e}");
+    assert_eq!(e.location.record, Some(2));
+    assert_eq!(e.location.id.as_deref(), Some("2"));
+    let e = err(b"<r><job><reference>1</reference></job><!-- x", &opts());
+    assert!(e.to_string().contains("inside a comment"), "{e}");
+    let e = err(b"<r><job><reference>1</reference></job>", &opts());
+    assert!(
+        e.to_string().contains("inside <r>, which is never closed"),
+        "{e}"
+    );
+}
+
+#[test]
+fn no_dtd_expansion_billion_laughs() {
+    let xml = r#"<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<r><job><reference>&lol3;</reference></job></r>"#;
+    let e = err(xml.as_bytes(), &opts());
+    assert!(
+        matches!(e.kind, ErrorKind::UndefinedEntity { ref name } if name == "lol3"),
+        "{e}"
+    );
+    assert_eq!(e.location.record, Some(1));
+}

@@ -1,0 +1,81 @@
+//! Extraction of chosen records' JSON forms.
+
+use serde_json::json;
+
+use crate::common::{generated, gz, opts};
+use feed::extract::{extract_reader, Extractor};
+
+#[test]
+fn extracts_only_the_asked_records_with_id_hash_and_json() {
+    let xml = generated(13, 60);
+    let ids = ["JOB-00000003", "JOB-00000042", "NOPE"].map(String::from);
+    let mut got = Vec::new();
+    let s = extract_reader(&gz(&xml)[..], &opts(), ids.clone(), &mut |r| {
+        got.push(r);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(s.extracted, 2);
+    assert_eq!(s.missing, ["NOPE"]);
+    assert_eq!(s.feed.records, 60);
+    assert_eq!(got.len(), 2);
+    assert_eq!((got[0].number, got[0].id.as_str()), (4, "JOB-00000003"));
+    let j = &got[0].json;
+    assert_eq!(j["reference"], "JOB-00000003");
+    assert_eq!(j["@status"], "active");
+    assert_eq!(j["salary"]["@currency"], "EUR");
+    // Record 3 is a tricky one: nested <job>, namespaced element, entities, comment/PI dropped.
+    assert_eq!(j["related"], json!({"job": {"reference": "NESTED-1"}}));
+    assert_eq!(j["note"], "café €5 <ok> \"q\" 'a'");
+    assert_eq!(j["link"]["@title"], "a > b & c");
+    assert!(j["g:price"].as_str().unwrap().ends_with(" EUR"));
+    assert!(j["description"].as_str().unwrap().contains("</job>"));
+    // The same records pushed in small chunks.
+    let mut ex = Extractor::new(&opts(), ids);
+    let mut again = Vec::new();
+    for piece in xml.chunks(777) {
+        ex.push(piece, &mut |r| {
+            again.push(r);
+            Ok(())
+        })
+        .unwrap();
+    }
+    ex.finish(&mut |r| {
+        again.push(r);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(again, got);
+}
+
+#[test]
+fn the_example_feed_maps_as_documented() {
+    let xml = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/jobs.xml")).unwrap();
+    let mut got = Vec::new();
+    extract_reader(
+        &xml[..],
+        &opts(),
+        ["JOB-1001", "JOB-1003"].map(String::from),
+        &mut |r| {
+            got.push(r.json);
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(got[0]["category"], json!(["Engineering", "Rust"]));
+    assert_eq!(
+        got[0]["salary"],
+        json!({"@currency": "EUR", "@period": "year", "#text": "85000"})
+    );
+    assert_eq!(got[1]["description"], "");
+    assert_eq!(got[1]["remote"], json!({"@type": "hybrid"}));
+    let mut o = opts();
+    o.empty_cdata = feed::EmptyCdata::Null;
+    let mut got = Vec::new();
+    extract_reader(&xml[..], &o, ["JOB-1003".to_string()], &mut |r| {
+        got.push(r.json);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(got[0]["description"], serde_json::Value::Null);
+}

@@ -1,0 +1,203 @@
+//! Index files (round trip, damage detection, duplicates) and the diff of two versions of a
+//! generated feed against the exact changes the generator made.
+
+use std::collections::BTreeMap;
+
+use crate::common::{err, gz, opts};
+use feed::diff::{diff, Change};
+use feed::generate::{record_id, write_revision, Fate, GenOptions, Revision};
+use feed::index::{index_reader, IndexError, IndexReader, Indexer};
+use feed::ErrorKind;
+
+fn feed_bytes(o: &GenOptions, rev: Option<&Revision>) -> Vec<u8> {
+    let mut v = Vec::new();
+    write_revision(&mut v, o, rev).unwrap();
+    v
+}
+
+fn index_of(bytes: &[u8]) -> Vec<u8> {
+    index_reader(bytes, &opts()).unwrap().to_bytes()
+}
+
+fn read_all(idx: &[u8]) -> Result<Vec<(String, feed::RecordHash)>, IndexError> {
+    let mut r = IndexReader::new(idx)?;
+    let mut out = Vec::new();
+    while r.advance()? {
+        out.push((r.id().to_string(), r.hash()));
+    }
+    Ok(out)
+}
+
+#[test]
+fn index_round_trips_sorted_with_header() {
+    let xml = "<r><job><reference>b</reference></job><job><reference>a</reference><x/></job><job><reference>ab</reference></job></r>";
+    let index = index_reader(xml.as_bytes(), &opts()).unwrap();
+    assert_eq!(index.len(), 3);
+    let bytes = index.to_bytes();
+    assert_eq!(&bytes[..8], b"FPINDEX\n");
+    let r = IndexReader::new(&bytes[..]).unwrap();
+    assert_eq!(r.header().records, 3);
+    assert_eq!(r.header().uncompressed_bytes, xml.len() as u64);
+    assert_eq!(r.header().feed_hash, index.summary().feed_hash);
+    let entries = read_all(&bytes).unwrap();
+    let ids: Vec<_> = entries.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(ids, ["a", "ab", "b"]);
+    let from_index: Vec<_> = index.iter().map(|(i, h)| (i.to_string(), h)).collect();
+    assert_eq!(entries, from_index);
+}
+
+#[test]
+fn push_indexer_equals_reader_indexer_for_any_chunking_gzip_or_not() {
+    let xml = crate::common::generated(11, 120);
+    let want = index_of(&xml);
+    let z = gz(&xml);
+    for input in [&xml, &z] {
+        for chunk in [1usize, 5, 1000, 1 << 20] {
+            let mut ix = Indexer::new(&opts());
+            for piece in input.chunks(chunk) {
+                ix.push(piece).unwrap();
+            }
+            assert_eq!(ix.finish().unwrap().to_bytes(), want, "chunk {chunk}");
+        }
+    }
+}
+
+#[test]
+fn damaged_index_files_are_detected() {
+    let idx = index_of(&crate::common::generated(5, 20));
+    assert!(matches!(
+        read_all(b"not an index at all, really not"),
+        Err(IndexError::NotAnIndex)
+    ));
+    assert!(matches!(
+        read_all(&idx[..idx.len() - 3]),
+        Err(IndexError::Truncated { .. })
+    ));
+    assert!(matches!(
+        read_all(&idx[..60]),
+        Err(IndexError::Truncated { .. })
+    ));
+    let mut flipped = idx.clone();
+    flipped[70] ^= 0x01;
+    assert!(read_all(&flipped).is_err());
+    let mut sum = idx.clone();
+    let n = sum.len();
+    sum[n - 1] ^= 0x80;
+    assert!(matches!(read_all(&sum), Err(IndexError::Checksum)));
+    let mut v2 = idx.clone();
+    v2[8] = 2;
+    assert!(matches!(read_all(&v2), Err(IndexError::Version(2))));
+    let mut extra = idx;
+    extra.push(0);
+    assert!(matches!(read_all(&extra), Err(IndexError::Corrupt { .. })));
+}
+
+#[test]
+fn duplicate_ids_name_both_records() {
+    let xml = "<r><job><reference>A</reference></job><job><reference>B</reference></job><job><reference>A</reference><x/></job></r>";
+    let e = match index_reader(xml.as_bytes(), &opts()) {
+        Err(e) => e,
+        Ok(_) => panic!("duplicate accepted"),
+    };
+    match &e.kind {
+        ErrorKind::DuplicateId {
+            id,
+            first_record,
+            first_offset,
+        } => {
+            assert_eq!((id.as_str(), *first_record, *first_offset), ("A", 1, 3));
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(e.location.record, Some(3));
+    assert_eq!(e.location.offset as usize, xml.rfind("<job>").unwrap());
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "record 3 (id \"A\"), byte {}: duplicate id \"A\": also record 1 at byte 3",
+            xml.rfind("<job>").unwrap()
+        )
+    );
+    let _ = err; // the scanner alone accepts duplicates; the index rejects them
+}
+
+#[test]
+fn diff_of_two_generated_versions_is_exact() {
+    let o = GenOptions::new(21, 400);
+    let rev = Revision {
+        seed: 4,
+        changed_bp: 500,
+        removed_bp: 300,
+        added_bp: 200,
+    };
+    let old = index_of(&feed_bytes(&o, None));
+    let new = index_of(&gz(&feed_bytes(&o, Some(&rev))));
+    let mut want: BTreeMap<String, &str> = BTreeMap::new();
+    for i in 0..o.records {
+        match rev.fate(i) {
+            Fate::Changed => {
+                want.insert(record_id(i), "changed");
+            }
+            Fate::Removed => {
+                want.insert(record_id(i), "removed");
+            }
+            Fate::Kept => {}
+        }
+        if rev.adds_after(i) {
+            want.insert(record_id(o.records + i), "added");
+        }
+    }
+    let mut got = BTreeMap::new();
+    let s = diff(Some(&old[..]), &new[..], |c| {
+        let (id, what) = match c {
+            Change::Added { id, .. } => (id, "added"),
+            Change::Changed { id, old, new } => {
+                assert_ne!(old, new);
+                (id, "changed")
+            }
+            Change::Removed { id, .. } => (id, "removed"),
+        };
+        assert!(got.insert(id.to_string(), what).is_none());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(got, want);
+    let count = |w: &str| want.values().filter(|v| **v == w).count() as u64;
+    assert_eq!(
+        (s.added, s.changed, s.removed),
+        (count("added"), count("changed"), count("removed"))
+    );
+    assert!(s.added > 0 && s.changed > 0 && s.removed > 0);
+    assert_eq!(s.unchanged + s.changed + s.removed, 400);
+    assert!(s.updated());
+    // Ids come in sorted order across kinds.
+    let keys: Vec<_> = got.keys().cloned().collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+}
+
+#[test]
+fn diff_without_an_old_index_adds_everything_and_equal_indexes_have_no_changes() {
+    let idx = index_of(&crate::common::generated(9, 25));
+    let mut n = 0;
+    let s = diff(None::<&[u8]>, &idx[..], |c| {
+        assert!(matches!(c, Change::Added { .. }));
+        n += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!((s.added, n, s.old), (25, 25, None));
+    let s = diff(Some(&idx[..]), &idx[..], |_| panic!("no change expected")).unwrap();
+    assert_eq!((s.unchanged, s.updated()), (25, false));
+}
+
+#[test]
+fn diff_reports_which_index_is_damaged() {
+    let idx = index_of(&crate::common::generated(9, 25));
+    let bad = &idx[..idx.len() - 1];
+    let e = diff(Some(bad), &idx[..], |_| Ok(())).unwrap_err();
+    assert!(e.to_string().starts_with("old index: "), "{e}");
+    let e = diff(Some(&idx[..]), bad, |_| Ok(())).unwrap_err();
+    assert!(e.to_string().starts_with("new index: "), "{e}");
+}
