@@ -6,6 +6,7 @@
 //! conditional writes, paginated listing), with the same keys under both (DESIGN.md §4).
 //!
 //! Keys are relative, `/`-separated and never contain `..`; a store's URL names its root.
+//! [`layout`] names the keys feedpipe uses and the JSON documents stored under them.
 #![deny(missing_docs)]
 
 use std::fmt;
@@ -15,6 +16,7 @@ use bytes::Bytes;
 use tokio::io::AsyncRead;
 
 pub mod file;
+pub mod layout;
 pub mod s3;
 
 pub use file::FileStore;
@@ -208,6 +210,59 @@ pub async fn read_url(url: &str) -> Result<Bytes, StoreError> {
     let (dir, name) = split_object_url(url)?;
     let store = Store::open(&dir).await?;
     Ok(store.get(&name).await?.bytes)
+}
+
+/// A configuration file's text, read from a path or a `file://`/`s3://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigText {
+    /// The text.
+    pub text: String,
+    /// The name to report it under (path or URL).
+    pub origin: String,
+    /// The absolute folder of a local file, against which relative paths inside it resolve;
+    /// `None` for `s3://`.
+    pub dir: Option<std::path::PathBuf>,
+}
+
+/// Reads a configuration file (`FEEDPIPE_CONFIG`): a local path, `file://PATH` or
+/// `s3://bucket/key`.
+pub async fn read_config(url: &str) -> Result<ConfigText, StoreError> {
+    let not_utf8 = |location: String| StoreError::Io {
+        location,
+        op: "decode as UTF-8",
+        source: std::io::Error::from(std::io::ErrorKind::InvalidData),
+    };
+    if url.starts_with("s3://") {
+        let bytes = read_url(url).await?;
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| not_utf8(url.to_string()))?;
+        return Ok(ConfigText {
+            text,
+            origin: url.to_string(),
+            dir: None,
+        });
+    }
+    let path = std::path::Path::new(url.strip_prefix("file://").unwrap_or(url));
+    let origin = path.display().to_string();
+    let io = |op| {
+        let location = origin.clone();
+        move |source| StoreError::Io {
+            location,
+            op,
+            source,
+        }
+    };
+    let bytes = tokio::fs::read(path).await.map_err(io("read"))?;
+    let text = String::from_utf8(bytes).map_err(|_| not_utf8(origin.clone()))?;
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let dir = std::path::absolute(parent).map_err(io("resolve"))?;
+    Ok(ConfigText {
+        text,
+        origin,
+        dir: Some(dir),
+    })
 }
 
 pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {

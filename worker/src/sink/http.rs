@@ -1,0 +1,116 @@
+//! The HTTP sink: `POST` of `{"feed", "snapshot", "upserts": [record...], "deletes": [id...]}`
+//! with an `Idempotency-Key` header (DESIGN.md §5). 2xx is success; 408, 429 and 5xx, timeouts
+//! and connection failures are retried; any other status fails the job with the sink's answer.
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+
+use super::{AttemptError, Batch, RunInfo};
+use crate::error::{chain, JobError};
+use crate::fetch::snippet;
+use crate::retry::{parse_retry_after, RetryPolicy};
+
+/// An HTTP endpoint receiving batches.
+pub struct HttpSink {
+    client: reqwest::Client,
+    url: String,
+    run: RunInfo,
+    pub(super) policy: RetryPolicy,
+    timeout: Duration,
+}
+
+impl HttpSink {
+    /// A sink posting to `url`.
+    pub fn new(
+        client: reqwest::Client,
+        url: String,
+        run: RunInfo,
+        policy: RetryPolicy,
+        timeout: Duration,
+    ) -> HttpSink {
+        HttpSink {
+            client,
+            url,
+            run,
+            policy,
+            timeout,
+        }
+    }
+
+    /// The request body of a batch. Records are spliced in as the JSON text they already are.
+    pub fn encode(&self, batch: &Batch) -> Bytes {
+        let size: usize = batch.upserts.iter().map(|u| u.2.len() + 1).sum::<usize>()
+            + batch.deletes.iter().map(|d| d.0.len() + 4).sum::<usize>()
+            + 256;
+        let mut body = String::with_capacity(size);
+        body.push_str("{\"feed\":");
+        body.push_str(&serde_json::Value::from(self.run.feed.as_str()).to_string());
+        body.push_str(",\"snapshot\":");
+        body.push_str(&serde_json::Value::from(self.run.snapshot.as_str()).to_string());
+        body.push_str(",\"upserts\":[");
+        for (i, (_, _, json)) in batch.upserts.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(json);
+        }
+        body.push_str("],\"deletes\":[");
+        for (i, (id, _)) in batch.deletes.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&serde_json::Value::from(id.as_str()).to_string());
+        }
+        body.push_str("]}");
+        Bytes::from(body)
+    }
+
+    pub(super) async fn attempt(&self, batch: &Batch, body: &Bytes) -> Result<(), AttemptError> {
+        let sent = self
+            .client
+            .post(&self.url)
+            .timeout(self.timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("Idempotency-Key", batch.idempotency_key(&self.run.feed))
+            .body(body.clone())
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(AttemptError::Retry {
+                    message: format!("POST {}: {}", self.url, chain(&e)),
+                    retry_after: None,
+                })
+            }
+        };
+        let status = response.status();
+        if status.is_success() {
+            // Read the body so the connection goes back to the pool.
+            let _ = response.bytes().await;
+            return Ok(());
+        }
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let text = response.text().await.unwrap_or_default();
+        let message = format!("POST {} answered {status}: {}", self.url, snippet(&text));
+        if status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT
+            || status.is_server_error()
+        {
+            return Err(AttemptError::Retry {
+                message,
+                retry_after,
+            });
+        }
+        Err(AttemptError::Fatal(JobError::SinkRefused {
+            batch: batch.number,
+            message,
+        }))
+    }
+}
