@@ -233,14 +233,18 @@ pub fn shape_notification(request: ShapeRequest) -> Result<Notification, Error> 
             let room = SNS_MAX_BYTES.checked_sub(fixed).ok_or_else(|| {
                 Error::new(ErrorKind::Internal, "the failure notification has no room")
             })?;
-            let mut cause = cause.unwrap_or_default();
-            loop {
+            let original = cause.unwrap_or_default();
+            let mut max = original.len();
+            let cause = loop {
+                let cause = trim_to(&original, max);
                 let escaped = serde_json::to_string(&cause).map_or(usize::MAX, |s| s.len());
-                if escaped <= room {
-                    break;
+                if escaped <= room || max == 0 {
+                    break cause;
                 }
-                cause = trim_to(&cause, cause.len() - (escaped - room).max(1));
-            }
+                // Shrink in proportion to the overshoot; strictly, so the loop ends.
+                let scaled = (max as u128 * room as u128 / escaped as u128) as usize;
+                max = scaled.min(max - 1);
+            };
             body["cause"] = json!(cause);
             Ok(Notification {
                 subject,
