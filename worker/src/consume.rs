@@ -229,23 +229,24 @@ pub async fn consume(job: &Job, settings: &ConsumeSettings) -> Result<ConsumeSum
         })
     };
 
-    let mut first_error: Option<JobError> = None;
-    let produced = producer.await;
-    if let Err(e) = produced {
-        first_error = Some(e);
-        rx.lock().await.close();
-    }
-    while let Some(joined) = workers.join_next().await {
-        let result =
-            joined.unwrap_or_else(|e| Err(JobError::Internal(format!("delivery task: {e}"))));
-        if let Err(e) = result {
-            if first_error.is_none() {
-                // Stop taking batches; the other tasks finish what they hold.
-                rx.lock().await.close();
-                first_error = Some(e);
+    // Produce and deliver at once. The first failed delivery closes the queue, which stops the
+    // producer; a failed producer drops its end, which lets the deliveries drain and stop.
+    let delivering = async {
+        let mut first: Option<JobError> = None;
+        while let Some(joined) = workers.join_next().await {
+            let result =
+                joined.unwrap_or_else(|e| Err(JobError::Internal(format!("delivery task: {e}"))));
+            if let Err(e) = result {
+                if first.is_none() {
+                    rx.lock().await.close();
+                    first = Some(e);
+                }
             }
         }
-    }
+        first
+    };
+    let (produced, delivery_error) = tokio::join!(producer, delivering);
+    let first_error = delivery_error.or(produced.err());
     writer.abort();
     save_checkpoint(store, &checkpoint_key, &checkpoint).await?;
     if let Some(e) = first_error {

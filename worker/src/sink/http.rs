@@ -1,5 +1,6 @@
 //! The HTTP sink: `POST` of `{"feed", "snapshot", "upserts": [record...], "deletes": [id...]}`
-//! with an `Idempotency-Key` header (DESIGN.md §5). 2xx is success; 408, 429 and 5xx, timeouts
+//! with an `Idempotency-Key` header (DESIGN.md §5) and, for logs and tests, `Feedpipe-Batch: N`
+//! (the batch number, stable across attempts). 2xx is success; 408, 429 and 5xx, timeouts
 //! and connection failures are retried; any other status fails the job with the sink's answer.
 
 use std::time::{Duration, SystemTime};
@@ -74,6 +75,7 @@ impl HttpSink {
             .timeout(self.timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("Idempotency-Key", batch.idempotency_key(&self.run.feed))
+            .header("Feedpipe-Batch", batch.number)
             .body(body.clone())
             .send()
             .await;
