@@ -25,8 +25,9 @@ pub struct DiffRequest {
     pub execution: String,
 }
 
-/// The `diff` result, as the definition's `ResultSelector` picks it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The `diff` result, as the definition's `ResultSelector` picks it (and as Shape gets it back
+/// in its payload).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiffResponse {
     /// Anything added, changed or removed.
     pub updated: bool,

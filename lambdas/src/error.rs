@@ -71,17 +71,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// The message of an error with its causes, `: `-separated.
-pub(crate) fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+pub(crate) use store::error_chain as chain;
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {

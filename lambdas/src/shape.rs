@@ -12,29 +12,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::diff::DiffResponse;
 use crate::error::{Error, ErrorKind};
 
 /// SNS's limit on a message, attributes included.
 pub const SNS_MAX_BYTES: usize = 256 * 1024;
 /// SNS's limit on a subject.
 pub const SUBJECT_MAX: usize = 100;
-
-/// The diff summary the success payload carries (the `DiffFeed` result in the state).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct DiffSummary {
-    /// Whether anything changed.
-    pub updated: bool,
-    /// Records added.
-    pub added: u64,
-    /// Records changed.
-    pub changed: u64,
-    /// Records removed.
-    pub removed: u64,
-    /// The manifest key.
-    pub manifest: String,
-    /// The new snapshot's key.
-    pub snapshot: String,
-}
 
 /// The payload of `feedpipe-shape`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -48,8 +32,8 @@ pub enum ShapeRequest {
         execution: String,
         /// Execution ARN (`$$.Execution.Id`).
         execution_arn: String,
-        /// The diff summary.
-        diff: DiffSummary,
+        /// DiffFeed's result as the state holds it.
+        diff: DiffResponse,
     },
     /// The execution failed.
     Failed {

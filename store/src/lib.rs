@@ -18,6 +18,7 @@ use tokio::io::AsyncRead;
 pub mod file;
 pub mod layout;
 pub mod s3;
+pub mod testing;
 
 pub use file::FileStore;
 pub use s3::S3Store;
@@ -263,6 +264,19 @@ pub async fn read_config(url: &str) -> Result<ConfigText, StoreError> {
         origin,
         dir: Some(dir),
     })
+}
+
+/// The message of an error followed by its causes, `: `-separated (for messages that cross
+/// into Step Functions or a JSON line, where there is no `{:#}`).
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {

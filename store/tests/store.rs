@@ -5,30 +5,10 @@ use bytes::Bytes;
 use store::{Condition, S3Store, Store, StoreError};
 use tokio::io::AsyncReadExt;
 
-/// The moto endpoint `./scripts/test` exports; an s3 test must not pass without it.
-fn moto_endpoint() -> String {
-    std::env::var("FEEDPIPE_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
-        panic!(
-            "FEEDPIPE_TEST_AWS_ENDPOINT is not set: this test needs moto server; run it with \
-             ./scripts/test -p store"
-        )
-    })
-}
+use store::testing::{moto_bucket, moto_endpoint};
 
-/// A fresh bucket per test run, so runs against one moto server do not meet.
 async fn moto_store(name: &str) -> S3Store {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let bucket = &format!("{name}-{}-{nanos}", std::process::id());
-    let client = store::s3::client(Some(&moto_endpoint())).await;
-    client
-        .create_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .expect("create bucket on moto");
+    let (client, bucket) = moto_bucket(name).await;
     S3Store::new(client, bucket, "pre/fix")
 }
 

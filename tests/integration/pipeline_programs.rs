@@ -200,16 +200,7 @@ async fn the_programs_chain_on_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_programs_chain_on_s3() {
-    let endpoint = std::env::var("FEEDPIPE_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
-        panic!("FEEDPIPE_TEST_AWS_ENDPOINT is not set: this test needs moto server; run ./scripts/test")
-    });
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let bucket = format!("pipeline-{}-{nanos}", std::process::id());
-    let client = store::s3::client(Some(&endpoint)).await;
-    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let (_, bucket) = store::testing::moto_bucket("pipeline").await;
     let dir = tempfile::tempdir().unwrap();
     let feed_path = dir.path().join("feed.xml");
     two_runs(

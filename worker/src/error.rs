@@ -89,17 +89,7 @@ impl JobError {
     }
 }
 
-/// The message of an error with its causes, `: `-separated.
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+pub use store::error_chain as chain;
 
 impl JobError {
     /// True when the same work may succeed if tried again.

@@ -13,15 +13,6 @@ use sha2::{Digest as _, Sha256};
 use store::layout::{self, CheckResult, Current, SnapshotRef};
 use store::{Condition, Store};
 
-fn moto_endpoint() -> String {
-    std::env::var("FEEDPIPE_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
-        panic!(
-            "FEEDPIPE_TEST_AWS_ENDPOINT is not set: this test needs moto server; run it with \
-             ./scripts/test -p lambdas"
-        )
-    })
-}
-
 async fn context(store_url: &str) -> Context {
     let text = format!(
         r#"store = "{store_url}"
@@ -48,16 +39,11 @@ async fn file_context() -> (Context, tempfile::TempDir) {
 }
 
 async fn s3_context(name: &str) -> Context {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let bucket = format!("{name}-{}-{nanos}", std::process::id());
-    let client = store::s3::client(Some(&moto_endpoint())).await;
-    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let (_, bucket) = store::testing::moto_bucket(name).await;
+    // Context::new opens the store through the standard chain: ./scripts/test points it at moto.
     assert_eq!(
         std::env::var("AWS_ENDPOINT_URL").ok(),
-        Some(moto_endpoint())
+        Some(store::testing::moto_endpoint())
     );
     context(&format!("s3://{bucket}/feedpipe")).await
 }
@@ -114,16 +100,16 @@ async fn stage(store: &Store, execution: &str, bytes: &[u8]) -> CheckResult {
     check
 }
 
+async fn try_diff(ctx: &Context, execution: &str) -> Result<DiffResponse, lambdas::Error> {
+    let request = DiffRequest {
+        feed: "jobs".into(),
+        execution: execution.into(),
+    };
+    diff(ctx, request).await
+}
+
 async fn run_diff(ctx: &Context, execution: &str) -> DiffResponse {
-    diff(
-        ctx,
-        DiffRequest {
-            feed: "jobs".into(),
-            execution: execution.into(),
-        },
-    )
-    .await
-    .unwrap()
+    try_diff(ctx, execution).await.unwrap()
 }
 
 fn commit_request(execution: &str) -> CommitRequest {
@@ -226,15 +212,7 @@ async fn diff_and_commit_on_s3() {
 #[tokio::test]
 async fn errors_carry_stable_kinds() {
     let (ctx, _dir) = file_context().await;
-    let missing = diff(
-        &ctx,
-        DiffRequest {
-            feed: "jobs".into(),
-            execution: "nope".into(),
-        },
-    )
-    .await
-    .unwrap_err();
+    let missing = try_diff(&ctx, "nope").await.unwrap_err();
     assert_eq!(missing.kind.name(), "Feedpipe.NotFound");
     assert!(
         missing.message.contains("runs/jobs/nope/check.json"),
@@ -269,7 +247,7 @@ async fn errors_carry_stable_kinds() {
         )
         .await
         .unwrap();
-    let corrupt = run_diff_err(&ctx, "e1").await;
+    let corrupt = try_diff(&ctx, "e1").await.unwrap_err();
     assert_eq!(corrupt.kind.name(), "Feedpipe.BadFeed");
     assert!(corrupt.message.contains(".idx"), "{corrupt}");
 
@@ -279,16 +257,4 @@ async fn errors_carry_stable_kinds() {
     }))
     .unwrap();
     assert!(matches!(commit_payload, DiffFunctionRequest::Commit(_)));
-}
-
-async fn run_diff_err(ctx: &Context, execution: &str) -> lambdas::Error {
-    diff(
-        ctx,
-        DiffRequest {
-            feed: "jobs".into(),
-            execution: execution.into(),
-        },
-    )
-    .await
-    .unwrap_err()
 }

@@ -39,14 +39,7 @@ async fn check_of_a_file_feed_stores_snapshot_index_and_check_json() {
     let dir = tempfile::tempdir().unwrap();
     let feed = gen_feed(300, None);
     std::fs::write(dir.path().join("feed.xml"), &feed).unwrap();
-    let config = write_config(
-        dir.path(),
-        "file://store",
-        "file://feed.xml",
-        "file://sink",
-        2,
-        50,
-    );
+    let config = local_config(dir.path());
     let job = job(&config, "e1").await;
     let result = worker::check::check(&job, &fast_retry()).await.unwrap();
 
@@ -231,14 +224,7 @@ async fn the_check_binary_rejects_a_bad_feed_with_exit_code_2_and_leaves_nothing
     feed.truncate(feed.len() / 2);
     feed.extend_from_slice(b"</source>");
     std::fs::write(dir.path().join("feed.xml"), &feed).unwrap();
-    let config = write_config(
-        dir.path(),
-        "file://store",
-        "file://feed.xml",
-        "file://sink",
-        2,
-        50,
-    );
+    let config = local_config(dir.path());
     let (code, line, stderr) = run_worker(
         &["check"],
         &[

@@ -16,26 +16,9 @@ use feed::generate::{write_revision, GenOptions, Revision};
 use store::layout::{self, Changes, CheckResult, Manifest};
 use store::{Condition, Store};
 
-/// The moto endpoint `./scripts/test` exports; an s3 test must not pass without it.
-pub fn moto_endpoint() -> String {
-    std::env::var("FEEDPIPE_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
-        panic!(
-            "FEEDPIPE_TEST_AWS_ENDPOINT is not set: this test needs moto server; run it with \
-             ./scripts/test -p worker"
-        )
-    })
-}
-
 /// A new bucket on moto, unique to this run.
 pub async fn moto_bucket(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let bucket = format!("{name}-{}-{nanos}", std::process::id());
-    let client = store::s3::client(Some(&moto_endpoint())).await;
-    client.create_bucket().bucket(&bucket).send().await.unwrap();
-    bucket
+    store::testing::moto_bucket(name).await.1
 }
 
 /// A generated job feed: base version, or a revision of it.
@@ -92,6 +75,11 @@ batch_size = {batch_size}
     )
     .unwrap();
     path
+}
+
+/// `feedpipe.toml` in `dir` for a local feed `feed.xml`, store `dir/store`, sink `dir/sink`.
+pub fn local_config(dir: &Path) -> PathBuf {
+    write_config(dir, "file://store", "file://feed.xml", "file://sink", 2, 50)
 }
 
 /// Writes the manifest and changes of `execution` as DiffFeed would: `check` against the base

@@ -18,6 +18,11 @@ async fn job(config: &std::path::Path, execution: &str) -> Job {
     Job::new(config, "jobs", execution).await.unwrap()
 }
 
+async fn checkpoint(job: &Job) -> Checkpoint {
+    let key = layout::checkpoint("jobs", "e1");
+    serde_json::from_slice(&job.store.get(&key).await.unwrap().bytes).unwrap()
+}
+
 fn settings(manifest: &str, timeout: f64) -> ConsumeSettings {
     ConsumeSettings {
         manifest: manifest.to_string(),
@@ -117,14 +122,7 @@ async fn every_record_arrives_through_429_500_and_timeouts_and_repeats_keep_thei
         "{one}"
     );
     // The checkpoint holds every batch.
-    let cp: Checkpoint = serde_json::from_slice(
-        &job.store
-            .get(&layout::checkpoint("jobs", "e1"))
-            .await
-            .unwrap()
-            .bytes,
-    )
-    .unwrap();
+    let cp = checkpoint(&job).await;
     assert_eq!(cp.done, [(0, summary.batches - 1)]);
 }
 
@@ -148,14 +146,7 @@ async fn a_4xx_fails_the_job_with_the_sinks_answer() {
         text.contains("422") && text.contains("sink says 422 to request 3"),
         "{text}"
     );
-    let cp: Checkpoint = serde_json::from_slice(
-        &job.store
-            .get(&layout::checkpoint("jobs", "e1"))
-            .await
-            .unwrap()
-            .bytes,
-    )
-    .unwrap();
+    let cp = checkpoint(&job).await;
     assert_eq!(cp.done, [(0, 2)], "the three batches before the refusal");
 }
 
