@@ -58,6 +58,9 @@ pub fn init_logging() {
     if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
         builder.json().with_current_span(false).init();
     } else {
-        builder.with_writer(std::io::stderr).init();
+        builder
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
     }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
+use tracing::Instrument as _;
 
 use crate::consume::{consume, ConsumeSettings};
 use crate::error::{chain, JobError};
@@ -111,9 +112,14 @@ pub fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if in_aws() {
-        builder.json().with_current_span(false).init();
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
     } else {
         builder.compact().init();
     }
@@ -126,7 +132,9 @@ pub async fn run(command: Command) -> (serde_json::Value, u8) {
         Command::Check(a) => ("check", a.job.feed.clone(), a.job.execution.clone()),
         Command::Consume(a) => ("consume", a.job.feed.clone(), a.job.execution.clone()),
     };
-    let result: Result<serde_json::Value, JobError> = async {
+    // Every log line of the job carries these fields (JSON: under "span").
+    let span = tracing::info_span!("job", job = name, feed = %feed, execution = %execution);
+    let work = async {
         match &command {
             Command::Check(a) => {
                 let job = Job::load(&a.job).await?;
@@ -145,7 +153,15 @@ pub async fn run(command: Command) -> (serde_json::Value, u8) {
                 serde_json::to_value(s).map_err(|e| JobError::Internal(e.to_string()))
             }
         }
+    };
+    let result: Result<serde_json::Value, JobError> = async {
+        let result = work.await;
+        if let Err(e) = &result {
+            tracing::error!(error = %chain(e), "{name} failed");
+        }
+        result
     }
+    .instrument(span)
     .await;
     let mut line = json!({
         "job": name,
@@ -163,7 +179,6 @@ pub async fn run(command: Command) -> (serde_json::Value, u8) {
         }
         Err(e) => {
             let code = e.exit_code();
-            tracing::error!(error = %chain(&e), "{name} failed");
             line["status"] = json!("FAILED");
             line["error"] = json!(e.kind());
             line["cause"] = json!(chain(&e));

@@ -356,7 +356,8 @@ async fn extract_upserts(
             deletes: Vec::new(),
         };
         let mut mismatch: Option<String> = None;
-        let mut stopped = false;
+        // Set when the deliveries stopped (a batch failed): nothing more is wanted.
+        let stopped = std::cell::Cell::new(false);
         let mut on = |e: feed::extract::Extracted| -> Result<(), feed::FeedError> {
             let hash = e.hash.to_string();
             if expected.get(&e.id) != Some(&hash) && mismatch.is_none() {
@@ -375,17 +376,20 @@ async fn extract_upserts(
                     deletes: Vec::new(),
                 };
                 let full = std::mem::replace(&mut batch, next);
-                if !checkpoint.is_done(full.number) && !stopped {
-                    stopped = tx.blocking_send(full).is_err();
+                if !checkpoint.is_done(full.number) && !stopped.get() {
+                    stopped.set(tx.blocking_send(full).is_err());
                 }
             }
             Ok(())
         };
         while let Some(chunk) = chunk_rx.blocking_recv() {
             extractor.push(&chunk, &mut on)?;
+            if stopped.get() {
+                return Ok(Ok(()));
+            }
         }
         let summary = extractor.finish(&mut on)?;
-        if !batch.upserts.is_empty() && !checkpoint.is_done(batch.number) && !stopped {
+        if !batch.upserts.is_empty() && !checkpoint.is_done(batch.number) && !stopped.get() {
             let _ = tx.blocking_send(batch);
         }
         if let Some(m) = mismatch {
