@@ -168,6 +168,32 @@ fn main() {
     let plain = gunzip[0].1;
     let gunzip = median(gunzip.into_iter().map(|g| g.0).collect());
 
+    // Extraction only, from memory, one thread (feed's Extractor; gzip inflated inside).
+    let gz_bytes = std::fs::read(&snapshot).unwrap();
+    let extract_only = median(
+        (0..RUNS)
+            .map(|_| {
+                let started = Instant::now();
+                let opts = feed::FeedOptions::from_config(&job.feed);
+                let mut ex = feed::extract::Extractor::new(
+                    &opts,
+                    changes.upserts.iter().map(|u| u.0.clone()),
+                );
+                let mut n = 0u64;
+                let mut on = |_e: feed::extract::Extracted| -> Result<(), feed::FeedError> {
+                    n += 1;
+                    Ok(())
+                };
+                for chunk in gz_bytes.chunks(1 << 20) {
+                    ex.push(chunk, &mut on).unwrap();
+                }
+                ex.finish(&mut on).unwrap();
+                assert_eq!(n, changed);
+                started.elapsed().as_secs_f64()
+            })
+            .collect(),
+    );
+
     // Delivery only: the same records, already extracted, posted at parallelism 15.
     let batches: Vec<Batch> = rt.block_on(async {
         let mut out = Vec::new();
@@ -250,6 +276,7 @@ fn main() {
         "  baseline gunzip only      {gunzip:>7.3} s  ({:.0} MB/s)",
         plain as f64 / 1e6 / gunzip
     );
+    println!("  extract only, 1 thread    {extract_only:>7.3} s");
     println!(
         "  delivery only             {delivery:>7.3} s  ({:.0} records/s)",
         changed as f64 / delivery

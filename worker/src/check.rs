@@ -11,16 +11,16 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use feed::index::{Index, Indexer};
+use feed::index::Indexer;
 use feed::FeedOptions;
 use futures_util::StreamExt as _;
-use sha2::{Digest as _, Sha256};
 use store::layout::{self, CheckResult, Current, SnapshotRef};
 use store::Condition;
 
 use crate::error::{chain, JobError};
 use crate::fetch::{fetch, http_client, ByteStream, FetchFailure, Fetched};
 use crate::job::{Job, RetryArgs};
+use crate::plain;
 
 /// Runs CheckFeed and returns what it wrote to `check.json`.
 pub async fn check(job: &Job, retry: &RetryArgs) -> Result<CheckResult, JobError> {
@@ -88,39 +88,21 @@ pub async fn check(job: &Job, retry: &RetryArgs) -> Result<CheckResult, JobError
     Ok(result)
 }
 
-/// What the indexing thread returns.
-struct Indexed {
-    sha256: String,
-    index: Index,
-    gzipped: bool,
-    bytes: u64,
-}
-
-/// Streams the feed into the store, hashing and indexing it on the way.
+/// Streams the feed into the store; on the way a second thread hashes it (and inflates it when
+/// gzipped) and a third indexes the plain XML.
 async fn store_and_index(job: &Job, mut stream: ByteStream) -> Result<SnapshotRef, JobError> {
     let staging = layout::run_file(&job.feed.name, &job.execution, "snapshot.partial");
     let mut upload = job.store.upload(&staging).await?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let (plain_tx, mut plain_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let raw_stage = plain::to_plain(raw_rx, plain_tx, true);
     let opts = FeedOptions::from_config(&job.feed);
     let indexing = tokio::task::spawn_blocking(move || {
-        let mut sha = Sha256::new();
         let mut indexer = Indexer::new(&opts);
-        let mut head = Vec::with_capacity(2);
-        let mut bytes = 0u64;
-        while let Some(chunk) = rx.blocking_recv() {
-            let want = 2usize.saturating_sub(head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..want]);
-            sha.update(&chunk);
-            bytes += chunk.len() as u64;
+        while let Some(chunk) = plain_rx.blocking_recv() {
             indexer.push(&chunk)?;
         }
-        let index = indexer.finish()?;
-        Ok::<_, feed::FeedError>(Indexed {
-            sha256: hex::encode(sha.finalize()),
-            index,
-            gzipped: head == [0x1f, 0x8b],
-            bytes,
-        })
+        indexer.finish()
     });
     let started = Instant::now();
     let mut last_log = Instant::now();
@@ -130,7 +112,7 @@ async fn store_and_index(job: &Job, mut stream: ByteStream) -> Result<SnapshotRe
             let chunk = chunk?;
             total += chunk.len() as u64;
             upload.write(chunk.clone()).await?;
-            if tx.send(chunk).await.is_err() {
+            if raw_tx.send(chunk).await.is_err() {
                 break; // the indexer stopped on an error, reported below
             }
             if last_log.elapsed().as_secs() >= 10 {
@@ -146,47 +128,48 @@ async fn store_and_index(job: &Job, mut stream: ByteStream) -> Result<SnapshotRe
         Ok::<_, JobError>(())
     }
     .await;
-    drop(tx);
-    let indexed = match indexing.await {
-        Ok(r) => r.map_err(|source| JobError::BadFeed {
-            location: job.feed.url.clone(),
-            source: Box::new(source),
-        }),
-        Err(e) => Err(JobError::Internal(format!("indexing thread: {e}"))),
+    drop(raw_tx);
+    let bad_feed = |source: Box<dyn std::error::Error + Send + Sync>| JobError::BadFeed {
+        location: job.feed.url.clone(),
+        source,
     };
-    let indexed = match (pumped, indexed) {
-        (Ok(()), Ok(indexed)) => indexed,
-        (Err(e), _) | (Ok(()), Err(e)) => {
+    let indexed = indexing
+        .await
+        .map_err(|e| JobError::Internal(format!("indexing thread: {e}")))
+        .and_then(|r| r.map_err(|e| bad_feed(Box::new(e))));
+    let raw = plain::wait(raw_stage)
+        .await
+        .and_then(|r| r.map_err(|e| bad_feed(Box::new(e))));
+    let (index, raw) = match (pumped, raw, indexed) {
+        (Ok(()), Ok(raw), Ok(index)) => (index, raw),
+        (Err(e), _, _) | (Ok(()), Err(e), _) | (Ok(()), Ok(_), Err(e)) => {
             if let Err(abort) = upload.abort().await {
                 tracing::warn!(error = %chain(&abort), "could not remove the partial snapshot");
             }
             return Err(e);
         }
     };
+    let sha256 = raw.sha256.unwrap_or_default();
     let name = &job.feed.name;
-    let snapshot = layout::snapshot(name, &indexed.sha256, indexed.gzipped);
+    let snapshot = layout::snapshot(name, &sha256, raw.gzipped);
     if job.store.head(&snapshot).await?.is_some() {
         upload.abort().await?;
     } else {
         upload.finish(&snapshot).await?;
     }
-    let index = layout::index(name, &indexed.sha256);
+    let index_key = layout::index(name, &sha256);
     job.store
-        .put(
-            &index,
-            Bytes::from(indexed.index.to_bytes()),
-            Condition::Always,
-        )
+        .put(&index_key, Bytes::from(index.to_bytes()), Condition::Always)
         .await?;
     let secs = started.elapsed().as_secs_f64();
-    tracing::info!(feed = %name, execution = %job.execution, bytes = indexed.bytes,
-        records = indexed.index.len() as u64, seconds = secs, %snapshot, "snapshot stored");
+    tracing::info!(feed = %name, execution = %job.execution, bytes = raw.bytes,
+        records = index.len() as u64, seconds = secs, %snapshot, "snapshot stored");
     Ok(SnapshotRef {
         snapshot,
-        index,
-        sha256: indexed.sha256,
-        bytes: indexed.bytes,
-        records: indexed.index.len() as u64,
+        index: index_key,
+        sha256,
+        bytes: raw.bytes,
+        records: index.len() as u64,
         etag: None,
         last_modified: None,
     })

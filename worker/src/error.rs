@@ -19,14 +19,14 @@ pub enum JobError {
         /// Whether a retry may help.
         transient: bool,
     },
-    /// The feed's content is invalid (malformed XML, a record without id, ...).
+    /// The feed's content is invalid (malformed XML, a record without id, corrupt gzip, ...).
     #[error("bad feed {location}")]
     BadFeed {
         /// The snapshot or URL.
         location: String,
-        /// The parser's error.
+        /// The parser's (or the inflater's) error.
         #[source]
-        source: Box<feed::FeedError>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A stored document (manifest, ids, checkpoint) is missing or corrupt.
     #[error("{0}")]

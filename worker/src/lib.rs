@@ -9,6 +9,7 @@
 //! - [`fetch`]: the feed source: `http(s)://` with conditional GET, `file://`, `s3://`.
 //! - [`check`]: the CheckFeed job.
 //! - [`consume`]: the ConsumeFeed job; [`sink`]: where records go; [`retry`]: backoff.
+//! - [`plain`]: raw feed chunks to plain XML on a second core (inflate, hash).
 #![deny(missing_docs)]
 
 pub mod check;
@@ -17,6 +18,7 @@ pub mod consume;
 pub mod error;
 pub mod fetch;
 pub mod job;
+pub mod plain;
 pub mod retry;
 pub mod sink;
 
