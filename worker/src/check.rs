@@ -17,10 +17,10 @@ use futures_util::StreamExt as _;
 use store::layout::{self, CheckResult, Current, SnapshotRef};
 use store::Condition;
 
+use crate::digest;
 use crate::error::{chain, JobError};
 use crate::fetch::{fetch, http_client, ByteStream, FetchFailure, Fetched};
 use crate::job::{Job, RetryArgs};
-use crate::plain;
 
 /// Runs CheckFeed and returns what it wrote to `check.json`.
 pub async fn check(job: &Job, retry: &RetryArgs) -> Result<CheckResult, JobError> {
@@ -88,18 +88,17 @@ pub async fn check(job: &Job, retry: &RetryArgs) -> Result<CheckResult, JobError
     Ok(result)
 }
 
-/// Streams the feed into the store; on the way a second thread hashes it (and inflates it when
-/// gzipped) and a third indexes the plain XML.
+/// Streams the feed into the store; on the way one thread hashes it and another indexes it.
 async fn store_and_index(job: &Job, mut stream: ByteStream) -> Result<SnapshotRef, JobError> {
     let staging = layout::run_file(&job.feed.name, &job.execution, "snapshot.partial");
     let mut upload = job.store.upload(&staging).await?;
     let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
-    let (plain_tx, mut plain_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
-    let raw_stage = plain::to_plain(raw_rx, plain_tx, true);
+    let (forward_tx, mut forward_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let raw_stage = digest::hash_and_forward(raw_rx, forward_tx);
     let opts = FeedOptions::from_config(&job.feed);
     let indexing = tokio::task::spawn_blocking(move || {
         let mut indexer = Indexer::new(&opts);
-        while let Some(chunk) = plain_rx.blocking_recv() {
+        while let Some(chunk) = forward_rx.blocking_recv() {
             indexer.push(&chunk)?;
         }
         indexer.finish()
@@ -137,9 +136,7 @@ async fn store_and_index(job: &Job, mut stream: ByteStream) -> Result<SnapshotRe
         .await
         .map_err(|e| JobError::Internal(format!("indexing thread: {e}")))
         .and_then(|r| r.map_err(|e| bad_feed(Box::new(e))));
-    let raw = plain::wait(raw_stage)
-        .await
-        .and_then(|r| r.map_err(|e| bad_feed(Box::new(e))));
+    let raw = digest::wait(raw_stage).await;
     let (index, raw) = match (pumped, raw, indexed) {
         (Ok(()), Ok(raw), Ok(index)) => (index, raw),
         (Err(e), _, _) | (Ok(()), Err(e), _) | (Ok(()), Ok(_), Err(e)) => {
@@ -149,7 +146,7 @@ async fn store_and_index(job: &Job, mut stream: ByteStream) -> Result<SnapshotRe
             return Err(e);
         }
     };
-    let sha256 = raw.sha256.unwrap_or_default();
+    let sha256 = raw.sha256;
     let name = &job.feed.name;
     let snapshot = layout::snapshot(name, &sha256, raw.gzipped);
     if job.store.head(&snapshot).await?.is_some() {

@@ -342,10 +342,7 @@ async fn extract_upserts(
     let location = job.store.location(&snapshot);
     let reader = job.store.read(&snapshot).await?;
     let mut chunks = reader_stream(reader, location.clone());
-    // Raw chunks → (inflate thread, when gzipped) → plain chunks → extraction thread.
-    let (chunk_tx, raw_rx) = mpsc::channel::<Bytes>(8);
-    let (plain_tx, mut chunk_rx) = mpsc::channel::<Bytes>(8);
-    let raw_stage = crate::plain::to_plain(raw_rx, plain_tx, false);
+    let (chunk_tx, mut chunk_rx) = mpsc::channel::<Bytes>(8);
     let opts = FeedOptions::from_config(&job.feed);
     let expected: HashMap<String, String> = changes.upserts.iter().cloned().collect();
     let checkpoint = checkpoint.clone();
@@ -371,7 +368,7 @@ async fn extract_upserts(
                     expected.get(&e.id)
                 ));
             }
-            batch.upserts.push((e.id, hash, e.json.to_string()));
+            batch.upserts.push((e.id, hash, e.json));
             if batch.upserts.len() == size {
                 let next = Batch {
                     number: batch.number + 1,
@@ -427,12 +424,6 @@ async fn extract_upserts(
         .map_err(|e| JobError::Internal(format!("extraction thread: {e}")))?;
     if let Some(e) = read_error {
         return Err(e);
-    }
-    if let Err(e) = crate::plain::wait(raw_stage).await? {
-        return Err(JobError::BadFeed {
-            location,
-            source: Box::new(e),
-        });
     }
     match cut {
         Err(source) => Err(JobError::BadFeed {

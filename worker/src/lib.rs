@@ -9,16 +9,16 @@
 //! - [`fetch`]: the feed source: `http(s)://` with conditional GET, `file://`, `s3://`.
 //! - [`check`]: the CheckFeed job.
 //! - [`consume`]: the ConsumeFeed job; [`sink`]: where records go; [`retry`]: backoff.
-//! - [`plain`]: raw feed chunks to plain XML on a second core (inflate, hash).
+//! - [`digest`]: CheckFeed's SHA-256 on a second core, beside the indexer.
 #![deny(missing_docs)]
 
 pub mod check;
 pub mod cli;
 pub mod consume;
+pub mod digest;
 pub mod error;
 pub mod fetch;
 pub mod job;
-pub mod plain;
 pub mod retry;
 pub mod sink;
 

@@ -40,31 +40,33 @@ impl HttpSink {
         }
     }
 
-    /// The request body of a batch. Records are spliced in as the JSON text they already are.
+    /// The request body of a batch.
     pub fn encode(&self, batch: &Batch) -> Bytes {
-        let size: usize = batch.upserts.iter().map(|u| u.2.len() + 1).sum::<usize>()
-            + batch.deletes.iter().map(|d| d.0.len() + 4).sum::<usize>()
-            + 256;
-        let mut body = String::with_capacity(size);
-        body.push_str("{\"feed\":");
-        body.push_str(&serde_json::Value::from(self.run.feed.as_str()).to_string());
-        body.push_str(",\"snapshot\":");
-        body.push_str(&serde_json::Value::from(self.run.snapshot.as_str()).to_string());
-        body.push_str(",\"upserts\":[");
-        for (i, (_, _, json)) in batch.upserts.iter().enumerate() {
+        let mut body = Vec::with_capacity(batch.len() * 4096 + 256);
+        let text = |s: &str| serde_json::Value::from(s).to_string();
+        body.extend_from_slice(
+            format!(
+                "{{\"feed\":{},\"snapshot\":{},\"upserts\":[",
+                text(&self.run.feed),
+                text(&self.run.snapshot)
+            )
+            .as_bytes(),
+        );
+        for (i, (_, _, record)) in batch.upserts.iter().enumerate() {
             if i > 0 {
-                body.push(',');
+                body.push(b',');
             }
-            body.push_str(json);
+            // Writing a Value into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut body, record);
         }
-        body.push_str("],\"deletes\":[");
+        body.extend_from_slice(b"],\"deletes\":[");
         for (i, (id, _)) in batch.deletes.iter().enumerate() {
             if i > 0 {
-                body.push(',');
+                body.push(b',');
             }
-            body.push_str(&serde_json::Value::from(id.as_str()).to_string());
+            body.extend_from_slice(text(id).as_bytes());
         }
-        body.push_str("]}");
+        body.extend_from_slice(b"]}");
         Bytes::from(body)
     }
 

@@ -20,8 +20,9 @@ pub mod objects;
 pub struct Batch {
     /// The batch number, from 0.
     pub number: u64,
-    /// Records to create or replace: id, record hash, the record's JSON text.
-    pub upserts: Vec<(String, String, String)>,
+    /// Records to create or replace: id, record hash, the record's JSON form (serialised by
+    /// the delivery task, off the extraction thread).
+    pub upserts: Vec<(String, String, serde_json::Value)>,
     /// Records to delete: id and the hash of the deleted record.
     pub deletes: Vec<(String, String)>,
 }
@@ -168,12 +169,12 @@ mod tests {
     fn idempotency_key_depends_on_content_only() {
         let a = Batch {
             number: 3,
-            upserts: vec![("1".into(), "aa".into(), "{}".into())],
+            upserts: vec![("1".into(), "aa".into(), serde_json::json!({}))],
             deletes: vec![("2".into(), "bb".into())],
         };
         let mut b = a.clone();
         b.number = 9;
-        b.upserts[0].2 = "{\"x\":1}".into();
+        b.upserts[0].2 = serde_json::json!({"x": 1});
         assert_eq!(a.idempotency_key("jobs"), b.idempotency_key("jobs"));
         b.upserts[0].1 = "ab".into();
         assert_ne!(a.idempotency_key("jobs"), b.idempotency_key("jobs"));

@@ -43,9 +43,9 @@ impl ObjectSink {
     pub fn encode(&self, batch: &Batch) -> Bytes {
         let mut out = String::new();
         let text = |s: &str| serde_json::Value::from(s).to_string();
-        for (id, hash, json) in &batch.upserts {
+        for (id, hash, record) in &batch.upserts {
             out.push_str(&format!(
-                "{{\"op\":\"upsert\",\"id\":{},\"hash\":{},\"record\":{json}}}\n",
+                "{{\"op\":\"upsert\",\"id\":{},\"hash\":{},\"record\":{record}}}\n",
                 text(id),
                 text(hash)
             ));
