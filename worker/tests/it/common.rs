@@ -188,6 +188,8 @@ pub struct Received {
 pub struct Sink {
     pub received: Arc<Mutex<Vec<Received>>>,
     pub requests: Arc<Mutex<u64>>,
+    /// When each request arrived.
+    pub arrivals: Arc<Mutex<Vec<std::time::Instant>>>,
     schedule: Arc<dyn Fn(u64) -> Answer + Send + Sync>,
 }
 
@@ -196,6 +198,7 @@ impl Sink {
         Sink {
             received: Arc::default(),
             requests: Arc::default(),
+            arrivals: Arc::default(),
             schedule: Arc::new(schedule),
         }
     }
@@ -214,6 +217,10 @@ impl Sink {
 }
 
 async fn accept(State(sink): State<Sink>, headers: HeaderMap, body: Bytes) -> Response {
+    sink.arrivals
+        .lock()
+        .unwrap()
+        .push(std::time::Instant::now());
     let n = {
         let mut r = sink.requests.lock().unwrap();
         *r += 1;

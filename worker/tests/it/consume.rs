@@ -127,6 +127,28 @@ async fn every_record_arrives_through_429_500_and_timeouts_and_repeats_keep_thei
 }
 
 #[tokio::test]
+async fn retry_after_is_honoured() {
+    // Backoff alone would wait at most 50 ms; the sink asks for 1 s.
+    let sink = Sink::new(|n| {
+        if n == 0 {
+            Answer::Status(429, Some("1"))
+        } else {
+            Answer::Ok
+        }
+    });
+    let (url, _stop) = sink.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (config, manifest, _) = two_versions(dir.path(), 200, &url, 1, 1000).await;
+    let job = job(&config, "e1").await;
+    let summary = consume(&job, &settings(&manifest, 5.0)).await.unwrap();
+    assert_eq!((summary.batches, summary.retries), (2, 1)); // one upsert and one delete batch
+    let arrivals = sink.arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 3);
+    let waited = arrivals[1] - arrivals[0];
+    assert!(waited >= Duration::from_millis(950), "{waited:?}");
+}
+
+#[tokio::test]
 async fn a_4xx_fails_the_job_with_the_sinks_answer() {
     let sink = Sink::new(|n| {
         if n == 3 {
