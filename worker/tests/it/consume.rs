@@ -128,7 +128,7 @@ async fn every_record_arrives_through_429_500_and_timeouts_and_repeats_keep_thei
 
 #[tokio::test]
 async fn retry_after_is_honoured() {
-    // Backoff alone would wait at most 50 ms; the sink asks for 1 s.
+    // Backoff alone would wait at most 5 ms before the second attempt; the sink asks for 1 s.
     let sink = Sink::new(|n| {
         if n == 0 {
             Answer::Status(429, Some("1"))
@@ -140,7 +140,9 @@ async fn retry_after_is_honoured() {
     let dir = tempfile::tempdir().unwrap();
     let (config, manifest, _) = two_versions(dir.path(), 200, &url, 1, 1000).await;
     let job = job(&config, "e1").await;
-    let summary = consume(&job, &settings(&manifest, 5.0)).await.unwrap();
+    let mut settings = settings(&manifest, 5.0);
+    settings.retry.retry_cap_ms = 5_000; // the cap also bounds Retry-After
+    let summary = consume(&job, &settings).await.unwrap();
     assert_eq!((summary.batches, summary.retries), (2, 1)); // one upsert and one delete batch
     let arrivals = sink.arrivals.lock().unwrap().clone();
     assert_eq!(arrivals.len(), 3);
