@@ -206,6 +206,7 @@ pub async fn consume(job: &Job, settings: &ConsumeSettings) -> Result<ConsumeSum
     }
 
     // Checkpoint writer and progress log, until the workers are done.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let writer = {
         let (store, key, checkpoint, counters) = (
             store.clone(),
@@ -214,11 +215,17 @@ pub async fn consume(job: &Job, settings: &ConsumeSettings) -> Result<ConsumeSum
             counters.clone(),
         );
         let (every, progress_every) = (settings.checkpoint_every, settings.progress_every);
+        let mut stop = stop_rx;
         tokio::spawn(async move {
             let mut last_progress = Instant::now();
             loop {
-                tokio::time::sleep(every).await;
-                if let Err(e) = save_checkpoint(&store, &key, &checkpoint).await {
+                // Stopped between writes, never during one: a write cut off (or finishing after
+                // the final one) could leave an older checkpoint behind.
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = stop.changed() => return,
+                }
+                if let Err(e) = save_checkpoint(&store, &key, &checkpoint, false).await {
                     tracing::warn!(error = %chain(&e), "could not write the checkpoint");
                 }
                 if last_progress.elapsed() >= progress_every {
@@ -247,8 +254,9 @@ pub async fn consume(job: &Job, settings: &ConsumeSettings) -> Result<ConsumeSum
     };
     let (produced, delivery_error) = tokio::join!(producer, delivering);
     let first_error = delivery_error.or(produced.err());
-    writer.abort();
-    save_checkpoint(store, &checkpoint_key, &checkpoint).await?;
+    let _ = stop_tx.send(true);
+    let _ = writer.await;
+    save_checkpoint(store, &checkpoint_key, &checkpoint, true).await?;
     if let Some(e) = first_error {
         return Err(e);
     }
@@ -282,20 +290,26 @@ fn log_progress(counters: &Counters, total: u64, resumed: u64, started: Instant)
     );
 }
 
+/// Writes the checkpoint if it changed since the last write (or always, with `force`).
 async fn save_checkpoint(
     store: &Store,
     key: &str,
     checkpoint: &Mutex<(Checkpoint, bool)>,
+    force: bool,
 ) -> Result<(), JobError> {
+    let lock = || checkpoint.lock().unwrap_or_else(|p| p.into_inner());
     let body = {
-        let mut guard = checkpoint.lock().unwrap_or_else(|p| p.into_inner());
-        if !guard.1 {
+        let mut guard = lock();
+        if !guard.1 && !force {
             return Ok(());
         }
         guard.1 = false;
         serde_json::to_vec(&guard.0).map_err(|e| JobError::Internal(e.to_string()))?
     };
-    store.put(key, Bytes::from(body), Condition::Always).await?;
+    if let Err(e) = store.put(key, Bytes::from(body), Condition::Always).await {
+        lock().1 = true; // try again next time
+        return Err(e.into());
+    }
     Ok(())
 }
 
