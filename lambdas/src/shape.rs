@@ -323,6 +323,20 @@ mod tests {
     }
 
     #[test]
+    fn the_failure_payload_of_the_definition_parses() {
+        let request: ShapeRequest = serde_json::from_value(json!({
+            "status": "FAILED", "feed": "jobs", "execution": "e", "execution_arn": ARN,
+            "error": "States.TaskFailed", "cause": "{\"Status\":\"FAILED\"}"
+        }))
+        .unwrap();
+        let n = shape_notification(request).unwrap();
+        assert_eq!(n.subject, "feedpipe jobs: FAILED (States.TaskFailed)");
+        assert_eq!(n.attributes["status"].string_value, "FAILED");
+        let body: serde_json::Value = serde_json::from_str(&n.message).unwrap();
+        assert_eq!(body["cause"], "{\"Status\":\"FAILED\"}");
+    }
+
+    #[test]
     fn subjects_stay_within_sns_rules() {
         let long = "x".repeat(300);
         let s = subject_line(&format!("feedpipe {long}"));
