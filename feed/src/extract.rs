@@ -3,13 +3,17 @@
 
 use std::collections::HashSet;
 use std::io::Read;
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::error::{ErrorKind, FeedError};
+use crate::error::FeedError;
 use crate::options::FeedOptions;
 use crate::record::RecordHash;
-use crate::scan::{FeedSummary, Scanner, READ_CHUNK};
+use crate::record::RecordRef;
+use crate::scan::{summary, FeedSummary, Scanner};
+use crate::sink::{consume, Piped};
 
 /// One extracted record.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,61 +39,180 @@ pub struct ExtractSummary {
     pub missing: Vec<String>,
 }
 
+impl ExtractSummary {
+    fn new(feed: FeedSummary, extracted: u64, not_found: Wanted) -> ExtractSummary {
+        let mut missing: Vec<String> = match not_found {
+            Wanted::Ids(ids) => ids.into_iter().collect(),
+            Wanted::All => Vec::new(),
+        };
+        missing.sort_unstable();
+        ExtractSummary {
+            feed,
+            extracted,
+            missing,
+        }
+    }
+}
+
 /// Push-style extraction: [`Extractor::push`] the snapshot's bytes (gzip or plain), get each
 /// wanted record through the callback as soon as it is complete.
+///
+/// [`Extractor::new`] and [`Extractor::all`] inflate on the pushing thread and split and parse
+/// records on a second one; the records still reach the callback on the pushing thread, in
+/// feed order, during `push` or `finish`. [`Extractor::single_threaded`] does all on the
+/// pushing thread. After an error the extractor is spent.
 pub struct Extractor {
-    scanner: Scanner,
-    opts: FeedOptions,
-    wanted: HashSet<String>,
-    extracted: u64,
+    engine: Engine,
+}
+
+enum Engine {
+    Direct {
+        scanner: Box<Scanner>,
+        opts: FeedOptions,
+        wanted: Wanted,
+        extracted: u64,
+    },
+    Piped {
+        pipe: Piped<ExtractSummary>,
+        records: Receiver<Extracted>,
+    },
+}
+
+/// Which records an extraction takes.
+enum Wanted {
+    /// These ids (each removed once found).
+    Ids(HashSet<String>),
+    /// Every record (a first delivery, when there is no earlier snapshot).
+    All,
 }
 
 /// The callback of [`Extractor`].
 pub type OnExtracted<'a> = dyn FnMut(Extracted) -> Result<(), FeedError> + 'a;
 
 impl Extractor {
-    /// An extractor for the records with these ids.
+    /// An extractor for the records with these ids (pipelined).
     pub fn new(opts: &FeedOptions, ids: impl IntoIterator<Item = String>) -> Extractor {
+        Extractor::piped(opts, Wanted::Ids(ids.into_iter().collect()))
+    }
+
+    /// An extractor for every record of the snapshot (pipelined).
+    pub fn all(opts: &FeedOptions) -> Extractor {
+        Extractor::piped(opts, Wanted::All)
+    }
+
+    /// An extractor for the records with these ids that does all on the pushing thread.
+    pub fn single_threaded(opts: &FeedOptions, ids: impl IntoIterator<Item = String>) -> Extractor {
+        Extractor::direct(opts, Wanted::Ids(ids.into_iter().collect()))
+    }
+
+    fn direct(opts: &FeedOptions, wanted: Wanted) -> Extractor {
         Extractor {
-            scanner: Scanner::new(opts),
-            opts: opts.clone(),
-            wanted: ids.into_iter().collect(),
-            extracted: 0,
+            engine: Engine::Direct {
+                scanner: Box::new(Scanner::new(opts)),
+                opts: opts.clone(),
+                wanted,
+                extracted: 0,
+            },
+        }
+    }
+
+    fn piped(opts: &FeedOptions, wanted: Wanted) -> Extractor {
+        // Unbounded: the pushing thread may wait on the block channel while the worker sends
+        // records; it takes them after each push.
+        let (tx, records) = channel();
+        let worker_opts = opts.clone();
+        // Shared so that it can be taken back when no thread can be started.
+        let shared = Arc::new(Mutex::new(Some(wanted)));
+        let pipe = Piped::spawn(opts, {
+            let shared = Arc::clone(&shared);
+            move |src, mut split| {
+                let taken = shared.lock().map(|mut w| w.take()).ok().flatten();
+                let mut wanted = taken.unwrap_or(Wanted::Ids(HashSet::new()));
+                let mut extracted = 0;
+                let mut send = |x: Extracted| {
+                    // The receiver is gone only when the extractor was dropped.
+                    let _ = tx.send(x);
+                    Ok(())
+                };
+                let mut each = |r: RecordRef<'_>| {
+                    pick(r, &worker_opts, &mut wanted, &mut extracted, &mut send)
+                };
+                let counts = consume(src, &mut split, &mut each)?;
+                split.finish(&mut each)?;
+                Ok(ExtractSummary::new(
+                    summary(&split, counts),
+                    extracted,
+                    wanted,
+                ))
+            }
+        });
+        match pipe {
+            Ok(pipe) => Extractor {
+                engine: Engine::Piped { pipe, records },
+            },
+            Err(_) => {
+                let taken = shared.lock().map(|mut w| w.take()).ok().flatten();
+                Extractor::direct(opts, taken.unwrap_or(Wanted::Ids(HashSet::new())))
+            }
         }
     }
 
     /// The next chunk of the snapshot.
     pub fn push(&mut self, bytes: &[u8], on: &mut OnExtracted<'_>) -> Result<(), FeedError> {
-        let (opts, wanted, extracted) = (&self.opts, &mut self.wanted, &mut self.extracted);
-        self.scanner
-            .push(bytes, &mut |r| pick(r, opts, wanted, extracted, on))
+        match &mut self.engine {
+            Engine::Direct {
+                scanner,
+                opts,
+                wanted,
+                extracted,
+            } => scanner.push(bytes, &mut |r| pick(r, opts, wanted, extracted, on)),
+            Engine::Piped { pipe, records } => {
+                pipe.push(bytes)?;
+                while let Ok(x) = records.try_recv() {
+                    on(x)?;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Ends the snapshot.
-    pub fn finish(mut self, on: &mut OnExtracted<'_>) -> Result<ExtractSummary, FeedError> {
-        let (opts, wanted, extracted) = (&self.opts, &mut self.wanted, &mut self.extracted);
-        let feed = self
-            .scanner
-            .finish(&mut |r| pick(r, opts, wanted, extracted, on))?;
-        let mut missing: Vec<String> = self.wanted.into_iter().collect();
-        missing.sort_unstable();
-        Ok(ExtractSummary {
-            feed,
-            extracted: self.extracted,
-            missing,
-        })
+    pub fn finish(self, on: &mut OnExtracted<'_>) -> Result<ExtractSummary, FeedError> {
+        match self.engine {
+            Engine::Direct {
+                scanner,
+                opts,
+                mut wanted,
+                mut extracted,
+            } => {
+                let feed =
+                    scanner.finish(&mut |r| pick(r, &opts, &mut wanted, &mut extracted, on))?;
+                Ok(ExtractSummary::new(feed, extracted, wanted))
+            }
+            Engine::Piped { pipe, records } => {
+                let result = pipe.finish();
+                // The worker has ended: every record it sent is in the channel, before its
+                // result (records after an error are never sent).
+                while let Ok(x) = records.try_recv() {
+                    on(x)?;
+                }
+                result
+            }
+        }
     }
 }
 
 fn pick(
-    r: crate::RecordRef<'_>,
+    r: RecordRef<'_>,
     opts: &FeedOptions,
-    wanted: &mut HashSet<String>,
+    wanted: &mut Wanted,
     extracted: &mut u64,
     on: &mut OnExtracted<'_>,
 ) -> Result<(), FeedError> {
-    if wanted.is_empty() || !wanted.remove(r.id) {
-        return Ok(());
+    if let Wanted::Ids(ids) = wanted {
+        if ids.is_empty() || !ids.remove(r.id) {
+            return Ok(());
+        }
     }
     *extracted += 1;
     on(Extracted {
@@ -100,24 +223,18 @@ fn pick(
     })
 }
 
-/// Extracts the records with these ids from a whole snapshot read from `reader`.
-pub fn extract_reader<R: Read>(
-    mut reader: R,
+/// Extracts the records with these ids from a whole snapshot read from `reader` (inflating on
+/// a second thread, see [`crate::scan_reader`]).
+pub fn extract_reader<R: Read + Send>(
+    reader: R,
     opts: &FeedOptions,
     ids: impl IntoIterator<Item = String>,
     on: &mut OnExtracted<'_>,
 ) -> Result<ExtractSummary, FeedError> {
-    let mut ex = Extractor::new(opts, ids);
-    let mut chunk = vec![0u8; READ_CHUNK];
-    loop {
-        match reader.read(&mut chunk) {
-            Ok(0) => return ex.finish(on),
-            Ok(n) => ex.push(&chunk[..n], on)?,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                let at = ex.scanner.uncompressed_bytes();
-                return Err(FeedError::at(ErrorKind::Read(e), at));
-            }
-        }
-    }
+    let mut wanted = Wanted::Ids(ids.into_iter().collect());
+    let mut extracted = 0;
+    let feed = crate::scan::scan_reader(reader, opts, &mut |r| {
+        pick(r, opts, &mut wanted, &mut extracted, on)
+    })?;
+    Ok(ExtractSummary::new(feed, extracted, wanted))
 }

@@ -7,7 +7,7 @@
 use flate2::{Crc, Decompress, FlushDecompress, Status};
 
 use crate::error::{ErrorKind, FeedError};
-use crate::split::{Emit, Splitter};
+use crate::sink::Sink;
 
 /// Uncompressed bytes produced per step (and plain input copied per step).
 pub(crate) const STEP: usize = 256 << 10;
@@ -66,12 +66,7 @@ impl Decoder {
         self.consumed
     }
 
-    pub(crate) fn push(
-        &mut self,
-        mut input: &[u8],
-        split: &mut Splitter,
-        emit: &mut Emit<'_>,
-    ) -> Result<(), FeedError> {
+    pub(crate) fn push(&mut self, mut input: &[u8], split: &mut dyn Sink) -> Result<(), FeedError> {
         loop {
             match self.state {
                 State::Sniff => {
@@ -92,10 +87,10 @@ impl Decoder {
                         self.state = State::Plain;
                         self.consumed -= 2;
                         let first = std::mem::take(&mut self.pending);
-                        self.plain(&first, split, emit)?;
+                        self.plain(&first, split)?;
                     }
                 }
-                State::Plain => return self.plain(input, split, emit),
+                State::Plain => return self.plain(input, split),
                 State::Header | State::Between => {
                     if input.is_empty() {
                         return Ok(());
@@ -137,7 +132,7 @@ impl Decoder {
                     let Some(inflate) = self.inflate.as_mut() else {
                         return Err(self.corrupt("inflater missing".into(), split));
                     };
-                    let buf = split.append_buffer(STEP);
+                    let buf = split.buffer(STEP);
                     let old = buf.len();
                     let spare = buf.capacity() - old;
                     let before = inflate.total_in();
@@ -153,7 +148,7 @@ impl Decoder {
                             // What was inflated before the error is scanned first, as it would
                             // have been had it arrived in smaller pieces.
                             if produced > 0 {
-                                split.filled(old, emit)?;
+                                split.filled(old)?;
                             }
                             // (zlib-rs's message depends on how much input one call had, so it is left out.)
                             let _ = e;
@@ -161,7 +156,7 @@ impl Decoder {
                         }
                     };
                     if produced > 0 {
-                        split.filled(old, emit)?;
+                        split.filled(old)?;
                     }
                     if status == Status::StreamEnd {
                         self.state = State::Trailer;
@@ -205,53 +200,44 @@ impl Decoder {
         }
     }
 
-    fn plain(
-        &mut self,
-        input: &[u8],
-        split: &mut Splitter,
-        emit: &mut Emit<'_>,
-    ) -> Result<(), FeedError> {
+    fn plain(&mut self, input: &[u8], split: &mut dyn Sink) -> Result<(), FeedError> {
         for piece in input.chunks(STEP) {
-            let buf = split.append_buffer(piece.len());
+            let buf = split.buffer(piece.len());
             let old = buf.len();
             buf.extend_from_slice(piece);
             self.consumed += piece.len() as u64;
-            split.filled(old, emit)?;
+            split.filled(old)?;
         }
         Ok(())
     }
 
     /// The end of the input.
-    pub(crate) fn finish(
-        &mut self,
-        split: &mut Splitter,
-        emit: &mut Emit<'_>,
-    ) -> Result<(), FeedError> {
+    pub(crate) fn finish(&mut self, split: &mut dyn Sink) -> Result<(), FeedError> {
         match self.state {
             State::Sniff => {
                 let first = std::mem::take(&mut self.pending);
                 self.consumed -= first.len() as u64;
                 self.state = State::Plain;
-                self.plain(&first, split, emit)
+                self.plain(&first, split)
             }
             State::Plain | State::Between => Ok(()),
-            State::Header | State::Body | State::Trailer => Err(self.locate(
-                FeedError::at(ErrorKind::TruncatedGzip, split.stream_len()),
-                split,
-            )),
+            State::Header | State::Body | State::Trailer => {
+                Err(self.locate(FeedError::at(ErrorKind::TruncatedGzip, 0), split))
+            }
         }
     }
 
-    fn corrupt(&self, detail: String, split: &Splitter) -> FeedError {
-        self.locate(
-            FeedError::at(ErrorKind::CorruptGzip { detail }, split.stream_len()),
-            split,
-        )
+    fn corrupt(&self, detail: String, split: &dyn Sink) -> FeedError {
+        self.locate(FeedError::at(ErrorKind::CorruptGzip { detail }, 0), split)
     }
 
-    fn locate(&self, mut err: FeedError, split: &Splitter) -> FeedError {
+    /// Sets the error's positions: the compressed offset from here, the uncompressed offset and
+    /// record from the sink (a pipelined sink leaves the record to the splitter's side).
+    fn locate(&self, mut err: FeedError, split: &dyn Sink) -> FeedError {
         err.location.compressed_offset = Some(self.consumed);
-        match split.current_record() {
+        let (offset, record) = split.position();
+        err.location.offset = offset;
+        match record {
             Some(n) => err.in_record(n, None),
             None => err,
         }

@@ -45,11 +45,12 @@ pub(crate) fn record_to_json(bytes: &[u8], empty: EmptyCdata) -> Result<Value, F
     let mut reader = Reader::from_reader(bytes);
     let mut stack: Vec<Frame> = Vec::new();
     loop {
+        // Where the event starts: the offset errors about it name.
+        let at = reader.buffer_position();
         let event = reader.read_event().map_err(|e| {
             let detail = e.to_string();
             (ErrorKind::Malformed { detail }, reader.error_position())
         })?;
-        let at = reader.buffer_position();
         let malformed = |detail: &str| {
             (
                 ErrorKind::Malformed {

@@ -23,6 +23,11 @@ pub struct FeedOptions {
     pub max_record_bytes: usize,
     /// When set, a root element of another name is an error.
     pub expected_root: Option<String>,
+    /// Index building parses every record fully (as for its JSON form), so that what only a
+    /// full parse finds (undefined entities, invalid UTF-8 outside the id, attribute syntax of
+    /// nested elements) fails the index instead of a later extract. Off by default: it costs
+    /// a full XML parse of the feed.
+    pub validate: bool,
 }
 
 impl FeedOptions {
@@ -34,6 +39,7 @@ impl FeedOptions {
             empty_cdata: EmptyCdata::Empty,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             expected_root: None,
+            validate: false,
         }
     }
 

@@ -10,6 +10,7 @@ use crate::error::{ErrorKind, FeedError};
 use crate::gzip::Decoder;
 use crate::options::FeedOptions;
 use crate::record::RecordRef;
+use crate::sink::{block_channel, consume, DecoderCounts, Direct, Sink};
 use crate::split::Splitter;
 
 /// Read size of the reader-based functions.
@@ -28,8 +29,6 @@ pub struct FeedSummary {
     pub gzip: bool,
     /// Number of gzip members (0 for plain input).
     pub gzip_members: u32,
-    /// xxh3-128 of the uncompressed XML.
-    pub feed_hash: u128,
     /// Name of the root element.
     pub root: String,
 }
@@ -56,22 +55,22 @@ impl Scanner {
 
     /// Reads the next chunk of the feed (compressed or not, as fetched).
     pub fn push(&mut self, bytes: &[u8], on_record: &mut OnRecord<'_>) -> Result<(), FeedError> {
-        self.decoder.push(bytes, &mut self.splitter, on_record)
+        let mut sink = Direct {
+            split: &mut self.splitter,
+            emit: on_record,
+        };
+        self.decoder.push(bytes, &mut sink)
     }
 
     /// Ends the feed: checks it is complete and returns its summary.
     pub fn finish(mut self, on_record: &mut OnRecord<'_>) -> Result<FeedSummary, FeedError> {
-        self.decoder.finish(&mut self.splitter, on_record)?;
+        let mut sink = Direct {
+            split: &mut self.splitter,
+            emit: on_record,
+        };
+        self.decoder.finish(&mut sink)?;
         self.splitter.finish(on_record)?;
-        Ok(FeedSummary {
-            records: self.splitter.records(),
-            uncompressed_bytes: self.splitter.stream_len(),
-            input_bytes: self.decoder.consumed(),
-            gzip: self.decoder.is_gzip(),
-            gzip_members: self.decoder.members(),
-            feed_hash: self.splitter.feed_hash(),
-            root: self.splitter.root().unwrap_or_default().to_string(),
-        })
+        Ok(summary(&self.splitter, DecoderCounts::of(&self.decoder)))
     }
 
     /// Uncompressed bytes seen so far (for progress reports).
@@ -80,27 +79,55 @@ impl Scanner {
     }
 }
 
-/// Reads a whole feed from `reader`, calling `on_record` for each record.
-pub fn scan_reader<R: Read>(
+pub(crate) fn summary(split: &Splitter, counts: DecoderCounts) -> FeedSummary {
+    FeedSummary {
+        records: split.records(),
+        uncompressed_bytes: split.stream_len(),
+        input_bytes: counts.input_bytes,
+        gzip: counts.gzip,
+        gzip_members: counts.members,
+        root: split.root().unwrap_or_default().to_string(),
+    }
+}
+
+/// Reads all of `reader` into `decoder`, writing to `sink`; the decoder's counts at the end.
+pub(crate) fn decode_all<R: Read>(
     mut reader: R,
+    decoder: &mut Decoder,
+    sink: &mut dyn Sink,
+) -> Result<DecoderCounts, FeedError> {
+    let mut chunk = vec![0u8; READ_CHUNK];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => decoder.push(&chunk[..n], sink)?,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FeedError::at(ErrorKind::Read(e), sink.position().0)),
+        }
+    }
+    decoder.finish(sink)?;
+    Ok(DecoderCounts::of(decoder))
+}
+
+/// Reads a whole feed from `reader`, calling `on_record` for each record.
+///
+/// Two threads share the work: reading and inflating on a scoped thread of its own, splitting
+/// and `on_record` on the calling thread (so `on_record` need not be `Send`). The records,
+/// summary and errors are the same as [`Scanner`]'s.
+pub fn scan_reader<R: Read + Send>(
+    reader: R,
     opts: &FeedOptions,
     on_record: &mut OnRecord<'_>,
 ) -> Result<FeedSummary, FeedError> {
-    let mut scanner = Scanner::new(opts);
-    let mut chunk = vec![0u8; READ_CHUNK];
-    loop {
-        let n = match reader.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(FeedError::at(
-                    ErrorKind::Read(e),
-                    scanner.uncompressed_bytes(),
-                ))
-            }
-        };
-        scanner.push(&chunk[..n], on_record)?;
-    }
-    scanner.finish(on_record)
+    let mut split = Splitter::new(opts);
+    let (mut sink, src) = block_channel();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let result = decode_all(reader, &mut Decoder::new(), &mut sink);
+            sink.end(result);
+        });
+        let counts = consume(src, &mut split, on_record)?;
+        split.finish(on_record)?;
+        Ok(summary(&split, counts))
+    })
 }

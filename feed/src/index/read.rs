@@ -5,7 +5,7 @@ use std::io::{self, Read};
 
 use xxhash_rust::xxh3::Xxh3;
 
-use super::{HEADER_LEN, MAGIC, VERSION};
+use super::{HEADER_LEN, MAGIC, MAX_ID_BYTES, VERSION};
 use crate::record::RecordHash;
 
 /// Why an index file cannot be read.
@@ -51,7 +51,7 @@ pub struct IndexHeader {
     pub records: u64,
     /// Length of the feed's XML.
     pub uncompressed_bytes: u64,
-    /// xxh3-128 of the feed's XML.
+    /// The snapshot's content hash (see [`crate::index`]).
     pub feed_hash: u128,
 }
 
@@ -163,8 +163,8 @@ impl<R: Read> IndexReader<R> {
         if shared > self.id.len() {
             return Err(self.corrupt(entry, "shared prefix longer than the previous id"));
         }
-        if suffix > u32::MAX as usize {
-            return Err(self.corrupt(entry, "id length out of range"));
+        if suffix > MAX_ID_BYTES - shared {
+            return Err(self.corrupt(entry, "id longer than 1 MiB"));
         }
         if !self.fill(suffix + 16)? {
             return Err(truncated);

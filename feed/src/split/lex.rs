@@ -17,33 +17,49 @@ pub(super) enum Found {
     More { from: usize, quote: u8 },
 }
 
+/// How many bytes are looked at one by one before a SIMD search takes over: most tags and
+/// the whitespace between them are short, and memchr's setup costs more than a few compares.
+const SHORT: usize = 32;
+
+/// The index of the first `b` in `hay`.
+#[inline]
+pub(super) fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
+    let head = &hay[..hay.len().min(SHORT)];
+    match head.iter().position(|c| *c == b) {
+        Some(i) => Some(i),
+        None if hay.len() > SHORT => memchr(b, &hay[SHORT..]).map(|i| i + SHORT),
+        None => None,
+    }
+}
+
 /// Finds the `>` that closes a start tag, skipping quoted attribute values.
-pub(super) fn tag_end(buf: &[u8], mut from: usize, quote: u8) -> Found {
-    if quote != 0 {
-        match memchr(quote, &buf[from..]) {
-            Some(i) => from += i + 1,
-            None => {
-                return Found::More {
-                    from: buf.len(),
-                    quote,
+pub(super) fn tag_end(buf: &[u8], mut from: usize, mut quote: u8) -> Found {
+    loop {
+        if quote != 0 {
+            match memchr(quote, &buf[from..]) {
+                Some(i) => from += i + 1,
+                None => {
+                    return Found::More {
+                        from: buf.len(),
+                        quote,
+                    }
                 }
             }
         }
-    }
-    loop {
-        match memchr3(b'>', b'"', b'\'', &buf[from..]) {
+        // Short tags: a plain loop first.
+        let head = &buf[from..buf.len().min(from + SHORT)];
+        let found = match head.iter().position(|c| matches!(c, b'>' | b'"' | b'\'')) {
+            Some(i) => Some(i),
+            None if buf.len() > from + SHORT => {
+                memchr3(b'>', b'"', b'\'', &buf[from + SHORT..]).map(|i| i + SHORT)
+            }
+            None => None,
+        };
+        match found {
             Some(i) if buf[from + i] == b'>' => return Found::End(from + i + 1),
             Some(i) => {
-                let q = buf[from + i];
-                match memchr(q, &buf[from + i + 1..]) {
-                    Some(j) => from += i + 1 + j + 1,
-                    None => {
-                        return Found::More {
-                            from: buf.len(),
-                            quote: q,
-                        }
-                    }
-                }
+                quote = buf[from + i];
+                from += i + 1;
             }
             None => {
                 return Found::More {

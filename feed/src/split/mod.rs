@@ -15,16 +15,15 @@
 //! text and attribute values and UTF-8 validity outside the id.
 
 mod lex;
+mod tags;
 
-use memchr::memchr;
 use memchr::memmem::Finder;
-use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 use crate::config::IdSource;
 use crate::error::{ErrorKind, FeedError};
-use crate::options::{name_matches, FeedOptions};
-use crate::record::{RecordHash, RecordRef};
-use crate::text::{decode_id, is_xml_ws, TextError};
+use crate::options::FeedOptions;
+use crate::record::RecordRef;
+use crate::text::is_xml_ws;
 use lex::Found;
 
 /// Deepest element nesting accepted (outside and inside records).
@@ -93,7 +92,6 @@ pub(crate) struct Splitter {
     rec: Option<Rec>,
     records: u64,
     root: Option<String>,
-    feed_hash: Xxh3,
     id_buf: String,
     cdata_end: Finder<'static>,
     comment_end: Finder<'static>,
@@ -119,7 +117,6 @@ impl Splitter {
             rec: None,
             records: 0,
             root: None,
-            feed_hash: Xxh3::new(),
             id_buf: String::new(),
             cdata_end: Finder::new(b"]]>").into_owned(),
             comment_end: Finder::new(b"-->").into_owned(),
@@ -147,10 +144,36 @@ impl Splitter {
         &mut self.buf
     }
 
-    /// Scans the bytes appended since `old_len`.
-    pub(crate) fn filled(&mut self, old_len: usize, emit: &mut Emit<'_>) -> Result<(), FeedError> {
-        self.feed_hash.update(&self.buf[old_len..]);
+    /// Scans the bytes appended to the buffer.
+    pub(crate) fn filled(&mut self, emit: &mut Emit<'_>) -> Result<(), FeedError> {
         self.scan(false, emit)
+    }
+
+    /// Takes `block[start..]` as the next bytes, adopting `block` as the buffer when the
+    /// unfinished tail fits in front of `start` (no copy of the block), else copying. Returns a
+    /// buffer to reuse. Call [`Self::filled`] next.
+    pub(crate) fn adopt(&mut self, mut block: Vec<u8>, start: usize) -> Vec<u8> {
+        let keep = self.rec.as_ref().map_or(self.pos, |r| r.start);
+        let tail = self.buf.len() - keep;
+        let stream_at = self.base + keep as u64;
+        if tail > start || stream_at < start as u64 {
+            let buf = self.append_buffer(block.len() - start);
+            buf.extend_from_slice(&block[start..]);
+            return block;
+        }
+        let new_keep = start - tail;
+        block[new_keep..start].copy_from_slice(&self.buf[keep..]);
+        let shift = |i: usize| i - keep + new_keep;
+        self.base = stream_at - new_keep as u64;
+        self.pos = shift(self.pos);
+        if let Some(r) = &mut self.rec {
+            r.start = shift(r.start);
+        }
+        if let Some(h) = &mut self.hint {
+            h.at = shift(h.at);
+            h.from = shift(h.from);
+        }
+        std::mem::replace(&mut self.buf, block)
     }
 
     /// Scans the rest at the end of the stream and checks the document is complete.
@@ -215,17 +238,12 @@ impl Splitter {
         self.root.as_deref()
     }
 
-    /// xxh3-128 of every byte seen so far.
-    pub(crate) fn feed_hash(&self) -> u128 {
-        self.feed_hash.digest128()
-    }
-
     fn scan(&mut self, eof: bool, emit: &mut Emit<'_>) -> Result<(), FeedError> {
         if self.phase == Phase::Start && !self.start(eof)? {
             return Ok(());
         }
         while self.pos < self.buf.len() {
-            let Some(i) = memchr(b'<', &self.buf[self.pos..]) else {
+            let Some(i) = lex::find_byte(b'<', &self.buf[self.pos..]) else {
                 self.text(self.pos, self.buf.len())?;
                 self.pos = self.buf.len();
                 break;
@@ -338,7 +356,7 @@ impl Splitter {
             return self.more(at, eof, "a tag");
         };
         match second {
-            b'/' => match memchr(b'>', &rest[2..]) {
+            b'/' => match lex::find_byte(b'>', &rest[2..]) {
                 Some(i) => {
                     let end = at + 2 + i + 1;
                     self.token_limit(at, end)?;
@@ -389,6 +407,7 @@ impl Splitter {
                     }
                 } else if rest.starts_with(b"<!DOCTYPE") {
                     if self.phase != Phase::Prolog {
+                        self.examined(at, 9)?;
                         return Err(
                             self.malformed_at(at, "DOCTYPE after the root element started".into())
                         );
@@ -403,6 +422,12 @@ impl Splitter {
                 {
                     self.more(at, eof, "markup")
                 } else {
+                    let known = [&b"<!--"[..], b"<![CDATA[", b"<!DOCTYPE"]
+                        .iter()
+                        .map(|m| m.iter().zip(rest).take_while(|(a, b)| a == b).count())
+                        .max()
+                        .unwrap_or(0);
+                    self.examined(at, known + 1)?;
                     Err(self.malformed_at(
                         at,
                         "unknown markup after '<!' (expected a comment, CDATA section or DOCTYPE)"
@@ -476,245 +501,6 @@ impl Splitter {
         Err(self.locate(err))
     }
 
-    fn start_tag(&mut self, at: usize, end: usize, emit: &mut Emit<'_>) -> Result<(), FeedError> {
-        let self_closing = end - at >= 3 && self.buf[end - 2] == b'/';
-        let inner = &self.buf[at + 1..if self_closing { end - 2 } else { end - 1 }];
-        let n = lex::name_len(inner);
-        if n == 0 || (n < inner.len() && !is_xml_ws(inner[n])) {
-            return Err(self.malformed_at(
-                at,
-                format!("invalid start tag {:?}", snippet(&self.buf[at..end])),
-            ));
-        }
-        let name = &inner[..n];
-        let mut id_attr = None;
-        if n < inner.len() {
-            let record_start =
-                self.rec.is_none() && self.phase == Phase::Root && name_matches(&self.tag, name);
-            let value_base = at + 1 + n;
-            lex::attributes(&inner[n..], |attr, (s, e)| {
-                if let (true, IdMatch::Attr(want), None) = (record_start, &self.id, id_attr) {
-                    if name_matches(want, attr) {
-                        id_attr = Some((value_base + s - at, value_base + e - at));
-                    }
-                }
-            })
-            .map_err(|detail| {
-                self.malformed_at(
-                    at,
-                    format!("in <{}>: {detail}", String::from_utf8_lossy(name)),
-                )
-            })?;
-        }
-        match (self.phase, &mut self.rec) {
-            (Phase::Root, Some(rec)) => {
-                if rec.stack.len() >= MAX_DEPTH {
-                    return Err(
-                        self.malformed_at(at, format!("elements nested deeper than {MAX_DEPTH}"))
-                    );
-                }
-                let rel = at - rec.start;
-                if rec.stack.len() == 1 && matches!(rec.id, IdState::NotSeen) {
-                    if let IdMatch::Child(want) = &self.id {
-                        if name_matches(want, name) {
-                            rec.id = if self_closing {
-                                IdState::Span(end - rec.start, end - rec.start)
-                            } else {
-                                IdState::Open(end - rec.start)
-                            };
-                        }
-                    }
-                }
-                if !self_closing {
-                    rec.stack.push((rel as u32 + 1, n as u32));
-                }
-                Ok(())
-            }
-            (Phase::Root, None) if name_matches(&self.tag, name) => {
-                self.records += 1;
-                self.rec = Some(Rec {
-                    start: at,
-                    number: self.records,
-                    stack: if self_closing {
-                        Vec::new()
-                    } else {
-                        vec![(1, n as u32)]
-                    },
-                    id: id_attr.map_or(IdState::NotSeen, |(s, e)| IdState::Span(s, e)),
-                });
-                if self_closing {
-                    self.complete_record(end, emit)?;
-                }
-                Ok(())
-            }
-            (Phase::Root, None) => {
-                if !self_closing {
-                    if self.outer.len() >= MAX_DEPTH {
-                        return Err(self
-                            .malformed_at(at, format!("elements nested deeper than {MAX_DEPTH}")));
-                    }
-                    self.outer.push(name.into());
-                }
-                Ok(())
-            }
-            (Phase::Prolog, _) => self.root_element(at, name.to_vec(), self_closing),
-            (Phase::Epilog, _) | (Phase::Start, _) => Err(self.malformed_at(
-                at,
-                format!(
-                    "a second root element <{}> after the root element closed",
-                    String::from_utf8_lossy(name)
-                ),
-            )),
-        }
-    }
-
-    fn root_element(
-        &mut self,
-        at: usize,
-        name: Vec<u8>,
-        self_closing: bool,
-    ) -> Result<(), FeedError> {
-        let found = String::from_utf8_lossy(&name).into_owned();
-        let wrong = |detail: String| {
-            FeedError::at(
-                ErrorKind::WrongRoot {
-                    found: found.clone(),
-                    detail,
-                },
-                self.base + at as u64,
-            )
-        };
-        if name_matches(&self.tag, &name) {
-            return Err(wrong(format!(
-                "the root element is the record tag <{}> itself; records must be inside a root element",
-                String::from_utf8_lossy(&self.tag)
-            )));
-        }
-        if let Some(expected) = &self.expected_root {
-            if !name_matches(expected, &name) {
-                return Err(wrong(format!(
-                    "expected <{}>",
-                    String::from_utf8_lossy(expected)
-                )));
-            }
-        }
-        self.root = Some(found);
-        if self_closing {
-            self.phase = Phase::Epilog;
-        } else {
-            self.outer.push(name.into());
-            self.phase = Phase::Root;
-        }
-        Ok(())
-    }
-
-    fn end_tag(&mut self, at: usize, end: usize, emit: &mut Emit<'_>) -> Result<(), FeedError> {
-        let inner = &self.buf[at + 2..end - 1];
-        let n = lex::name_len(inner);
-        if n == 0 || !inner[n..].iter().all(|b| is_xml_ws(*b)) {
-            return Err(self.malformed_at(
-                at,
-                format!("invalid end tag {:?}", snippet(&self.buf[at..end])),
-            ));
-        }
-        let name = &inner[..n];
-        if let Some(rec) = &mut self.rec {
-            let Some((off, len)) = rec.stack.pop() else {
-                return Err(self.malformed_at(at, "end tag inside an empty record".into()));
-            };
-            let open_at = rec.start + off as usize;
-            let open = &self.buf[open_at..open_at + len as usize];
-            if open != name {
-                let detail = format!(
-                    "end tag </{}> does not match the start tag <{}>",
-                    String::from_utf8_lossy(name),
-                    String::from_utf8_lossy(open)
-                );
-                return Err(self.malformed_at(at, detail));
-            }
-            if let (1, IdState::Open(s)) = (rec.stack.len(), rec.id) {
-                rec.id = IdState::Span(s, at - rec.start);
-            }
-            if rec.stack.is_empty() {
-                self.complete_record(end, emit)?;
-            }
-            return Ok(());
-        }
-        match self.outer.pop() {
-            Some(open) if *open == *name => {
-                if self.outer.is_empty() {
-                    self.phase = Phase::Epilog;
-                }
-                Ok(())
-            }
-            Some(open) => {
-                let detail = format!(
-                    "end tag </{}> does not match the start tag <{}>",
-                    String::from_utf8_lossy(name),
-                    String::from_utf8_lossy(&open)
-                );
-                Err(self.malformed_at(at, detail))
-            }
-            None => {
-                let place = if self.phase == Phase::Epilog {
-                    "after the root element closed"
-                } else {
-                    "without a start tag"
-                };
-                let detail = format!("end tag </{}> {place}", String::from_utf8_lossy(name));
-                Err(self.malformed_at(at, detail))
-            }
-        }
-    }
-
-    fn complete_record(&mut self, end: usize, emit: &mut Emit<'_>) -> Result<(), FeedError> {
-        let Some(rec) = self.rec.take() else {
-            return Ok(());
-        };
-        let bytes = &self.buf[rec.start..end];
-        let offset = self.base + rec.start as u64;
-        let fail = |kind: ErrorKind| FeedError::at(kind, offset).in_record(rec.number, None);
-        let IdState::Span(s, e) = rec.id else {
-            return Err(fail(ErrorKind::MissingId {
-                detail: self.id_missing("no"),
-            }));
-        };
-        decode_id(&bytes[s..e], &mut self.id_buf).map_err(|err| match err {
-            TextError::Undefined(name) => fail(ErrorKind::UndefinedEntity { name }),
-            TextError::Bad(detail) => fail(ErrorKind::Malformed { detail }),
-        })?;
-        if self.id_buf.is_empty() {
-            return Err(fail(ErrorKind::MissingId {
-                detail: self.id_missing("an empty"),
-            }));
-        }
-        emit(RecordRef {
-            number: rec.number,
-            offset,
-            id: &self.id_buf,
-            hash: RecordHash(xxh3_128(bytes)),
-            bytes,
-        })
-    }
-
-    fn id_missing(&self, what: &str) -> String {
-        match &self.id {
-            IdMatch::Child(c) => format!("{what} <{}> child element", String::from_utf8_lossy(c)),
-            IdMatch::Attr(a) => format!("{what} @{} attribute", String::from_utf8_lossy(a)),
-        }
-    }
-
-    /// The id of the record being read, if it was already seen (for error locations).
-    fn known_id(&self) -> Option<String> {
-        let rec = self.rec.as_ref()?;
-        let IdState::Span(s, e) = rec.id else {
-            return None;
-        };
-        let mut id = String::new();
-        decode_id(&self.buf[rec.start + s..rec.start + e], &mut id).ok()?;
-        Some(id)
-    }
-
     fn locate(&self, err: FeedError) -> FeedError {
         match &self.rec {
             Some(rec) => err.in_record(rec.number, self.known_id()),
@@ -738,6 +524,18 @@ impl Splitter {
                 ErrorKind::MarkupTooLarge { limit: self.limit },
                 self.base + at as u64,
             )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The record size limit for an error found after looking at `len` bytes from `at`: past
+    /// the limit, the limit is the error (as it would have been with the input in pieces).
+    fn examined(&self, at: usize, len: usize) -> Result<(), FeedError> {
+        match &self.rec {
+            Some(rec) if at + len - rec.start > self.limit => Err(self.locate(FeedError::at(
+                ErrorKind::RecordTooLarge { limit: self.limit },
+                self.base + rec.start as u64,
+            ))),
             _ => Ok(()),
         }
     }

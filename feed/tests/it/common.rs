@@ -1,8 +1,6 @@
 //! Shared helpers: scanning a document pushed in chunks of many sizes (the results must not
 //! depend on how the bytes arrive), gzip, options.
 
-use std::io::Write;
-
 use feed::{FeedError, FeedOptions, IdSource, Scanner};
 
 /// The default options of the tests: `<job>` records, `<reference>` ids.
@@ -19,15 +17,21 @@ pub struct Rec {
     pub bytes: String,
 }
 
-fn scan_chunked(input: &[u8], opts: &FeedOptions, chunk: usize) -> Result<Vec<Rec>, FeedError> {
-    let mut out = Vec::new();
-    let mut on = |r: feed::RecordRef<'_>| {
-        out.push(Rec {
+impl Rec {
+    fn of(r: &feed::RecordRef<'_>) -> Rec {
+        Rec {
             number: r.number,
             offset: r.offset,
             id: r.id.to_string(),
             bytes: String::from_utf8_lossy(r.bytes).into_owned(),
-        });
+        }
+    }
+}
+
+fn scan_chunked(input: &[u8], opts: &FeedOptions, chunk: usize) -> Result<Vec<Rec>, FeedError> {
+    let mut out = Vec::new();
+    let mut on = |r: feed::RecordRef<'_>| {
+        out.push(Rec::of(&r));
         Ok(())
     };
     let mut s = Scanner::new(opts);
@@ -38,12 +42,26 @@ fn scan_chunked(input: &[u8], opts: &FeedOptions, chunk: usize) -> Result<Vec<Re
     Ok(out)
 }
 
-/// Scans `input` pushed in chunks of 1, 2, 3, 7, 64, 4096 bytes and whole; every way must give
+/// The 2-thread pipeline of `scan_reader`.
+fn scan_piped(input: &[u8], opts: &FeedOptions) -> Result<Vec<Rec>, FeedError> {
+    let mut out = Vec::new();
+    feed::scan_reader(input, opts, &mut |r| {
+        out.push(Rec::of(&r));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Scans `input` with `scan_reader` (chunk size 0 below) and pushed in chunks of 1, 2, 3, 7, 64, 4096 bytes and whole; every way must give
 /// the same records or the same error (message included).
 pub fn scan(input: &[u8], opts: &FeedOptions) -> Result<Vec<Rec>, FeedError> {
     let whole = scan_chunked(input, opts, input.len());
-    for chunk in [1, 2, 3, 7, 64, 4096] {
-        let other = scan_chunked(input, opts, chunk);
+    for chunk in [0, 1, 2, 3, 7, 64, 4096] {
+        let other = if chunk == 0 {
+            scan_piped(input, opts)
+        } else {
+            scan_chunked(input, opts, chunk)
+        };
         match (&whole, &other) {
             (Ok(a), Ok(b)) => assert_eq!(a, b, "chunk size {chunk} gave other records"),
             (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "chunk size {chunk}"),
@@ -58,6 +76,14 @@ pub fn ok(xml: &str) -> Vec<Rec> {
     scan(xml.as_bytes(), &opts()).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Asserts an error's record number, byte offset and whole message (`{at}` stands for the
+/// offset).
+pub fn assert_error(e: &FeedError, record: u64, offset: usize, message: &str) {
+    assert_eq!(e.location.record, Some(record), "{e}");
+    assert_eq!(e.location.offset as usize, offset, "{e}");
+    assert_eq!(e.to_string(), message.replace("{at}", &offset.to_string()));
+}
+
 /// Scans and expects an error.
 pub fn err(input: &[u8], opts: &FeedOptions) -> FeedError {
     match scan(input, opts) {
@@ -68,9 +94,7 @@ pub fn err(input: &[u8], opts: &FeedOptions) -> FeedError {
 
 /// Gzip at level 6.
 pub fn gz(bytes: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
+    feed::generate::gzip(bytes)
 }
 
 /// A small generated feed.

@@ -25,14 +25,31 @@ fn truncated_gzip_names_the_compressed_and_uncompressed_position() {
 #[test]
 fn corrupt_gzip_is_reported_not_misread() {
     let xml = generated(2, 30);
+    // An invalid deflate block type right after the header.
+    let mut z = gz(&xml);
+    z[10] = 0x07;
+    let e = err(&z, &opts());
+    assert!(matches!(e.kind, ErrorKind::CorruptGzip { .. }), "{e}");
+    assert_eq!(e.location.compressed_offset, Some(11));
+    assert!(
+        e.to_string()
+            .contains("corrupt gzip data: invalid deflate data"),
+        "{e}"
+    );
+    // Damage in the middle is caught by the inflater, the XML checks or the CRC: never accepted.
     let mut z = gz(&xml);
     let mid = z.len() / 2;
     for b in &mut z[mid..mid + 16] {
         *b ^= 0x5a;
     }
     let e = err(&z, &opts());
-    assert!(matches!(e.kind, ErrorKind::CorruptGzip { .. }), "{e}");
-    assert!(e.location.compressed_offset.is_some(), "{e}");
+    assert!(
+        matches!(
+            e.kind,
+            ErrorKind::CorruptGzip { .. } | ErrorKind::Malformed { .. }
+        ),
+        "{e}"
+    );
     // A damaged CRC in the trailer.
     let mut z = gz(&xml);
     let n = z.len();
@@ -56,15 +73,12 @@ fn malformed_xml_at_record_k_names_record_id_and_offset() {
     );
     let e = err(xml.as_bytes(), &opts());
     assert!(matches!(e.kind, ErrorKind::Malformed { .. }), "{e}");
-    assert_eq!(e.location.record, Some(3));
     assert_eq!(e.location.id.as_deref(), Some("C"));
-    assert_eq!(e.location.offset as usize, xml.find("</titel>").unwrap());
-    assert_eq!(
-        e.to_string(),
-        format!(
-            "record 3 (id \"C\"), byte {}: malformed XML: end tag </titel> does not match the start tag <title>",
-            xml.find("</titel>").unwrap()
-        )
+    crate::common::assert_error(
+        &e,
+        3,
+        xml.find("</titel>").unwrap(),
+        "record 3 (id \"C\"), byte {at}: malformed XML: end tag </titel> does not match the start tag <title>",
     );
     for (xml, what) in [
         (
@@ -122,6 +136,33 @@ fn malformed_inside_a_record_found_by_the_full_parse_when_extracting() {
 }
 
 #[test]
+fn validating_index_finds_what_only_the_full_parse_finds() {
+    let xml = b"<r><job><reference>1</reference></job><job><reference>2</reference><t>&bogus;</t></job></r>";
+    assert!(feed::index::index_reader(&xml[..], &opts()).is_ok());
+    let mut o = opts();
+    o.validate = true;
+    for piped in [true, false] {
+        let mut ix = if piped {
+            feed::index::Indexer::new(&o)
+        } else {
+            feed::index::Indexer::single_threaded(&o)
+        };
+        let e = match ix.push(xml).and_then(|()| ix.finish().map(|_| ())) {
+            Err(e) => e,
+            Ok(()) => panic!("validation passed"),
+        };
+        assert!(
+            matches!(e.kind, ErrorKind::UndefinedEntity { ref name } if name == "bogus"),
+            "{e}"
+        );
+        assert_eq!(
+            (e.location.record, e.location.id.as_deref()),
+            (Some(2), Some("2"))
+        );
+    }
+}
+
+#[test]
 fn record_without_id() {
     let xml = "<r><job><reference>1</reference></job><job><title>no id</title></job></r>";
     let e = err(xml.as_bytes(), &opts());
@@ -145,25 +186,33 @@ fn record_without_id() {
     assert!(matches!(e.kind, ErrorKind::MissingId { .. }), "{e}");
 }
 
+/// Scans `xml` with a record limit of `limit` bytes, expecting the limit error.
+fn too_large(xml: &str, limit: usize) -> feed::FeedError {
+    let mut o = opts();
+    o.max_record_bytes = limit;
+    let e = err(xml.as_bytes(), &o);
+    assert!(
+        matches!(e.kind, ErrorKind::RecordTooLarge { limit: l } if l == limit),
+        "{e}"
+    );
+    e
+}
+
 #[test]
 fn oversize_record() {
-    let mut o = opts();
-    o.max_record_bytes = 100;
     let big = format!(
         "<r><job><reference>1</reference></job><job><reference>2</reference><d>{}</d></job></r>",
         "x".repeat(300)
     );
-    let e = err(big.as_bytes(), &o);
-    assert!(
-        matches!(e.kind, ErrorKind::RecordTooLarge { limit: 100 }),
-        "{e}"
-    );
+    let e = too_large(&big, 100);
     assert_eq!(e.location.record, Some(2));
     assert_eq!(e.location.id.as_deref(), Some("2"));
     assert_eq!(e.location.offset as usize, big.rfind("<job>").unwrap());
     // The default limit is 64 MiB.
     assert_eq!(opts().max_record_bytes, 64 << 20);
     // An endless comment outside records is bounded too.
+    let mut o = opts();
+    o.max_record_bytes = 100;
     let e = err(format!("<r><!-- {}", "y".repeat(300)).as_bytes(), &o);
     assert!(matches!(e.kind, ErrorKind::MarkupTooLarge { .. }), "{e}");
 }
@@ -275,4 +324,17 @@ fn no_dtd_expansion_billion_laughs() {
         "{e}"
     );
     assert_eq!(e.location.record, Some(1));
+}
+
+/// Found by the fuzz target: a malformed `<!x` past the record limit gave "malformed" when the
+/// record arrived whole but "too large" when it arrived in pieces.
+#[test]
+fn regression_record_limit_before_unknown_markup_is_independent_of_chunking() {
+    for markup in ["<!x>", "<!DOCTYPE x>"] {
+        let xml = format!(
+            "<r><job><reference>1</reference>{}{markup}</job></r>",
+            "a".repeat(80)
+        );
+        too_large(&xml, 64);
+    }
 }

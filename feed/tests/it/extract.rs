@@ -30,22 +30,33 @@ fn extracts_only_the_asked_records_with_id_hash_and_json() {
     assert_eq!(j["link"]["@title"], "a > b & c");
     assert!(j["g:price"].as_str().unwrap().ends_with(" EUR"));
     assert!(j["description"].as_str().unwrap().contains("</job>"));
-    // The same records pushed in small chunks.
-    let mut ex = Extractor::new(&opts(), ids);
-    let mut again = Vec::new();
-    for piece in xml.chunks(777) {
-        ex.push(piece, &mut |r| {
-            again.push(r);
-            Ok(())
-        })
-        .unwrap();
+    // The same records pushed in small chunks, pipelined or not.
+    for piped in [true, false] {
+        let mut ex = if piped {
+            Extractor::new(&opts(), ids.clone())
+        } else {
+            Extractor::single_threaded(&opts(), ids.clone())
+        };
+        let mut again = Vec::new();
+        for piece in xml.chunks(777) {
+            ex.push(piece, &mut |r| {
+                again.push(r);
+                Ok(())
+            })
+            .unwrap();
+        }
+        let s2 = ex
+            .finish(&mut |r| {
+                again.push(r);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(again, got);
+        assert_eq!(
+            (s2.extracted, s2.missing.clone()),
+            (2, vec!["NOPE".to_string()])
+        );
     }
-    ex.finish(&mut |r| {
-        again.push(r);
-        Ok(())
-    })
-    .unwrap();
-    assert_eq!(again, got);
 }
 
 #[test]
@@ -78,4 +89,52 @@ fn the_example_feed_maps_as_documented() {
     })
     .unwrap();
     assert_eq!(got[0]["description"], serde_json::Value::Null);
+}
+
+#[test]
+fn extract_all_takes_every_record_in_order() {
+    let xml = generated(14, 25);
+    let mut ex = Extractor::all(&opts());
+    let mut ids = Vec::new();
+    ex.push(&gz(&xml), &mut |r| {
+        ids.push(r.id);
+        Ok(())
+    })
+    .unwrap();
+    let s = ex
+        .finish(&mut |r| {
+            ids.push(r.id);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!((s.extracted, s.missing.len()), (25, 0));
+    let want: Vec<String> = (0..25).map(feed::generate::record_id).collect();
+    assert_eq!(ids, want);
+}
+
+#[test]
+fn extract_errors_name_the_record_whichever_way_it_runs() {
+    let xml = b"<r><job><reference>1</reference></job><job><reference>2</reference><t>&bogus;</t></job></r>";
+    for piped in [true, false] {
+        let ids = ["2".to_string()];
+        let mut ex = if piped {
+            Extractor::new(&opts(), ids)
+        } else {
+            Extractor::single_threaded(&opts(), ids)
+        };
+        let e = match ex
+            .push(xml, &mut |_| Ok(()))
+            .and_then(|()| ex.finish(&mut |_| Ok(())).map(|_| ()))
+        {
+            Err(e) => e,
+            Ok(()) => panic!("no error"),
+        };
+        let at = memchr::memmem::find(xml, b"&bogus;").unwrap();
+        crate::common::assert_error(
+            &e,
+            2,
+            at,
+            "record 2 (id \"2\"), byte {at}: undefined entity &bogus; (entities declared in a DTD are never expanded)",
+        );
+    }
 }

@@ -38,7 +38,18 @@ fn index_round_trips_sorted_with_header() {
     let r = IndexReader::new(&bytes[..]).unwrap();
     assert_eq!(r.header().records, 3);
     assert_eq!(r.header().uncompressed_bytes, xml.len() as u64);
-    assert_eq!(r.header().feed_hash, index.summary().feed_hash);
+    assert_eq!(r.header().feed_hash, index.feed_hash());
+    // The feed hash depends on the records only: reordered records and other whitespace keep it.
+    let reordered = "<r>\n <job><reference>ab</reference></job>\n <job><reference>a</reference><x/></job><job><reference>b</reference></job></r>";
+    let other = index_reader(reordered.as_bytes(), &opts()).unwrap();
+    assert_eq!(other.feed_hash(), index.feed_hash());
+    let changed = reordered.replace("<x/>", "<y/>");
+    assert_ne!(
+        index_reader(changed.as_bytes(), &opts())
+            .unwrap()
+            .feed_hash(),
+        index.feed_hash()
+    );
     let entries = read_all(&bytes).unwrap();
     let ids: Vec<_> = entries.iter().map(|e| e.0.as_str()).collect();
     assert_eq!(ids, ["a", "ab", "b"]);
@@ -53,12 +64,51 @@ fn push_indexer_equals_reader_indexer_for_any_chunking_gzip_or_not() {
     let z = gz(&xml);
     for input in [&xml, &z] {
         for chunk in [1usize, 5, 1000, 1 << 20] {
-            let mut ix = Indexer::new(&opts());
-            for piece in input.chunks(chunk) {
-                ix.push(piece).unwrap();
+            for piped in [true, false] {
+                let mut ix = if piped {
+                    Indexer::new(&opts())
+                } else {
+                    Indexer::single_threaded(&opts())
+                };
+                for piece in input.chunks(chunk) {
+                    ix.push(piece).unwrap();
+                }
+                assert_eq!(ix.finish().unwrap().to_bytes(), want, "chunk {chunk}");
             }
-            assert_eq!(ix.finish().unwrap().to_bytes(), want, "chunk {chunk}");
         }
+    }
+}
+
+#[test]
+fn pipelined_indexer_reports_the_same_errors() {
+    let xml = crate::common::generated(12, 40);
+    let z = gz(&xml);
+    let mut bad = xml.clone();
+    let at = xml.len() / 2 + memchr::memmem::find(&xml[xml.len() / 2..], b"<reference>").unwrap();
+    bad.splice(at..at, b"</oops>".iter().copied());
+    for input in [&z[..z.len() - 100], &bad[..], &gz(&bad)[..]] {
+        let mut errors = Vec::new();
+        for piped in [true, false] {
+            let mut ix = if piped {
+                Indexer::new(&opts())
+            } else {
+                Indexer::single_threaded(&opts())
+            };
+            let mut result = Ok(());
+            for piece in input.chunks(3000) {
+                result = ix.push(piece);
+                if result.is_err() {
+                    break;
+                }
+            }
+            let e = match result {
+                Err(e) => e,
+                Ok(()) => ix.finish().err().expect("an error"),
+            };
+            errors.push(e.to_string());
+        }
+        assert_eq!(errors[0], errors[1]);
+        assert!(errors[0].contains("record "), "{}", errors[0]);
     }
 }
 
@@ -109,14 +159,11 @@ fn duplicate_ids_name_both_records() {
         }
         other => panic!("{other}"),
     }
-    assert_eq!(e.location.record, Some(3));
-    assert_eq!(e.location.offset as usize, xml.rfind("<job>").unwrap());
-    assert_eq!(
-        e.to_string(),
-        format!(
-            "record 3 (id \"A\"), byte {}: duplicate id \"A\": also record 1 at byte 3",
-            xml.rfind("<job>").unwrap()
-        )
+    crate::common::assert_error(
+        &e,
+        3,
+        xml.rfind("<job>").unwrap(),
+        "record 3 (id \"A\"), byte {at}: duplicate id \"A\": also record 1 at byte 3",
     );
     let _ = err; // the scanner alone accepts duplicates; the index rejects them
 }
@@ -200,4 +247,47 @@ fn diff_reports_which_index_is_damaged() {
     assert!(e.to_string().starts_with("old index: "), "{e}");
     let e = diff(Some(&idx[..]), bad, |_| Ok(())).unwrap_err();
     assert!(e.to_string().starts_with("new index: "), "{e}");
+}
+
+#[test]
+fn pipelined_and_single_threaded_agree_on_multi_megabyte_feeds_with_big_records() {
+    let mut xml = crate::common::generated(5, 1500);
+    // A 300 KB record in the middle: longer than the room the pipeline keeps in front of a block.
+    let big = format!(
+        "<job><reference>BIG</reference><d><![CDATA[{}]]></d></job>",
+        "x</job>y".repeat(40_000)
+    );
+    let at = 1_800_000 + memchr::memmem::find(&xml[1_800_000..], b"  <job status").unwrap();
+    xml.splice(at..at, big.bytes());
+    let piped = index_reader(&xml[..], &opts()).unwrap();
+    let mut single = Indexer::single_threaded(&opts());
+    single.push(&xml).unwrap();
+    let single = single.finish().unwrap();
+    assert_eq!(piped.len(), 1501);
+    assert_eq!(piped.to_bytes(), single.to_bytes());
+    let z = gz(&xml);
+    assert_eq!(
+        index_reader(&z[..], &opts()).unwrap().to_bytes(),
+        single.to_bytes()
+    );
+    assert_eq!(piped.summary(), single.summary());
+}
+
+/// Found by the fuzz target: a huge id length in a damaged index made the reader allocate it
+/// (out of memory) or overflow; it is now a corrupt-index error.
+#[test]
+fn regression_huge_id_length_in_an_index_is_corrupt_not_an_allocation() {
+    let idx = index_of(&crate::common::generated(5, 3));
+    for huge in [&[0xFFu8, 0xFF, 0xFF, 0xFF, 0x0F][..], &[0xFF; 9][..]] {
+        let mut bad = idx[..48].to_vec();
+        bad.push(0); // shared prefix 0
+        bad.extend_from_slice(huge);
+        bad.push(0x01);
+        bad.extend_from_slice(&[0u8; 64]);
+        assert!(
+            matches!(read_all(&bad), Err(IndexError::Corrupt { .. })),
+            "{:?}",
+            read_all(&bad)
+        );
+    }
 }

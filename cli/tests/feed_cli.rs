@@ -1,0 +1,261 @@
+//! `feedpipe feed index|diff|extract` as a user runs them, on feeds made by the deterministic
+//! generator: exit codes (0 done, 2 bad input or usage), the `--json` shapes, errors that name
+//! the file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use feed::generate::{gzip, record_id, write_revision, Fate, GenOptions, Revision};
+use serde_json::Value;
+
+const RECORD: [&str; 4] = ["--record-tag", "job", "--id", "reference"];
+
+fn feedpipe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_feedpipe"))
+        .args(args)
+        .output()
+        .expect("feedpipe runs")
+}
+
+fn with_record<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.extend(RECORD);
+    v
+}
+
+/// A file under the build's target directory, unique per name.
+fn file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("feed_cli");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write temp file");
+    path
+}
+
+const REV: Revision = Revision {
+    seed: 8,
+    changed_bp: 400,
+    removed_bp: 300,
+    added_bp: 300,
+};
+
+fn feeds(prefix: &str) -> (PathBuf, PathBuf) {
+    let o = GenOptions::new(31, 300);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    write_revision(&mut a, &o, None).unwrap();
+    write_revision(&mut b, &o, Some(&REV)).unwrap();
+    (
+        file(&format!("{prefix}-v1.xml"), &a),
+        file(&format!("{prefix}-v2.xml.gz"), &gzip(&b)),
+    )
+}
+
+fn ok_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn index_prints_counts_and_writes_the_index_file() {
+    let (_, v2) = feeds("index");
+    let idx = v2.with_extension("idx");
+    let out = feedpipe(&with_record(&[
+        "feed",
+        "index",
+        s(&v2),
+        "-o",
+        s(&idx),
+        "--json",
+    ]));
+    let v = ok_json(&out);
+    for key in [
+        "file",
+        "records",
+        "uncompressed_bytes",
+        "input_bytes",
+        "gzip",
+        "root",
+        "feed_hash",
+        "index",
+        "seconds",
+        "mb_per_s",
+        "records_per_s",
+    ] {
+        assert!(v.get(key).is_some(), "no {key} in {v}");
+    }
+    let expected = (0..300).filter(|i| REV.fate(*i) != Fate::Removed).count()
+        + (0..300).filter(|i| REV.adds_after(*i)).count();
+    assert_eq!(v["records"], expected as u64);
+    assert_eq!(v["gzip"], true);
+    assert_eq!(v["root"], "source");
+    assert_eq!(&std::fs::read(&idx).unwrap()[..8], b"FPINDEX\n");
+    let text = feedpipe(&with_record(&["feed", "index", s(&v2)]));
+    assert!(text.status.success());
+    let line = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        line.contains(&format!("{expected} records")) && line.contains("MB/s"),
+        "{line}"
+    );
+}
+
+#[test]
+fn diff_of_feeds_and_of_their_indexes_gives_the_generators_changes() {
+    let (v1, v2) = feeds("diff");
+    let v = ok_json(&feedpipe(&with_record(&[
+        "feed",
+        "diff",
+        s(&v1),
+        s(&v2),
+        "--json",
+    ])));
+    let ids = |kind: &str| -> Vec<String> {
+        v["ids"][kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    let want_changed: Vec<String> = (0..300)
+        .filter(|i| REV.fate(*i) == Fate::Changed)
+        .map(record_id)
+        .collect();
+    let want_removed: Vec<String> = (0..300)
+        .filter(|i| REV.fate(*i) == Fate::Removed)
+        .map(record_id)
+        .collect();
+    let want_added: Vec<String> = (0..300)
+        .filter(|i| REV.adds_after(*i))
+        .map(|i| record_id(300 + i))
+        .collect();
+    assert_eq!(ids("changed"), want_changed);
+    assert_eq!(ids("removed"), want_removed);
+    assert_eq!(ids("added"), want_added);
+    assert_eq!(v["changed"], want_changed.len() as u64);
+    assert_eq!(v["updated"], true);
+    // The same from the index files.
+    let (i1, i2) = (v1.with_extension("idx"), v2.with_extension("idx"));
+    for (feed, idx) in [(&v1, &i1), (&v2, &i2)] {
+        assert!(
+            feedpipe(&with_record(&["feed", "index", s(feed), "-o", s(idx)]))
+                .status
+                .success()
+        );
+    }
+    let w = ok_json(&feedpipe(&with_record(&[
+        "feed",
+        "diff",
+        s(&i1),
+        s(&i2),
+        "--json",
+    ])));
+    assert_eq!(w["ids"], v["ids"]);
+    // Text form.
+    let out = feedpipe(&with_record(&["feed", "diff", s(&i1), s(&v2)]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "{} added, {} changed",
+            want_added.len(),
+            want_changed.len()
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("~ {}", want_changed[0])), "{text}");
+}
+
+#[test]
+fn extract_prints_json_lines_for_the_ids() {
+    let (_, v2) = feeds("extract");
+    let list = file(
+        "extract-ids.txt",
+        b"JOB-00000001\n\nJOB-00000010\nNOT-THERE\n",
+    );
+    for ids in [
+        "JOB-00000001,JOB-00000010,NOT-THERE".to_string(),
+        format!("@{}", s(&list)),
+    ] {
+        let out = feedpipe(&with_record(&["feed", "extract", s(&v2), "--ids", &ids]));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let got: Vec<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
+        let want: Vec<&str> = ["JOB-00000001", "JOB-00000010"]
+            .into_iter()
+            .filter(|id| {
+                let i: u64 = id[4..].parse().unwrap();
+                REV.fate(i) != Fate::Removed
+            })
+            .collect();
+        assert_eq!(got, want);
+        for l in &lines {
+            assert_eq!(l["hash"].as_str().unwrap().len(), 32);
+            assert_eq!(l["record"]["reference"], l["id"]);
+        }
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("NOT-THERE") && err.contains(s(&v2)), "{err}");
+    }
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_file() {
+    let (v1, v2) = feeds("errors");
+    let gz = std::fs::read(&v2).unwrap();
+    let cut = file("errors-cut.xml.gz", &gz[..gz.len() / 2]);
+    let out = feedpipe(&with_record(&["feed", "index", s(&cut)]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(s(&cut)) && err.contains("truncated") && err.contains("record "),
+        "{err}"
+    );
+
+    let out = feedpipe(&with_record(&["feed", "diff", s(&v1), s(&cut), "--json"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains(s(&cut)));
+
+    let missing = v1.with_extension("nope");
+    let out = feedpipe(&with_record(&[
+        "feed",
+        "extract",
+        s(&missing),
+        "--ids",
+        "x",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains(s(&missing)));
+
+    let out = feedpipe(&["feed", "index", s(&v1), "--record-tag", "job", "--id", "@"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = feedpipe(&["feed", "index", s(&v1), "--id", "reference"]);
+    assert_eq!(out.status.code(), Some(2), "clap usage errors exit 2");
+
+    let out = feedpipe(&[
+        "feed",
+        "index",
+        s(&v1),
+        "--record-tag",
+        "item",
+        "--id",
+        "reference",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("no <item> records"));
+}
