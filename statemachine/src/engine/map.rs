@@ -48,16 +48,7 @@ impl Run<'_> {
                 .and_then(|eff| map_limits(s, here.lang, &scope.with_input(&eff)))
         };
         let (limits, late_error) = match limits {
-            Ok(l) => {
-                self.inspect(here, "maxConcurrency", || l.max_concurrency.into());
-                if let Some(c) = l.tolerated_failure_count {
-                    self.inspect(here, "toleratedFailureCount", || c.into());
-                }
-                if let Some(p) = l.tolerated_failure_percentage {
-                    self.inspect(here, "toleratedFailurePercentage", || p.into());
-                }
-                (l, None)
-            }
+            Ok(l) => (l, None),
             Err(e) if e.cause.contains("Tolerated") => (MapLimits::default(), Some(e)),
             Err(e) => return Err(self.eval_failure(e, here, frame)),
         };
@@ -70,6 +61,16 @@ impl Run<'_> {
                 return Err(f);
             }
         };
+        // TestState shows the limits only once the items are known.
+        if late_error.is_none() {
+            self.inspect(here, "maxConcurrency", || limits.max_concurrency.into());
+            if let Some(c) = limits.tolerated_failure_count {
+                self.inspect(here, "toleratedFailureCount", || c.into());
+            }
+            if let Some(p) = limits.tolerated_failure_percentage {
+                self.inspect(here, "toleratedFailurePercentage", || p.into());
+            }
+        }
         self.event(
             frame,
             EventType::MapStateStarted,

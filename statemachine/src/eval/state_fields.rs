@@ -158,13 +158,15 @@ pub fn map_items(
             let p = state.items_path.as_deref().unwrap_or("$");
             match jsonpath::query(p, scope).map_err(|e| invalid_path(p, &e))? {
                 Value::Array(items) => Ok(items),
-                // AWS prints a context path with one `$` here.
+                // AWS prints a context path with one `$` here, and the cause without the
+                // "An error occurred while executing the state ..." prefix.
                 _ => Err(EvalError::runtime(format!(
                     "Reference path \"{}\" must point to array.",
                     p.strip_prefix('$')
                         .filter(|r| r.starts_with('$'))
                         .unwrap_or(p)
-                ))),
+                ))
+                .unprefixed()),
             }
         }
         QueryLanguage::Jsonata => match &state.items {
