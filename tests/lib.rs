@@ -1,6 +1,7 @@
 //! Helpers shared by feedpipe's workspace integration tests (see `integration/`).
 
 pub mod compare;
+pub mod errata;
 pub mod runner;
 
 use std::path::{Path, PathBuf};

@@ -18,6 +18,7 @@ use statemachine::engine::{
 };
 
 use crate::compare::{mismatch, same, Actual};
+use crate::errata;
 use crate::ConformanceCase;
 
 /// 2026-11-23T20:07:34Z.
@@ -83,14 +84,7 @@ pub fn check(case: &ConformanceCase) -> Verdict {
 
 fn check_with(case: &ConformanceCase, integrations: &Integrations) -> Result<(), String> {
     let c = &case.json;
-    let placeholders: Vec<String> = c["placeholders"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|p| p.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let placeholders = errata::placeholders(c);
     match c["kind"].as_str() {
         Some("execution") => check_execution(c, &placeholders, integrations),
         Some("test_state") => check_test_state(c, &placeholders, integrations),

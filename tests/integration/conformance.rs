@@ -20,6 +20,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use feedpipe_tests::errata::ERRATA;
 use feedpipe_tests::runner::{check, Verdict};
 use feedpipe_tests::{conformance_cases, workspace_root, ConformanceCase};
 
@@ -73,6 +74,35 @@ fn conformance_against_the_aws_recorded_corpus() {
         out.display(),
         problems.join("\n")
     );
+}
+
+/// Every erratum names cases that exist and whose recording holds its token, so none outlives
+/// the reason it was written for.
+#[test]
+fn every_erratum_applies_to_cases_holding_its_token() {
+    let cases = conformance_cases(&["pure", "external"]);
+    for erratum in ERRATA {
+        for id in erratum.cases {
+            let case = cases
+                .iter()
+                .find(|c| c.json["id"] == *id)
+                .unwrap_or_else(|| panic!("erratum {:?}: no case {id}", erratum.token));
+            let listed = case.json["placeholders"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|t| t == erratum.token));
+            assert!(
+                !listed,
+                "erratum {:?}: {id} lists it already",
+                erratum.token
+            );
+            assert!(
+                case.json["expected"].to_string().contains(erratum.token)
+                    || case.json["history"].to_string().contains(erratum.token),
+                "erratum {:?}: {id} does not hold it",
+                erratum.token
+            );
+        }
+    }
 }
 
 /// What differed, for a case that does not pass.

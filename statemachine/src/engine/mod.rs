@@ -146,9 +146,15 @@ impl<'a> Engine<'a> {
         } else {
             "execution"
         };
+        // An express execution's ARN ends with a uuid after the name.
+        let suffix = if start.express {
+            format!(":{}", crate::eval::uuid_v4(self.random))
+        } else {
+            String::new()
+        };
         let record = ExecutionRecord {
             execution_arn: format!(
-                "arn:aws:states:{}:{}:{kind}:{machine}:{}",
+                "arn:aws:states:{}:{}:{kind}:{machine}:{}{suffix}",
                 o.region, o.account, start.name
             ),
             name: start.name,
