@@ -5,6 +5,9 @@
 //! characters, or any scalar when it is the whole expected string), everywhere else nothing
 //! changes. The general comparison is never loosened.
 
+/// Stands for every case in [`Erratum::cases`].
+pub const ALL_CASES: &[&str] = &["*"];
+
 /// One erratum: a token the recording used as a placeholder, in the cases listed.
 #[derive(Debug, Clone, Copy)]
 pub struct Erratum {
@@ -31,8 +34,58 @@ const DYNAMODB_CASES: &[&str] = &[
     "services__test_dynamodb_task_service/test_base_integrations_DYNAMODB_PUT_UPDATE_GET_ITEM___get_execution_history",
 ];
 
+const LAMBDA_CASES: &[&str] = &[
+    "arguments__test_arguments/test_base_cases_BASE_LAMBDA_EMPTY_GLOBAL_QL_JSONATA___get_execution_history",
+    "arguments__test_arguments/test_base_cases_BASE_LAMBDA_EMPTY___get_execution_history",
+    "arguments__test_arguments/test_base_cases_BASE_LAMBDA_EXPRESSION___get_execution_history",
+    "arguments__test_arguments/test_base_cases_BASE_LAMBDA_LITERALS___get_execution_history",
+    "error_handling__test_task_service_lambda/test_raise_exception_catch_output_path_.Payload___get_execution_history",
+    "error_handling__test_task_service_lambda/test_raise_exception_catch_output_path_.no.such.path___get_execution_history",
+    "error_handling__test_task_service_lambda/test_raise_exception_catch_output_path_None___get_execution_history",
+    "outputdecl__test_output/test_base_lambda_BASE_LAMBDA___get_execution_history",
+    "outputdecl__test_output/test_base_task_lambda_BASE_TASK_LAMBDA___get_execution_history",
+    "scenarios__test_base_scenarios/test_retry_interval_features_max_attempts_zero__get_execution_history",
+    "services__test_lambda_task/test_lambda_task_filter_parameters_input__get_execution_history",
+];
+
+const S3_PUT_CASES: &[&str] = &[
+    "services__test_aws_sdk_task_service/test_s3_put_object_bool___get_execution_history",
+    "services__test_aws_sdk_task_service/test_s3_put_object_dict___get_execution_history",
+    "services__test_aws_sdk_task_service/test_s3_put_object_list___get_execution_history",
+    "services__test_aws_sdk_task_service/test_s3_put_object_num___get_execution_history",
+    "services__test_aws_sdk_task_service/test_s3_put_object_str___get_execution_history",
+];
+
+const S3_CASES: &[&str] = &[
+    "error_handling__test_aws_sdk/test_s3_no_such_key__get_execution_history",
+    "services__test_aws_sdk_task_service/test_s3_get_object_binary___get_execution_history",
+    "services__test_aws_sdk_task_service/test_s3_get_object_bytearray___get_execution_history",
+    "services__test_aws_sdk_task_service/test_s3_get_object_empty_binary___get_execution_history",
+    "services__test_aws_sdk_task_service/test_s3_get_object_empty_str___get_execution_history",
+    "services__test_aws_sdk_task_service/test_s3_get_object_str___get_execution_history",
+];
+
+const WAIT_TIMESTAMP_CASES: &[&str] = &[
+    "scenarios__test_base_scenarios/test_wait_timestamp_jsonata_INVALID_DATE___get_execution_history",
+    "scenarios__test_base_scenarios/test_wait_timestamp_jsonata_INVALID_ISO___get_execution_history",
+    "scenarios__test_base_scenarios/test_wait_timestamp_jsonata_INVALID_TIME___get_execution_history",
+    "scenarios__test_base_scenarios/test_wait_timestamp_jsonata_NO_T___get_execution_history",
+    "scenarios__test_base_scenarios/test_wait_timestamp_jsonata_NO_Z___get_execution_history",
+    "scenarios__test_base_scenarios/test_wait_timestamp_path_INVALID_DATE___get_execution_history",
+    "scenarios__test_base_scenarios/test_wait_timestamp_path_INVALID_ISO___get_execution_history",
+    "scenarios__test_base_scenarios/test_wait_timestamp_path_INVALID_TIME___get_execution_history",
+    "scenarios__test_base_scenarios/test_wait_timestamp_path_NO_T___get_execution_history",
+    "scenarios__test_base_scenarios/test_wait_timestamp_path_NO_Z___get_execution_history",
+];
+
 /// Every erratum of the corpus.
 pub const ERRATA: &[Erratum] = &[
+    Erratum {
+        token: "snf_role_arn",
+        why: "the execution role of the recording account, in every recorded ExecutionStarted \
+              event (most cases do not list it since their result does not show it)",
+        cases: ALL_CASES,
+    },
     Erratum {
         token: "start-time",
         why: "$$.Execution.StartTime, a time of the recording run",
@@ -72,8 +125,50 @@ pub const ERRATA: &[Erratum] = &[
     },
     Erratum {
         token: "lambda_function_name",
-        why: "the Lambda function the test created (lambda_func_<uid> in the captured input)",
-        cases: &["outputdecl__test_output/test_base_task_lambda_BASE_TASK_LAMBDA___get_execution_history"],
+        why: "the Lambda function the test created (lambda_func_<uid> or function_name_<uid> in \
+              the captured input), in results and in recorded histories (execution input, \
+              function ARNs)",
+        cases: LAMBDA_CASES,
+    },
+    Erratum {
+        token: "lambda_function_1_name",
+        why: "the Lambda function the test created (lambda_1_func_<uid>), in a function ARN",
+        cases: &["comments__test_comments/test_comments_as_per_docs__get_execution_history"],
+    },
+    Erratum {
+        token: "bucket-name",
+        why: "the S3 bucket the test created, in the recorded execution input",
+        cases: S3_CASES,
+    },
+    Erratum {
+        token: "bucket-name",
+        why: "the S3 bucket the test created, in the recorded execution input",
+        cases: S3_PUT_CASES,
+    },
+    Erratum {
+        token: "file-key",
+        why: "the object key with its random suffix (file-key-<uid>), in the recorded input",
+        cases: S3_PUT_CASES,
+    },
+    Erratum {
+        token: "timestamp",
+        why: "the test's timestamp transformer replaced the (deliberately malformed) timestamp \
+              of the recorded execution input",
+        cases: WAIT_TIMESTAMP_CASES,
+    },
+    Erratum {
+        token: "date",
+        why: "$$.Execution.StartTime / $$.State.EnteredTime / a time in the input, replaced in \
+              the recorded assignedVariables",
+        cases: &[
+            "assign__test_assign_base/test_base_cases_BASE_PATHS___get_execution_history",
+            "assign__test_assign_reference_variables/test_reference_assign_BASE_REFERENCE_IN_WAIT___get_execution_history",
+        ],
+    },
+    Erratum {
+        token: "map_run_arn",
+        why: "the Map Run ARN in the recorded MapRunStarted events",
+        cases: &["scenarios__test_base_scenarios/test_map_state_config_distributed_reentrant__get_execution_history"],
     },
     Erratum {
         token: "<md5_of_message_body>",
@@ -97,7 +192,7 @@ pub fn placeholders(case: &serde_json::Value) -> Vec<String> {
         .filter_map(|p| p.as_str().map(String::from));
     let errata = ERRATA
         .iter()
-        .filter(|e| e.cases.contains(&id))
+        .filter(|e| e.cases == ALL_CASES || e.cases.contains(&id))
         .map(|e| e.token.to_string());
     own.chain(errata).collect()
 }

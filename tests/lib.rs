@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod errata;
+pub mod history;
 pub mod runner;
 
 use std::path::{Path, PathBuf};

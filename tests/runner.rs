@@ -7,10 +7,15 @@
 //! instead of the input. A run stops when finishing would take the clock past one virtual year;
 //! it is then RUNNING, which matches a recording whose status is UNKNOWN (AWS never finished
 //! it either).
+//!
+//! The engine runs in account 111111111111, the account every recording shows (its
+//! transformer's, and that of the cases' fake ARNs). A case with a recorded history must also
+//! match it event by event (see [`crate::history`]); a task whose recorded history has a
+//! `TaskSubmitted` event replays that submission too.
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use statemachine::asl::StateMachine;
 use statemachine::engine::{
     Engine, ExecutionRecord, InspectionLevel, Integrations, Mock, Recorded, Replay, SeededRandom,
@@ -18,12 +23,13 @@ use statemachine::engine::{
 };
 
 use crate::compare::{mismatch, same, Actual};
-use crate::errata;
 use crate::ConformanceCase;
+use crate::{errata, history};
 
 /// 2026-11-23T20:07:34Z.
 const CAPTURE_MS: i64 = 1_795_464_454_000;
 const HORIZON_MS: i64 = 366 * 86_400_000;
+const CORPUS_ACCOUNT: &str = "111111111111";
 
 /// One case's result.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +63,7 @@ impl From<Result<(), String>> for Verdict {
 pub fn check(case: &ConformanceCase) -> Verdict {
     let c = &case.json;
     let replay = Arc::new(match c.get("task_outcomes") {
-        Some(outcomes) => replay(outcomes, &c["definition"]),
+        Some(outcomes) => replay(outcomes, &c["definition"], &submissions(&c["history"])),
         None => Replay::new([]),
     });
     let integrations = Integrations::new().route("", replay.clone());
@@ -117,14 +123,7 @@ fn check_execution(
     if back != record {
         return Err("the record does not survive a JSON round trip".into());
     }
-    if c["pure"] == json!(true) {
-        let reversed = c["source"]["snapshot_key"]
-            .as_str()
-            .is_some_and(|k| k.contains("reverseOrder[True]"));
-        let history = c["history"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-        compare_history(history, &record, reversed)?;
-    }
-    Ok(())
+    history::compare(c, &record.history, placeholders)
 }
 
 fn check_test_state(
@@ -174,7 +173,10 @@ fn check_test_state(
     };
     let clock = VirtualClock::new(CAPTURE_MS);
     let random = SeededRandom::new(7);
-    let engine = Engine::new(&clock, &random, integrations);
+    let mut engine = Engine::new(&clock, &random, integrations);
+    // The account the recordings show (their transformer's, and the fake ARNs' of the cases).
+    engine.options.account = CORPUS_ACCOUNT.into();
+    engine.options.role_arn = format!("arn:aws:iam::{CORPUS_ACCOUNT}:role/ConformanceRole");
     let out = clock
         .block_on(engine.test_state(request), Some(CAPTURE_MS + HORIZON_MS))
         .ok_or("the tested state did not finish")?
@@ -227,7 +229,10 @@ fn run(
 ) -> Result<ExecutionRecord, String> {
     let clock = VirtualClock::new(CAPTURE_MS);
     let random = SeededRandom::new(7);
-    let engine = Engine::new(&clock, &random, integrations);
+    let mut engine = Engine::new(&clock, &random, integrations);
+    // The account the recordings show (their transformer's, and the fake ARNs' of the cases).
+    engine.options.account = CORPUS_ACCOUNT.into();
+    engine.options.role_arn = format!("arn:aws:iam::{CORPUS_ACCOUNT}:role/ConformanceRole");
     let start = StartExecution {
         state_machine_name: "ConformanceMachine".into(),
         name: "conformance-execution".into(),
@@ -239,10 +244,11 @@ fn run(
     Ok(finished.unwrap_or_else(|| execution.snapshot()))
 }
 
-/// The recorded task outcomes as a [`Replay`] integration serving every resource.
-fn replay(outcomes: &Value, definition: &Value) -> Replay {
+/// The recorded task outcomes as a [`Replay`] integration serving every resource;
+/// `submitted[i]` is the service's response to the `i`-th call's submission, if it had one.
+fn replay(outcomes: &Value, definition: &Value, submitted: &[Option<Value>]) -> Replay {
     let list = outcomes.as_array().cloned().unwrap_or_default();
-    let recorded = list.into_iter().map(|o| {
+    let recorded = list.into_iter().enumerate().map(|(i, o)| {
         let state = o["state"].as_str().unwrap_or_default().to_string();
         // The recording parsed JSON causes back into objects. AWS passes a bare function's
         // error payload on as the function wrote it (Python's json.dumps spacing) and writes
@@ -275,9 +281,41 @@ fn replay(outcomes: &Value, definition: &Value) -> Replay {
             }),
             _ => Recorded::Hangs,
         };
+        let outcome = match submitted.get(i).cloned().flatten() {
+            Some(response) => Recorded::Submitted(response, Box::new(outcome)),
+            None => outcome,
+        };
         (state, outcome)
     });
     Replay::new(recorded)
+}
+
+/// Per scheduled task call of a recorded history, in order, the output of its `TaskSubmitted`
+/// event, if it has one (`TaskSubmitted` follows `TaskStarted`, which follows the scheduling).
+fn submissions(history: &Value) -> Vec<Option<Value>> {
+    let events = history.as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let scheduled = [
+        "TaskScheduled",
+        "LambdaFunctionScheduled",
+        "ActivityScheduled",
+    ];
+    events
+        .iter()
+        .filter(|e| scheduled.iter().any(|t| e["type"] == *t))
+        .map(|s| {
+            let started = events
+                .iter()
+                .find(|e| e["type"] == "TaskStarted" && e["previousEventId"] == s["id"])?;
+            let submitted = events
+                .iter()
+                .find(|e| e["type"] == "TaskSubmitted" && e["previousEventId"] == started["id"])?;
+            let output = &submitted["taskSubmittedEventDetails"]["output"];
+            Some(match output {
+                Value::String(t) => serde_json::from_str(t).unwrap_or_else(|_| output.clone()),
+                other => other.clone(),
+            })
+        })
+        .collect()
 }
 
 /// JSON text as Python's `json.dumps` writes it (`", "` and `": "` separators).
@@ -320,65 +358,4 @@ fn has_timeout(definition: &Value, name: &str) -> bool {
         .iter()
         .any(|k| s.get(k).is_some())
     })
-}
-
-/// Compares event types by id. Events AWS recorded with a non-numeric id (branch events of a
-/// Parallel state, whose interleaving varies run to run) were also thinned out by the
-/// recording (the ids jump), so between two numbered events they must be found among ours, in
-/// any order.
-fn compare_history(
-    expected: &[Value],
-    record: &ExecutionRecord,
-    reversed: bool,
-) -> Result<(), String> {
-    if expected.is_empty() {
-        return Ok(());
-    }
-    let got: Vec<&str> = record.history.iter().map(|e| e.kind.as_str()).collect();
-    let mut exp: Vec<(&str, Option<u64>)> = expected
-        .iter()
-        .map(|e| (e["type"].as_str().unwrap_or_default(), e["id"].as_u64()))
-        .collect();
-    if reversed {
-        exp.reverse();
-    }
-    let differ = || {
-        format!(
-            "history types\n      got      {}\n      expected {}",
-            got.join(" "),
-            exp.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(" ")
-        )
-    };
-    let mut floor = 0usize;
-    let mut pending: Vec<&str> = Vec::new();
-    for (ty, id) in exp
-        .iter()
-        .copied()
-        .chain(std::iter::once(("", Some(got.len() as u64 + 1))))
-    {
-        let Some(id) = id else {
-            pending.push(ty);
-            continue;
-        };
-        let id = usize::try_from(id).unwrap_or(usize::MAX);
-        if id <= floor || id > got.len() + 1 || (!ty.is_empty() && got[id - 1] != ty) {
-            return Err(differ());
-        }
-        let mut window: Vec<&str> = got[floor..id - 1].to_vec();
-        for p in pending.drain(..) {
-            match window.iter().position(|w| *w == p) {
-                Some(at) => {
-                    window.swap_remove(at);
-                }
-                None => return Err(differ()),
-            }
-        }
-        floor = id;
-    }
-    if exp.last().is_some_and(|(_, id)| id.is_some())
-        && exp.iter().filter_map(|e| e.1).max() != Some(got.len() as u64)
-    {
-        return Err(differ());
-    }
-    Ok(())
 }

@@ -4,7 +4,6 @@
 //! (ToleratedFailureCount/Percentage), then ResultSelector → ResultPath → OutputPath or Output,
 //! with Retry and Catch. A redrive reruns only the iterations that did not succeed.
 
-use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::sync::Mutex;
 
@@ -15,7 +14,7 @@ use super::failure::Failure;
 use super::history::{EventDetails, EventType, Recorder};
 use super::join::{boxed, run_limited};
 use super::record::ChildResume;
-use super::run::{child_resume, next_of, ContextExtra, Frame, Here, Run, Step};
+use super::run::{child_resume, next_of, ContextExtra, Frame, Here, Run, Running, Step};
 use super::test_state::Mock;
 use crate::asl::{ItemProcessor, MapState, QueryLanguage};
 use crate::eval::{
@@ -147,9 +146,18 @@ impl Run<'_> {
             }
         };
         if distributed {
-            self.event(frame, EventType::MapRunSucceeded, EventDetails::default())?;
+            // As AWS links them (recordings since late 2024): MapRunSucceeded and then
+            // MapStateSucceeded written aside, the state's exit following MapRunStarted.
+            let run_succeeded =
+                self.event_aside(frame, EventType::MapRunSucceeded, EventDetails::default())?;
+            let run_started = std::mem::replace(&mut frame.prev, run_succeeded);
+            let written =
+                self.event_aside(frame, EventType::MapStateSucceeded, EventDetails::default());
+            frame.prev = run_started;
+            written?;
+        } else {
+            self.event_aside(frame, EventType::MapStateSucceeded, EventDetails::default())?;
         }
-        self.event(frame, EventType::MapStateSucceeded, EventDetails::default())?;
         let result = Value::Array(results);
         let shaped = self.shape_result(here, s.into(), input, &effective, &result, &ctx, frame);
         self.conclude(here, frame, shaped, next_of(here.state))
@@ -227,8 +235,16 @@ impl Run<'_> {
         let tolerance = |failed: usize| tolerates(&limits, failed, count);
         let tolerant = limits.tolerated_failure_count.is_some()
             || limits.tolerated_failure_percentage.is_some();
-        let running: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
-        let start_prev = frame.prev;
+        let running = Running::default();
+        // Event links as AWS writes them: an iteration follows from the Map's latest link when
+        // it starts; once it ends, the Map's link moves on to the iteration's last event before
+        // its closing `MapIteration*` event (which is written aside), so a sequential Map chains
+        // its iterations. After the last one succeeded, the Map goes on from the last closing
+        // event.
+        let links = Mutex::new(Links {
+            current: frame.prev,
+            last_closing: None,
+        });
         let history = frame.history;
         let parent_vars = &frame.vars;
         let clock = self.engine.clock;
@@ -249,12 +265,16 @@ impl Run<'_> {
                 let item = items[index].take().unwrap_or(Value::Null);
                 let child_resume = child_resume(resume, index);
                 let running = &running;
+                let links = &links;
                 boxed(async move {
                     let child_history =
                         distributed.then(|| Recorder::new(clock, limit, Vec::new()));
                     let child_history = child_history.as_ref().unwrap_or(history);
+                    let start_prev = if distributed { 0 } else { lock(links).current };
+                    let current = running.enter(index);
                     let mut f =
                         Frame::child(parent_vars, start_prev, lang, child_history, child_resume);
+                    f.current = Some(&current);
                     let out = async {
                         if !distributed {
                             self.event(
@@ -263,7 +283,6 @@ impl Run<'_> {
                                 iteration(here.name, index),
                             )?;
                         }
-                        lock(running).insert(index);
                         let (start, input) = match child_resume {
                             Some(rp) => (rp.state.as_str(), rp.input.clone()),
                             None => (processor.start_at.as_str(), item),
@@ -271,14 +290,17 @@ impl Run<'_> {
                         let out = self
                             .run_graph(&processor.states, start, input, &mut f, child_resume)
                             .await;
-                        lock(running).remove(&index);
+                        running.leave(index);
                         if !distributed && !out.as_ref().is_err_and(Failure::is_fatal) {
                             let kind = if out.is_ok() {
                                 EventType::MapIterationSucceeded
                             } else {
                                 EventType::MapIterationFailed
                             };
-                            self.event(&mut f, kind, iteration(here.name, index))?;
+                            let id = self.event_aside(&f, kind, iteration(here.name, index))?;
+                            let mut l = lock(links);
+                            l.current = l.current.max(f.prev);
+                            l.last_closing = l.last_closing.max(Some(id));
                         }
                         out
                     }
@@ -310,15 +332,18 @@ impl Run<'_> {
             },
         )
         .await;
-        frame.prev = history.len() as u64;
+        let links = links.into_inner().unwrap_or_else(|e| e.into_inner());
+        frame.prev = links.current;
         if let Some(f) = fatal {
             return Err(f);
         }
         if stopped_at.is_some() {
             if !distributed {
-                let aborted: Vec<usize> = lock(&running).iter().copied().collect();
-                for index in aborted {
-                    self.event(
+                for (index, state_aborted) in running.stopped() {
+                    if let Some(kind) = state_aborted {
+                        self.event_aside(frame, kind, EventDetails::default())?;
+                    }
+                    self.event_aside(
                         frame,
                         EventType::MapIterationAborted,
                         iteration(here.name, index),
@@ -333,8 +358,19 @@ impl Run<'_> {
             failure.children = Some(children);
             return Err(failure);
         }
+        if let Some(id) = links.last_closing {
+            frame.prev = id;
+        }
         Ok(succeeded_outputs(children))
     }
+}
+
+/// Where the next event of a Map's iterations links to (see [`Run::iterate`]).
+struct Links {
+    /// The link of the next iteration to start.
+    current: u64,
+    /// The latest `MapIterationSucceeded`/`Failed` event.
+    last_closing: Option<u64>,
 }
 
 /// The outputs of children that all succeeded, in order.

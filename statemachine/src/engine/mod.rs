@@ -31,6 +31,8 @@ mod task;
 mod test_state;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_links;
 
 use serde_json::Value;
 
@@ -38,8 +40,8 @@ pub use clock::{BoxFuture, Clock, VirtualClock};
 pub use execution::Execution;
 pub use history::{EventDetails, EventType, HistoryEvent, HISTORY_LIMIT};
 pub use integration::{
-    Heartbeat, Integrations, Pattern, Recorded, Replay, Resource, TaskError, TaskIntegration,
-    TaskRequest,
+    Heartbeat, Integrations, Pattern, Recorded, Replay, Resource, Submission, TaskError,
+    TaskIntegration, TaskRequest,
 };
 pub use record::{ChildResume, ExecutionRecord, ExecutionStatus, ResumePoint};
 pub use test_state::{
@@ -178,7 +180,6 @@ impl<'a> Engine<'a> {
         let opening = EventDetails {
             input: Some(record.input.clone()),
             role_arn: Some(o.role_arn.clone()),
-            state_machine_arn: Some(record.state_machine_arn.clone()),
             ..EventDetails::default()
         };
         Execution::new(self, record, EventType::ExecutionStarted, opening)
