@@ -78,6 +78,27 @@ const WAIT_TIMESTAMP_CASES: &[&str] = &[
     "scenarios__test_base_scenarios/test_wait_timestamp_path_NO_Z___get_execution_history",
 ];
 
+const ITEM_READER_CASES: &[&str] = &[
+    "assign__test_assign_reference_variables/test_reference_in_map_state_max_items_path_MAP_STATE_REFERENCE_IN_MAX_ITEMS_PATH___get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_base_csv_headers_decl__get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_base_csv_headers_first_line__get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_base_json__get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_base_json_max_items__get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_csv_first_row_extra_fields__get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_csv_headers_decl_duplicate_headers__get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_csv_headers_decl_extra_fields__get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_csv_headers_first_row_typed_headers__get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_csv_max_items_0___get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_csv_max_items_100000000___get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_csv_max_items_2___get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_csv_max_items_paths_-1___get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_csv_max_items_paths_0___get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_csv_max_items_paths_100000000___get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_csv_max_items_paths_100000001___get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_csv_max_items_paths_2___get_execution_history",
+    "scenarios__test_base_scenarios/test_map_item_reader_json_no_json_list_object__get_execution_history",
+];
+
 /// Every erratum of the corpus.
 pub const ERRATA: &[Erratum] = &[
     Erratum {
@@ -144,6 +165,17 @@ pub const ERRATA: &[Erratum] = &[
         token: "bucket-name",
         why: "the S3 bucket the test created, in the recorded execution input",
         cases: S3_PUT_CASES,
+    },
+    Erratum {
+        token: "bucket-name",
+        why: "the S3 bucket the test put the ItemReader's object in, in the recorded input",
+        cases: ITEM_READER_CASES,
+    },
+    Erratum {
+        token: "<MapRunArnPart1_0idx>",
+        why: "the Map Run's id, in the MapRunArn and the ResultWriter's manifest key of the \
+              result (the case lists the other parts of that ARN)",
+        cases: &["scenarios__test_base_scenarios/test_map_state_result_writer__get_execution_history"],
     },
     Erratum {
         token: "file-key",

@@ -4,6 +4,7 @@ pub mod compare;
 pub mod errata;
 pub mod history;
 pub mod runner;
+pub mod s3_objects;
 
 use std::path::{Path, PathBuf};
 

@@ -23,6 +23,7 @@ use statemachine::engine::{
 };
 
 use crate::compare::{mismatch, same, Actual};
+use crate::s3_objects::S3Objects;
 use crate::ConformanceCase;
 use crate::{errata, history};
 
@@ -66,26 +67,36 @@ pub fn check(case: &ConformanceCase) -> Verdict {
         Some(outcomes) => replay(outcomes, &c["definition"], &submissions(&c["history"])),
         None => Replay::new([]),
     });
-    let integrations = Integrations::new().route("", replay.clone());
+    let s3 = Arc::new(S3Objects::for_test(
+        &crate::workspace_root().join("tests/asl-conformance/s3-objects"),
+        &test_function(c),
+        c["input"]["Bucket"].as_str().unwrap_or_default(),
+    ));
+    let integrations = Integrations::new()
+        .route("", replay.clone())
+        .route("arn:aws:states:::s3:", s3.clone());
     let verdict = Verdict::from(check_with(case, &integrations));
     if verdict.is_pass() {
         return verdict;
     }
-    let definition = c["definition"].to_string();
-    let reader = ["\"ItemReader\"", "\"ResultWriter\""]
-        .iter()
-        .find(|k| definition.contains(*k));
     let unrecorded = replay.unrecorded();
-    match (reader, unrecorded.first()) {
-        (Some(k), _) => Verdict::NotReplayable(format!(
-            "not replayable: the corpus does not hold the S3 objects the {} reads or writes",
-            k.trim_matches('"')
+    match (s3.missing().first(), unrecorded.first()) {
+        (Some(object), _) => Verdict::NotReplayable(format!(
+            "not replayable: the corpus does not hold the S3 object the ItemReader reads ({object}); LocalStack's public test code for this case was not found"
         )),
         (None, Some(state)) => Verdict::NotReplayable(format!(
             "not replayable: the corpus has no recorded outcome for state '{state}'"
         )),
         (None, None) => verdict,
     }
+}
+
+/// The name of the LocalStack test function that recorded the case (`test_x` of
+/// `path.py::Class::test_x[param]`).
+fn test_function(c: &Value) -> String {
+    let test = c["source"]["test"].as_str().unwrap_or_default();
+    let name = test.rsplit("::").next().unwrap_or_default();
+    name.split('[').next().unwrap_or_default().to_string()
 }
 
 fn check_with(case: &ConformanceCase, integrations: &Integrations) -> Result<(), String> {

@@ -10,9 +10,10 @@
 //! from the state that did not finish, as `RedriveExecution` does.
 //!
 //! Module map: `run` (state loop, scopes, context object), `states` (Pass, Choice, Wait,
-//! Succeed, Fail), `task`, `map`, `parallel`, `retry` (Retry and Catch), `failure` (errors on
-//! their way up), `history`, `record`, `integration`, `clock`, `join` (deterministic
-//! concurrency), `test_state` (the TestState API).
+//! Succeed, Fail), `task`, `map`, `map_run` (a Distributed Map's ItemReader and ResultWriter),
+//! `parallel`, `retry` (Retry and Catch), `failure` (errors on their way up), `history`,
+//! `record`, `integration`, `clock`, `join` (deterministic concurrency), `test_state` (the
+//! TestState API).
 
 mod clock;
 mod execution;
@@ -21,6 +22,7 @@ pub mod history;
 pub mod integration;
 mod join;
 mod map;
+mod map_run;
 mod parallel;
 mod record;
 mod retry;
@@ -33,6 +35,8 @@ mod test_state;
 mod tests;
 #[cfg(test)]
 mod tests_links;
+#[cfg(test)]
+mod tests_map_run;
 
 use serde_json::Value;
 

@@ -317,7 +317,7 @@ fn not_number(field: &str, path: &Option<String>, v: &Value, kind: &str) -> Eval
 }
 
 /// A whole number from a JSON integer or a string holding one.
-fn integer(v: &Value) -> Option<i64> {
+pub(crate) fn integer(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse().ok(),
