@@ -238,7 +238,10 @@ mod tests {
     fn errata_apply_only_to_their_cases() {
         // `snf_role_arn` is the one erratum that holds for every case.
         let listed = json!({"id": DYNAMODB_CASES[0], "placeholders": ["date"]});
-        assert_eq!(placeholders(&listed), ["date", "snf_role_arn", "table-name"]);
+        assert_eq!(
+            placeholders(&listed),
+            ["date", "snf_role_arn", "table-name"]
+        );
         let other = json!({"id": "services__x/y", "placeholders": ["date"]});
         assert_eq!(placeholders(&other), ["date", "snf_role_arn"]);
     }
