@@ -1,7 +1,10 @@
 //! Helpers shared by feedpipe's workspace integration tests (see `integration/`).
 
 pub mod compare;
+pub mod errata;
+pub mod history;
 pub mod runner;
+pub mod s3_objects;
 
 use std::path::{Path, PathBuf};
 

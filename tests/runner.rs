@@ -7,10 +7,15 @@
 //! instead of the input. A run stops when finishing would take the clock past one virtual year;
 //! it is then RUNNING, which matches a recording whose status is UNKNOWN (AWS never finished
 //! it either).
+//!
+//! The engine runs in account 111111111111, the account every recording shows (its
+//! transformer's, and that of the cases' fake ARNs). A case with a recorded history must also
+//! match it event by event (see [`crate::history`]); a task whose recorded history has a
+//! `TaskSubmitted` event replays that submission too.
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use statemachine::asl::StateMachine;
 use statemachine::engine::{
     Engine, ExecutionRecord, InspectionLevel, Integrations, Mock, Recorded, Replay, SeededRandom,
@@ -18,11 +23,14 @@ use statemachine::engine::{
 };
 
 use crate::compare::{mismatch, same, Actual};
+use crate::s3_objects::S3Objects;
 use crate::ConformanceCase;
+use crate::{errata, history};
 
 /// 2026-11-23T20:07:34Z.
 const CAPTURE_MS: i64 = 1_795_464_454_000;
 const HORIZON_MS: i64 = 366 * 86_400_000;
+const CORPUS_ACCOUNT: &str = "111111111111";
 
 /// One case's result.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,23 +64,25 @@ impl From<Result<(), String>> for Verdict {
 pub fn check(case: &ConformanceCase) -> Verdict {
     let c = &case.json;
     let replay = Arc::new(match c.get("task_outcomes") {
-        Some(outcomes) => replay(outcomes, &c["definition"]),
+        Some(outcomes) => replay(outcomes, &c["definition"], &submissions(&c["history"])),
         None => Replay::new([]),
     });
-    let integrations = Integrations::new().route("", replay.clone());
+    let s3 = Arc::new(S3Objects::for_test(
+        &crate::workspace_root().join("tests/asl-conformance/s3-objects"),
+        &test_function(c),
+        c["input"]["Bucket"].as_str().unwrap_or_default(),
+    ));
+    let integrations = Integrations::new()
+        .route("", replay.clone())
+        .route("arn:aws:states:::s3:", s3.clone());
     let verdict = Verdict::from(check_with(case, &integrations));
     if verdict.is_pass() {
         return verdict;
     }
-    let definition = c["definition"].to_string();
-    let reader = ["\"ItemReader\"", "\"ResultWriter\""]
-        .iter()
-        .find(|k| definition.contains(*k));
     let unrecorded = replay.unrecorded();
-    match (reader, unrecorded.first()) {
-        (Some(k), _) => Verdict::NotReplayable(format!(
-            "not replayable: the corpus does not hold the S3 objects the {} reads or writes",
-            k.trim_matches('"')
+    match (s3.missing().first(), unrecorded.first()) {
+        (Some(object), _) => Verdict::NotReplayable(format!(
+            "not replayable: the corpus does not hold the S3 object the ItemReader reads ({object}); LocalStack's public test code for this case was not found"
         )),
         (None, Some(state)) => Verdict::NotReplayable(format!(
             "not replayable: the corpus has no recorded outcome for state '{state}'"
@@ -81,16 +91,17 @@ pub fn check(case: &ConformanceCase) -> Verdict {
     }
 }
 
+/// The name of the LocalStack test function that recorded the case (`test_x` of
+/// `path.py::Class::test_x[param]`).
+fn test_function(c: &Value) -> String {
+    let test = c["source"]["test"].as_str().unwrap_or_default();
+    let name = test.rsplit("::").next().unwrap_or_default();
+    name.split('[').next().unwrap_or_default().to_string()
+}
+
 fn check_with(case: &ConformanceCase, integrations: &Integrations) -> Result<(), String> {
     let c = &case.json;
-    let placeholders: Vec<String> = c["placeholders"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|p| p.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let placeholders = errata::placeholders(c);
     match c["kind"].as_str() {
         Some("execution") => check_execution(c, &placeholders, integrations),
         Some("test_state") => check_test_state(c, &placeholders, integrations),
@@ -123,14 +134,7 @@ fn check_execution(
     if back != record {
         return Err("the record does not survive a JSON round trip".into());
     }
-    if c["pure"] == json!(true) {
-        let reversed = c["source"]["snapshot_key"]
-            .as_str()
-            .is_some_and(|k| k.contains("reverseOrder[True]"));
-        let history = c["history"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-        compare_history(history, &record, reversed)?;
-    }
-    Ok(())
+    history::compare(c, &record.history, placeholders)
 }
 
 fn check_test_state(
@@ -180,7 +184,10 @@ fn check_test_state(
     };
     let clock = VirtualClock::new(CAPTURE_MS);
     let random = SeededRandom::new(7);
-    let engine = Engine::new(&clock, &random, integrations);
+    let mut engine = Engine::new(&clock, &random, integrations);
+    // The account the recordings show (their transformer's, and the fake ARNs' of the cases).
+    engine.options.account = CORPUS_ACCOUNT.into();
+    engine.options.role_arn = format!("arn:aws:iam::{CORPUS_ACCOUNT}:role/ConformanceRole");
     let out = clock
         .block_on(engine.test_state(request), Some(CAPTURE_MS + HORIZON_MS))
         .ok_or("the tested state did not finish")?
@@ -233,7 +240,10 @@ fn run(
 ) -> Result<ExecutionRecord, String> {
     let clock = VirtualClock::new(CAPTURE_MS);
     let random = SeededRandom::new(7);
-    let engine = Engine::new(&clock, &random, integrations);
+    let mut engine = Engine::new(&clock, &random, integrations);
+    // The account the recordings show (their transformer's, and the fake ARNs' of the cases).
+    engine.options.account = CORPUS_ACCOUNT.into();
+    engine.options.role_arn = format!("arn:aws:iam::{CORPUS_ACCOUNT}:role/ConformanceRole");
     let start = StartExecution {
         state_machine_name: "ConformanceMachine".into(),
         name: "conformance-execution".into(),
@@ -245,10 +255,11 @@ fn run(
     Ok(finished.unwrap_or_else(|| execution.snapshot()))
 }
 
-/// The recorded task outcomes as a [`Replay`] integration serving every resource.
-fn replay(outcomes: &Value, definition: &Value) -> Replay {
+/// The recorded task outcomes as a [`Replay`] integration serving every resource;
+/// `submitted[i]` is the service's response to the `i`-th call's submission, if it had one.
+fn replay(outcomes: &Value, definition: &Value, submitted: &[Option<Value>]) -> Replay {
     let list = outcomes.as_array().cloned().unwrap_or_default();
-    let recorded = list.into_iter().map(|o| {
+    let recorded = list.into_iter().enumerate().map(|(i, o)| {
         let state = o["state"].as_str().unwrap_or_default().to_string();
         // The recording parsed JSON causes back into objects. AWS passes a bare function's
         // error payload on as the function wrote it (Python's json.dumps spacing) and writes
@@ -281,9 +292,41 @@ fn replay(outcomes: &Value, definition: &Value) -> Replay {
             }),
             _ => Recorded::Hangs,
         };
+        let outcome = match submitted.get(i).cloned().flatten() {
+            Some(response) => Recorded::Submitted(response, Box::new(outcome)),
+            None => outcome,
+        };
         (state, outcome)
     });
     Replay::new(recorded)
+}
+
+/// Per scheduled task call of a recorded history, in order, the output of its `TaskSubmitted`
+/// event, if it has one (`TaskSubmitted` follows `TaskStarted`, which follows the scheduling).
+fn submissions(history: &Value) -> Vec<Option<Value>> {
+    let events = history.as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let scheduled = [
+        "TaskScheduled",
+        "LambdaFunctionScheduled",
+        "ActivityScheduled",
+    ];
+    events
+        .iter()
+        .filter(|e| scheduled.iter().any(|t| e["type"] == *t))
+        .map(|s| {
+            let started = events
+                .iter()
+                .find(|e| e["type"] == "TaskStarted" && e["previousEventId"] == s["id"])?;
+            let submitted = events
+                .iter()
+                .find(|e| e["type"] == "TaskSubmitted" && e["previousEventId"] == started["id"])?;
+            let output = &submitted["taskSubmittedEventDetails"]["output"];
+            Some(match output {
+                Value::String(t) => serde_json::from_str(t).unwrap_or_else(|_| output.clone()),
+                other => other.clone(),
+            })
+        })
+        .collect()
 }
 
 /// JSON text as Python's `json.dumps` writes it (`", "` and `": "` separators).
@@ -326,65 +369,4 @@ fn has_timeout(definition: &Value, name: &str) -> bool {
         .iter()
         .any(|k| s.get(k).is_some())
     })
-}
-
-/// Compares event types by id. Events AWS recorded with a non-numeric id (branch events of a
-/// Parallel state, whose interleaving varies run to run) were also thinned out by the
-/// recording (the ids jump), so between two numbered events they must be found among ours, in
-/// any order.
-fn compare_history(
-    expected: &[Value],
-    record: &ExecutionRecord,
-    reversed: bool,
-) -> Result<(), String> {
-    if expected.is_empty() {
-        return Ok(());
-    }
-    let got: Vec<&str> = record.history.iter().map(|e| e.kind.as_str()).collect();
-    let mut exp: Vec<(&str, Option<u64>)> = expected
-        .iter()
-        .map(|e| (e["type"].as_str().unwrap_or_default(), e["id"].as_u64()))
-        .collect();
-    if reversed {
-        exp.reverse();
-    }
-    let differ = || {
-        format!(
-            "history types\n      got      {}\n      expected {}",
-            got.join(" "),
-            exp.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(" ")
-        )
-    };
-    let mut floor = 0usize;
-    let mut pending: Vec<&str> = Vec::new();
-    for (ty, id) in exp
-        .iter()
-        .copied()
-        .chain(std::iter::once(("", Some(got.len() as u64 + 1))))
-    {
-        let Some(id) = id else {
-            pending.push(ty);
-            continue;
-        };
-        let id = usize::try_from(id).unwrap_or(usize::MAX);
-        if id <= floor || id > got.len() + 1 || (!ty.is_empty() && got[id - 1] != ty) {
-            return Err(differ());
-        }
-        let mut window: Vec<&str> = got[floor..id - 1].to_vec();
-        for p in pending.drain(..) {
-            match window.iter().position(|w| *w == p) {
-                Some(at) => {
-                    window.swap_remove(at);
-                }
-                None => return Err(differ()),
-            }
-        }
-        floor = id;
-    }
-    if exp.last().is_some_and(|(_, id)| id.is_some())
-        && exp.iter().filter_map(|e| e.1).max() != Some(got.len() as u64)
-    {
-        return Err(differ());
-    }
-    Ok(())
 }

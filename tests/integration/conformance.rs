@@ -1,8 +1,9 @@
 //! The engine against the AWS-recorded corpus (`tests/asl-conformance`): every pure case
 //! (`execution` and `test_state`) and every external case (its recorded `task_outcomes`
 //! replayed through [`Replay`]) runs on a virtual clock through one [`check`], which compares
-//! status, output, error and cause placeholder-aware, and, for pure executions, the sequence of
-//! history event types.
+//! status, output, error and cause placeholder-aware, and, where the case has a recorded
+//! history, every event: type, id, `previousEventId` and details (`feedpipe_tests::history`).
+//! Tokens some recordings replaced without listing them are the `feedpipe_tests::errata`.
 //!
 //! `tests/conformance-expectations.json` lists every case known to fail, with the reason, and the
 //! committed pass count of each feature group. The test fails when a case fails that is not
@@ -11,8 +12,8 @@
 //! The per-feature table is printed (`--nocapture`) and written to
 //! `$CARGO_TARGET_TMPDIR/conformance-report.txt`.
 //!
-//! The runner and the comparison live in the `feedpipe_tests` helper library (`runner`,
-//! `compare`), shared with the benchmark.
+//! The runner and the comparisons live in the `feedpipe_tests` helper library (`runner`,
+//! `compare`, `history`, `errata`), shared with the benchmark.
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -20,6 +21,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use feedpipe_tests::errata::{ALL_CASES, ERRATA};
 use feedpipe_tests::runner::{check, Verdict};
 use feedpipe_tests::{conformance_cases, workspace_root, ConformanceCase};
 
@@ -73,6 +75,43 @@ fn conformance_against_the_aws_recorded_corpus() {
         out.display(),
         problems.join("\n")
     );
+}
+
+/// Every erratum names cases that exist and whose recording holds its token, so none outlives
+/// the reason it was written for.
+#[test]
+fn every_erratum_applies_to_cases_holding_its_token() {
+    let cases = conformance_cases(&["pure", "external"]);
+    for erratum in ERRATA {
+        if erratum.cases == ALL_CASES {
+            let holding = cases
+                .iter()
+                .filter(|c| c.json["history"].to_string().contains(erratum.token))
+                .count();
+            assert!(holding > 0, "erratum {:?}: no case holds it", erratum.token);
+            continue;
+        }
+        for id in erratum.cases {
+            let case = cases
+                .iter()
+                .find(|c| c.json["id"] == *id)
+                .unwrap_or_else(|| panic!("erratum {:?}: no case {id}", erratum.token));
+            let listed = case.json["placeholders"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|t| t == erratum.token));
+            assert!(
+                !listed,
+                "erratum {:?}: {id} lists it already",
+                erratum.token
+            );
+            assert!(
+                case.json["expected"].to_string().contains(erratum.token)
+                    || case.json["history"].to_string().contains(erratum.token),
+                "erratum {:?}: {id} does not hold it",
+                erratum.token
+            );
+        }
+    }
 }
 
 /// What differed, for a case that does not pass.

@@ -3,3 +3,4 @@
 mod asl_roundtrip;
 mod conformance;
 mod engine_props;
+mod pipeline_programs;

@@ -150,6 +150,7 @@ impl<'e> Execution<'e> {
             lang: definition.query_language.unwrap_or(QueryLanguage::JsonPath),
             history: &self.history,
             progress: Some(&self.progress),
+            current: None,
         };
         let outcome = match self.history.push(0, opening, details) {
             Err(_) => Err(Failure::history_full()),

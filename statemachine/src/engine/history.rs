@@ -176,8 +176,6 @@ pub struct EventDetails {
     pub length: Option<u64>,
     /// Execution role.
     pub role_arn: Option<String>,
-    /// State machine of the execution.
-    pub state_machine_arn: Option<String>,
     /// Map Run ARN.
     pub map_run_arn: Option<String>,
     /// Variables a state assigned (values as JSON text in the serialized form).
@@ -231,10 +229,6 @@ fn details_json(d: &EventDetails) -> Map<String, Value> {
     let text = |v: &Option<Value>| v.as_ref().map(|v| Value::String(v.to_string()));
     put("name", d.name.clone().map(Value::from));
     put("roleArn", d.role_arn.clone().map(Value::from));
-    put(
-        "stateMachineArn",
-        d.state_machine_arn.clone().map(Value::from),
-    );
     put("resourceType", d.resource_type.clone().map(Value::from));
     put("resource", d.resource.clone().map(Value::from));
     put("region", d.region.clone().map(Value::from));
@@ -326,7 +320,6 @@ fn parse_details(m: &Map<String, Value>) -> EventDetails {
         index: n("index"),
         length: n("length"),
         role_arn: s("roleArn"),
-        state_machine_arn: s("stateMachineArn"),
         map_run_arn: s("mapRunArn"),
         assigned_variables: m
             .get("assignedVariables")
@@ -416,11 +409,6 @@ impl<'c> Recorder<'c> {
             return Err(HistoryFull);
         }
         Ok(id)
-    }
-
-    /// How many events there are.
-    pub(crate) fn len(&self) -> usize {
-        lock(&self.events).len()
     }
 
     /// The events so far.

@@ -10,6 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
 
 use serde_json::Value;
 
@@ -112,6 +113,50 @@ pub struct TaskRequest<'a> {
     pub execution_name: &'a str,
     /// Call this to send a heartbeat.
     pub heartbeat: &'a Heartbeat<'a>,
+    /// Call this when a `.sync` or `.waitForTaskToken` task has been handed to its service (the
+    /// job submitted, the message sent), with the service's response: the engine writes
+    /// `TaskSubmitted` and goes on waiting for the result.
+    pub submission: &'a Submission,
+}
+
+/// The submission line of one task call (see [`TaskRequest::submission`]).
+#[derive(Debug, Default)]
+pub struct Submission {
+    state: Mutex<(Option<Value>, Option<Waker>)>,
+}
+
+impl Submission {
+    /// Reports the service's response to the submission.
+    pub fn submit(&self, response: Value) {
+        let waker = {
+            let mut s = lock(&self.state);
+            s.0 = Some(response);
+            s.1.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// A reported response not yet taken.
+    pub(crate) fn take(&self) -> Option<Value> {
+        lock(&self.state).0.take()
+    }
+
+    /// Completes with the next reported response.
+    pub(crate) async fn next(&self) -> Value {
+        std::future::poll_fn(|cx| {
+            let mut s = lock(&self.state);
+            match s.0.take() {
+                Some(v) => Poll::Ready(v),
+                None => {
+                    s.1 = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
 }
 
 /// The heartbeat line of one task call: integrations call [`Heartbeat::beat`]; the engine fails
@@ -216,6 +261,9 @@ pub enum Recorded {
     Failed(TaskError),
     /// The task never answered (it runs until a timeout or the execution ends).
     Hangs,
+    /// The task was handed to its service, which answered with this response
+    /// (`TaskSubmitted`); then the outcome.
+    Submitted(Value, Box<Recorded>),
 }
 
 /// Plays back recorded outcomes: each call of state `S` takes the next outcome recorded for `S`.
@@ -259,10 +307,17 @@ impl TaskIntegration for Replay {
             }
         };
         Box::pin(async move {
+            let next = match next {
+                Some(Recorded::Submitted(response, then)) => {
+                    request.submission.submit(response);
+                    Some(*then)
+                }
+                other => other,
+            };
             match next {
                 Some(Recorded::Succeeded(v)) => Ok(v),
                 Some(Recorded::Failed(e)) => Err(e),
-                Some(Recorded::Hangs) => std::future::pending().await,
+                Some(Recorded::Hangs | Recorded::Submitted(..)) => std::future::pending().await,
                 None => Err(TaskError::new(
                     "States.Runtime",
                     format!(

@@ -4,7 +4,6 @@
 //! (ToleratedFailureCount/Percentage), then ResultSelector → ResultPath → OutputPath or Output,
 //! with Retry and Catch. A redrive reruns only the iterations that did not succeed.
 
-use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::sync::Mutex;
 
@@ -14,12 +13,13 @@ use super::clock::lock;
 use super::failure::Failure;
 use super::history::{EventDetails, EventType, Recorder};
 use super::join::{boxed, run_limited};
+use super::map_run::{ChildRun, MapRun};
 use super::record::ChildResume;
-use super::run::{child_resume, next_of, ContextExtra, Frame, Here, Run, Step};
+use super::run::{child_resume, next_of, ContextExtra, Frame, Here, Run, Running, Step};
 use super::test_state::Mock;
 use crate::asl::{ItemProcessor, MapState, QueryLanguage};
 use crate::eval::{
-    apply_input_path, evaluate_payload, map_items, map_limits, uuid_v4, EvalError, MapLimits,
+    apply_input_path, evaluate_payload, map_items, map_limits, EvalError, MapLimits,
 };
 
 /// The error of a Map whose failed iterations exceed its tolerance.
@@ -48,21 +48,41 @@ impl Run<'_> {
                 .and_then(|eff| map_limits(s, here.lang, &scope.with_input(&eff)))
         };
         let (limits, late_error) = match limits {
-            Ok(l) => {
-                self.inspect(here, "maxConcurrency", || l.max_concurrency.into());
-                if let Some(c) = l.tolerated_failure_count {
-                    self.inspect(here, "toleratedFailureCount", || c.into());
-                }
-                if let Some(p) = l.tolerated_failure_percentage {
-                    self.inspect(here, "toleratedFailurePercentage", || p.into());
-                }
-                (l, None)
-            }
+            Ok(l) => (l, None),
             Err(e) if e.cause.contains("Tolerated") => (MapLimits::default(), Some(e)),
             Err(e) => return Err(self.eval_failure(e, here, frame)),
         };
-        let prepared = self.map_inputs(here, s, input, frame);
-        let (effective, items) = match prepared {
+        let distributed = processor
+            .processor_config
+            .as_ref()
+            .and_then(|c| c.mode.as_deref())
+            == Some("DISTRIBUTED");
+        // A Distributed Map with an ItemReader reads its items in its Map Run (TestState may
+        // hand them over instead); AWS then ignores ItemsPath.
+        let reads = distributed
+            && s.item_reader.is_some()
+            && self
+                .tested(here)
+                .is_none_or(|t| t.item_reader_data.is_none());
+        let prepared =
+            self.map_items(here, s, input, frame, reads)
+                .and_then(|(effective, items)| {
+                    let map_run = match distributed {
+                        true => {
+                            let ctx = self.context(here, ContextExtra::default());
+                            let scope = self.scope(input, &ctx, frame);
+                            let scope = match here.lang {
+                                QueryLanguage::JsonPath => scope.with_input(&effective),
+                                QueryLanguage::Jsonata => scope,
+                            };
+                            Some(MapRun::new(self, here, s, &scope)?)
+                        }
+                        false => None,
+                    };
+                    let inputs = self.select_inputs(here, s, input, &effective, items, frame)?;
+                    Ok((effective, inputs, map_run))
+                });
+        let (effective, inputs, map_run) = match prepared {
             Ok(p) => p,
             Err(e) => {
                 let f = self.eval_failure(e, here, frame);
@@ -70,36 +90,33 @@ impl Run<'_> {
                 return Err(f);
             }
         };
+        // TestState shows the limits only once the items are known.
+        if late_error.is_none() {
+            self.inspect(here, "maxConcurrency", || limits.max_concurrency.into());
+            if let Some(c) = limits.tolerated_failure_count {
+                self.inspect(here, "toleratedFailureCount", || c.into());
+            }
+            if let Some(p) = limits.tolerated_failure_percentage {
+                self.inspect(here, "toleratedFailurePercentage", || p.into());
+            }
+        }
         self.event(
             frame,
             EventType::MapStateStarted,
             EventDetails {
-                length: Some(items.len() as u64),
+                length: Some(inputs.len() as u64),
                 ..EventDetails::default()
             },
         )?;
         if let Some(e) = late_error {
             return Err(self.eval_failure(e, here, frame));
         }
-        let distributed = processor
-            .processor_config
-            .as_ref()
-            .and_then(|c| c.mode.as_deref())
-            == Some("DISTRIBUTED");
-        if distributed {
-            let run_arn = format!(
-                "arn:aws:states:{}:{}:mapRun:{}/{}:{}",
-                self.engine.options.region,
-                self.engine.options.account,
-                self.exec.state_machine_name,
-                s.label.clone().unwrap_or_else(|| here.name.to_string()),
-                uuid_v4(self.engine.random)
-            );
+        if let Some(run) = &map_run {
             self.event(
                 frame,
                 EventType::MapRunStarted,
                 EventDetails {
-                    map_run_arn: Some(run_arn),
+                    map_run_arn: Some(run.arn.clone()),
                     ..EventDetails::default()
                 },
             )?;
@@ -110,9 +127,11 @@ impl Run<'_> {
                 let tolerated = failed == 0
                     || (limits.tolerated_failure_count.is_none()
                         && limits.tolerated_failure_percentage.is_none())
-                    || tolerates(&limits, failed, items.len());
+                    || tolerates(&limits, failed, inputs.len());
                 if tolerated {
-                    Ok(v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]))
+                    Ok(Value::Array(
+                        v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]),
+                    ))
                 } else {
                     Err(Failure::new(
                         Some(EXCEEDED.0.into()),
@@ -124,12 +143,49 @@ impl Run<'_> {
                 Err(Failure::new(Some(error.clone()), cause.clone()))
             }
             None => {
-                self.iterate(here, processor, items, limits, frame, distributed, resume)
-                    .await
+                let run = async {
+                    let inputs = match &map_run {
+                        Some(r) if r.reads() => {
+                            let items = self.read_items(here, r).await?;
+                            self.select_inputs(here, s, input, &effective, items, frame)
+                                .map_err(|e| {
+                                    let mut f = Failure::new(
+                                        Some(e.error().into()),
+                                        Some(e.cause_in_state(here.name, here.entered_id)),
+                                    );
+                                    f.children = Some(Vec::new());
+                                    f
+                                })?
+                        }
+                        _ => inputs,
+                    };
+                    let runs = map_run.as_ref().and_then(|r| r.runs.as_ref());
+                    let kept = runs.map(|_| inputs.clone());
+                    let outputs = self
+                        .iterate(
+                            here,
+                            processor,
+                            inputs,
+                            limits,
+                            frame,
+                            distributed,
+                            resume,
+                            runs,
+                        )
+                        .await?;
+                    match &map_run {
+                        Some(r) => {
+                            self.write_results(here, r, kept.unwrap_or_default(), outputs)
+                                .await
+                        }
+                        None => Ok(Value::Array(outputs)),
+                    }
+                };
+                run.await
             }
         };
-        let results = match outcome {
-            Ok(results) => results,
+        let result = match outcome {
+            Ok(result) => result,
             Err(failure) => {
                 if distributed && !failure.is_fatal() {
                     self.event(
@@ -146,21 +202,30 @@ impl Run<'_> {
             }
         };
         if distributed {
-            self.event(frame, EventType::MapRunSucceeded, EventDetails::default())?;
+            // As AWS links them (recordings since late 2024): MapRunSucceeded and then
+            // MapStateSucceeded written aside, the state's exit following MapRunStarted.
+            let run_succeeded =
+                self.event_aside(frame, EventType::MapRunSucceeded, EventDetails::default())?;
+            let run_started = std::mem::replace(&mut frame.prev, run_succeeded);
+            let written =
+                self.event_aside(frame, EventType::MapStateSucceeded, EventDetails::default());
+            frame.prev = run_started;
+            written?;
+        } else {
+            self.event_aside(frame, EventType::MapStateSucceeded, EventDetails::default())?;
         }
-        self.event(frame, EventType::MapStateSucceeded, EventDetails::default())?;
-        let result = Value::Array(results);
         let shaped = self.shape_result(here, s.into(), input, &effective, &result, &ctx, frame);
         self.conclude(here, frame, shaped, next_of(here.state))
     }
 
-    /// The effective input and each iteration's input.
-    fn map_inputs(
+    /// The effective input and the items (none yet when the Map Run reads them).
+    fn map_items(
         &self,
         here: &Here<'_>,
         s: &MapState,
         input: &Value,
         frame: &Frame<'_>,
+        reads: bool,
     ) -> Result<(Value, Vec<Value>), EvalError> {
         let ctx = self.context(here, ContextExtra::default());
         let scope = self.scope(input, &ctx, frame);
@@ -169,13 +234,27 @@ impl Run<'_> {
         let items = match reader_data {
             Some(Value::Array(items)) => items,
             Some(other) => vec![other],
+            None if reads => Vec::new(),
             None => map_items(s, here.lang, &scope.with_input(&effective))?,
         };
-        if here.lang == QueryLanguage::JsonPath {
+        if here.lang == QueryLanguage::JsonPath && !reads {
             self.inspect(here, "afterItemsPath", || Value::Array(items.clone()));
         }
+        Ok((effective, items))
+    }
+
+    /// Each iteration's input: the item through ItemSelector (or the older Parameters).
+    fn select_inputs(
+        &self,
+        here: &Here<'_>,
+        s: &MapState,
+        input: &Value,
+        effective: &Value,
+        items: Vec<Value>,
+        frame: &Frame<'_>,
+    ) -> Result<Vec<Value>, EvalError> {
         let Some(selector) = s.item_selector.as_ref().or(s.parameters.as_ref()) else {
-            return Ok((effective, items));
+            return Ok(items);
         };
         let field = if s.item_selector.is_some() {
             "ItemSelector"
@@ -184,7 +263,7 @@ impl Run<'_> {
         };
         // One context object for all items; only `Map.Item` changes.
         let mut ctx = self.context(here, ContextExtra::default());
-        let inputs = items
+        items
             .into_iter()
             .enumerate()
             .map(|(i, item)| {
@@ -194,15 +273,14 @@ impl Run<'_> {
                         serde_json::json!({"Item": {"Index": i, "Value": item}}),
                     );
                 }
-                let scope = self.scope(&effective, &ctx, frame);
+                let scope = self.scope(effective, &ctx, frame);
                 let scope = match here.lang {
                     QueryLanguage::JsonPath => scope,
                     QueryLanguage::Jsonata => scope.with_input(input),
                 };
                 evaluate_payload(here.lang, field, selector, &scope)
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((effective, inputs))
+            .collect()
     }
 
     /// Runs the iterations; the results in item order, or the failure that ended the Map.
@@ -216,6 +294,7 @@ impl Run<'_> {
         frame: &mut Frame<'_>,
         distributed: bool,
         resume: Option<&[ChildResume]>,
+        runs: Option<&Mutex<Vec<ChildRun>>>,
     ) -> Result<Vec<Value>, Failure> {
         let count = items.len();
         let lang = processor.query_language.unwrap_or(here.lang);
@@ -226,8 +305,16 @@ impl Run<'_> {
         let tolerance = |failed: usize| tolerates(&limits, failed, count);
         let tolerant = limits.tolerated_failure_count.is_some()
             || limits.tolerated_failure_percentage.is_some();
-        let running: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
-        let start_prev = frame.prev;
+        let running = Running::default();
+        // Event links as AWS writes them: an iteration follows from the Map's latest link when
+        // it starts; once it ends, the Map's link moves on to the iteration's last event before
+        // its closing `MapIteration*` event (which is written aside), so a sequential Map chains
+        // its iterations. After the last one succeeded, the Map goes on from the last closing
+        // event.
+        let links = Mutex::new(Links {
+            current: frame.prev,
+            last_closing: None,
+        });
         let history = frame.history;
         let parent_vars = &frame.vars;
         let clock = self.engine.clock;
@@ -248,12 +335,16 @@ impl Run<'_> {
                 let item = items[index].take().unwrap_or(Value::Null);
                 let child_resume = child_resume(resume, index);
                 let running = &running;
+                let links = &links;
                 boxed(async move {
                     let child_history =
                         distributed.then(|| Recorder::new(clock, limit, Vec::new()));
                     let child_history = child_history.as_ref().unwrap_or(history);
+                    let start_prev = if distributed { 0 } else { lock(links).current };
+                    let current = running.enter(index);
                     let mut f =
                         Frame::child(parent_vars, start_prev, lang, child_history, child_resume);
+                    f.current = Some(&current);
                     let out = async {
                         if !distributed {
                             self.event(
@@ -262,22 +353,38 @@ impl Run<'_> {
                                 iteration(here.name, index),
                             )?;
                         }
-                        lock(running).insert(index);
                         let (start, input) = match child_resume {
                             Some(rp) => (rp.state.as_str(), rp.input.clone()),
                             None => (processor.start_at.as_str(), item),
                         };
+                        let start_ms = clock.now_ms();
                         let out = self
                             .run_graph(&processor.states, start, input, &mut f, child_resume)
                             .await;
-                        lock(running).remove(&index);
+                        running.leave(index);
+                        if let Some(runs) =
+                            runs.filter(|_| !out.as_ref().is_err_and(Failure::is_fatal))
+                        {
+                            lock(runs).push(ChildRun {
+                                index,
+                                start_ms,
+                                stop_ms: clock.now_ms(),
+                                outcome: match &out {
+                                    Ok(v) => Ok(v.clone()),
+                                    Err(f) => Err((f.error.clone(), f.cause.clone())),
+                                },
+                            });
+                        }
                         if !distributed && !out.as_ref().is_err_and(Failure::is_fatal) {
                             let kind = if out.is_ok() {
                                 EventType::MapIterationSucceeded
                             } else {
                                 EventType::MapIterationFailed
                             };
-                            self.event(&mut f, kind, iteration(here.name, index))?;
+                            let id = self.event_aside(&f, kind, iteration(here.name, index))?;
+                            let mut l = lock(links);
+                            l.current = l.current.max(f.prev);
+                            l.last_closing = l.last_closing.max(Some(id));
                         }
                         out
                     }
@@ -309,15 +416,18 @@ impl Run<'_> {
             },
         )
         .await;
-        frame.prev = history.len() as u64;
+        let links = links.into_inner().unwrap_or_else(|e| e.into_inner());
+        frame.prev = links.current;
         if let Some(f) = fatal {
             return Err(f);
         }
         if stopped_at.is_some() {
             if !distributed {
-                let aborted: Vec<usize> = lock(&running).iter().copied().collect();
-                for index in aborted {
-                    self.event(
+                for (index, state_aborted) in running.stopped() {
+                    if let Some(kind) = state_aborted {
+                        self.event_aside(frame, kind, EventDetails::default())?;
+                    }
+                    self.event_aside(
                         frame,
                         EventType::MapIterationAborted,
                         iteration(here.name, index),
@@ -332,8 +442,19 @@ impl Run<'_> {
             failure.children = Some(children);
             return Err(failure);
         }
+        if let Some(id) = links.last_closing {
+            frame.prev = id;
+        }
         Ok(succeeded_outputs(children))
     }
+}
+
+/// Where the next event of a Map's iterations links to (see [`Run::iterate`]).
+struct Links {
+    /// The link of the next iteration to start.
+    current: u64,
+    /// The latest `MapIterationSucceeded`/`Failed` event.
+    last_closing: Option<u64>,
 }
 
 /// The outputs of children that all succeeded, in order.

@@ -10,9 +10,10 @@
 //! from the state that did not finish, as `RedriveExecution` does.
 //!
 //! Module map: `run` (state loop, scopes, context object), `states` (Pass, Choice, Wait,
-//! Succeed, Fail), `task`, `map`, `parallel`, `retry` (Retry and Catch), `failure` (errors on
-//! their way up), `history`, `record`, `integration`, `clock`, `join` (deterministic
-//! concurrency), `test_state` (the TestState API).
+//! Succeed, Fail), `task`, `map`, `map_run` (a Distributed Map's ItemReader and ResultWriter),
+//! `parallel`, `retry` (Retry and Catch), `failure` (errors on their way up), `history`,
+//! `record`, `integration`, `clock`, `join` (deterministic concurrency), `test_state` (the
+//! TestState API).
 
 mod clock;
 mod execution;
@@ -21,6 +22,7 @@ pub mod history;
 pub mod integration;
 mod join;
 mod map;
+mod map_run;
 mod parallel;
 mod record;
 mod retry;
@@ -31,6 +33,10 @@ mod task;
 mod test_state;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_links;
+#[cfg(test)]
+mod tests_map_run;
 
 use serde_json::Value;
 
@@ -38,8 +44,8 @@ pub use clock::{BoxFuture, Clock, VirtualClock};
 pub use execution::Execution;
 pub use history::{EventDetails, EventType, HistoryEvent, HISTORY_LIMIT};
 pub use integration::{
-    Heartbeat, Integrations, Pattern, Recorded, Replay, Resource, TaskError, TaskIntegration,
-    TaskRequest,
+    Heartbeat, Integrations, Pattern, Recorded, Replay, Resource, Submission, TaskError,
+    TaskIntegration, TaskRequest,
 };
 pub use record::{ChildResume, ExecutionRecord, ExecutionStatus, ResumePoint};
 pub use test_state::{
@@ -146,9 +152,15 @@ impl<'a> Engine<'a> {
         } else {
             "execution"
         };
+        // An express execution's ARN ends with a uuid after the name.
+        let suffix = if start.express {
+            format!(":{}", crate::eval::uuid_v4(self.random))
+        } else {
+            String::new()
+        };
         let record = ExecutionRecord {
             execution_arn: format!(
-                "arn:aws:states:{}:{}:{kind}:{machine}:{}",
+                "arn:aws:states:{}:{}:{kind}:{machine}:{}{suffix}",
                 o.region, o.account, start.name
             ),
             name: start.name,
@@ -172,7 +184,6 @@ impl<'a> Engine<'a> {
         let opening = EventDetails {
             input: Some(record.input.clone()),
             role_arn: Some(o.role_arn.clone()),
-            state_machine_arn: Some(record.state_machine_arn.clone()),
             ..EventDetails::default()
         };
         Execution::new(self, record, EventType::ExecutionStarted, opening)

@@ -13,7 +13,7 @@ use super::history::{EventDetails, EventType};
 use super::join::{boxed, run_limited};
 use super::map::succeeded_outputs;
 use super::record::ChildResume;
-use super::run::{child_resume, next_of, ContextExtra, Frame, Here, Run, Step};
+use super::run::{child_resume, next_of, ContextExtra, Frame, Here, Run, Running, Step};
 use super::test_state::Mock;
 use crate::asl::{ParallelState, QueryLanguage};
 use crate::eval::{apply_input_path, evaluate_payload, EvalError};
@@ -76,7 +76,7 @@ impl Run<'_> {
                 Value::Array(results)
             }
         };
-        self.event(
+        self.event_aside(
             frame,
             EventType::ParallelStateSucceeded,
             EventDetails::default(),
@@ -106,9 +106,14 @@ impl Run<'_> {
         let todo: Vec<usize> = (0..count)
             .filter(|&i| !matches!(children[i], ChildResume::Succeeded(_)))
             .collect();
+        // Every branch follows from ParallelStateStarted; the state goes on from the latest last
+        // event of a branch that ended (as AWS links them).
         let start_prev = frame.prev;
+        let mut latest = start_prev;
         let history = frame.history;
         let parent_vars = &frame.vars;
+        let running = Running::default();
+        let running = &running;
         run_limited(
             todo.len(),
             0,
@@ -118,7 +123,9 @@ impl Run<'_> {
                 let child_resume = child_resume(resume, index);
                 boxed(async move {
                     let lang = branch.query_language.unwrap_or(here.lang);
+                    let current = running.enter(index);
                     let mut f = Frame::child(parent_vars, start_prev, lang, history, child_resume);
+                    f.current = Some(&current);
                     let (start, input) = match child_resume {
                         Some(rp) => (rp.state.as_str(), rp.input.clone()),
                         None => (branch.start_at.as_str(), branch_input.clone()),
@@ -126,27 +133,37 @@ impl Run<'_> {
                     let out = self
                         .run_graph(&branch.states, start, input, &mut f, child_resume)
                         .await;
-                    (index, out)
+                    running.leave(index);
+                    (index, out, f.prev)
                 })
             },
-            |_, (index, out)| match out {
-                Ok(v) => {
-                    children[index] = ChildResume::Succeeded(v);
-                    ControlFlow::Continue(())
-                }
-                Err(mut f) => {
-                    if let Some(rp) = f.resume.take() {
-                        children[index] = ChildResume::Resume(*rp);
+            |_, (index, out, last)| {
+                latest = latest.max(last);
+                match out {
+                    Ok(v) => {
+                        children[index] = ChildResume::Succeeded(v);
+                        ControlFlow::Continue(())
                     }
-                    failure = Some(f);
-                    ControlFlow::Break(())
+                    Err(mut f) => {
+                        if let Some(rp) = f.resume.take() {
+                            children[index] = ChildResume::Resume(*rp);
+                        }
+                        failure = Some(f);
+                        ControlFlow::Break(())
+                    }
                 }
             },
         )
         .await;
-        frame.prev = history.len() as u64;
+        frame.prev = latest;
         if let Some(mut f) = failure {
             if !f.is_fatal() {
+                // The branches still running are stopped (as a Map's iterations are).
+                for (_, state_aborted) in running.stopped() {
+                    if let Some(kind) = state_aborted {
+                        self.event_aside(frame, kind, EventDetails::default())?;
+                    }
+                }
                 f.children = Some(children);
             }
             return Err(f);

@@ -2,8 +2,8 @@
 //! with their variables), the state loop ([`Run::run_graph`]) and the per-state plumbing every
 //! state type shares (entering, exiting, turning evaluation errors into failures).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
@@ -77,6 +77,9 @@ pub(crate) struct Frame<'p> {
     pub history: &'p Recorder<'p>,
     /// Where the top-level thread publishes the state it is in (for a record saved mid-run).
     pub progress: Option<&'p Mutex<Option<ResumePoint>>>,
+    /// Where a Map iteration or Parallel branch shows the event that would say its current
+    /// state was stopped (`TaskStateAborted`, ...), should its Map or Parallel stop it.
+    pub current: Option<&'p Mutex<Option<EventType>>>,
 }
 
 impl<'p> Frame<'p> {
@@ -98,7 +101,36 @@ impl<'p> Frame<'p> {
             lang,
             history,
             progress: None,
+            current: None,
         }
+    }
+}
+
+/// The children of a Map or Parallel state that are running, each with the cell its frame
+/// keeps the abort event of its current state in ([`Frame::current`]).
+#[derive(Default)]
+pub(crate) struct Running(Mutex<BTreeMap<usize, Arc<Mutex<Option<EventType>>>>>);
+
+impl Running {
+    /// Child `index` starts; its frame's cell.
+    pub(crate) fn enter(&self, index: usize) -> Arc<Mutex<Option<EventType>>> {
+        let cell = Arc::new(Mutex::new(None));
+        lock(&self.0).insert(index, cell.clone());
+        cell
+    }
+
+    /// Child `index` ended.
+    pub(crate) fn leave(&self, index: usize) {
+        lock(&self.0).remove(&index);
+    }
+
+    /// The children still running when their parent stopped them, in index order, each with
+    /// the event that says its current state was stopped.
+    pub(crate) fn stopped(&self) -> Vec<(usize, Option<EventType>)> {
+        lock(&self.0)
+            .iter()
+            .map(|(&i, cell)| (i, *lock(cell)))
+            .collect()
     }
 }
 
@@ -127,6 +159,8 @@ pub(crate) struct Here<'a> {
     pub name: &'a str,
     pub state: &'a State,
     pub entered_id: u64,
+    /// The `previousEventId` of the entered event.
+    pub entered_prev: u64,
     pub entered_ms: i64,
     pub lang: QueryLanguage,
 }
@@ -163,6 +197,9 @@ impl<'e> Run<'e> {
                         "The state '{name}' does not exist in its scope."
                     )));
                 };
+                if let Some(c) = frame.current {
+                    *lock(c) = aborted_event(state);
+                }
                 if let Some(p) = frame.progress {
                     *lock(p) = Some(ResumePoint {
                         state: name.clone(),
@@ -207,6 +244,7 @@ impl<'e> Run<'e> {
     ) -> Result<Step, Failure> {
         let lang = state.query_language().unwrap_or(frame.lang);
         let entered_ms = self.engine.clock.now_ms();
+        let entered_prev = frame.prev;
         let entered_id = self.event(
             frame,
             EventType::entered(state.type_name()),
@@ -220,6 +258,7 @@ impl<'e> Run<'e> {
             name,
             state,
             entered_id,
+            entered_prev,
             entered_ms,
             lang,
         };
@@ -265,6 +304,21 @@ impl<'e> Run<'e> {
         Ok(id)
     }
 
+    /// Writes an event after the frame's last one without making it the frame's last: the next
+    /// event follows from the same one (AWS writes `MapIterationSucceeded`, `MapStateSucceeded`,
+    /// `ParallelStateSucceeded` and abort events this way).
+    pub(crate) fn event_aside(
+        &self,
+        frame: &Frame<'_>,
+        kind: EventType,
+        details: EventDetails,
+    ) -> Result<u64, Failure> {
+        frame
+            .history
+            .push(frame.prev, kind, details)
+            .map_err(|HistoryFull| Failure::history_full())
+    }
+
     /// Writes the state's exited event and returns where to go.
     pub(crate) fn exit(
         &self,
@@ -300,7 +354,9 @@ impl<'e> Run<'e> {
     }
 
     /// Turns an evaluation error in state `here` into a failure, writing `EvaluationFailed` for
-    /// the errors AWS records that way (JSONata evaluation errors).
+    /// the errors AWS records that way (JSONata evaluation errors). AWS links that event to the
+    /// event the state was entered from (to the entered event itself for a Wait state, whose
+    /// fields are evaluated once it is entered).
     pub(crate) fn eval_failure(
         &self,
         err: EvalError,
@@ -316,6 +372,9 @@ impl<'e> Run<'e> {
                 state: Some(here.name.to_string()),
                 ..EventDetails::default()
             };
+            if !matches!(here.state, State::Wait(_)) {
+                frame.prev = here.entered_prev;
+            }
             if let Err(f) = self.event(frame, EventType::EvaluationFailed, details) {
                 return f;
             }
@@ -457,6 +516,18 @@ impl ContextExtra<'_> {
 pub(crate) fn next_of(state: &State) -> Option<&str> {
     match state.transition() {
         crate::asl::Transition::Next(n) => Some(n),
+        _ => None,
+    }
+}
+
+/// The event AWS writes when a state of this type is stopped while it runs (states that never
+/// wait are never stopped).
+fn aborted_event(state: &State) -> Option<EventType> {
+    match state {
+        State::Task(_) => Some(EventType::TaskStateAborted),
+        State::Wait(_) => Some(EventType::WaitStateAborted),
+        State::Map(_) => Some(EventType::MapStateAborted),
+        State::Parallel(_) => Some(EventType::ParallelStateAborted),
         _ => None,
     }
 }

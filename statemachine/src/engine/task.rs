@@ -1,6 +1,6 @@
 //! The Task state: effective parameters, the call through the integration routed by the
 //! resource ARN (raced against `TimeoutSeconds`, `HeartbeatSeconds` and the execution's own
-//! timeout), the task events (`TaskScheduled`/`Started`/`Succeeded`/`Failed`/`TimedOut`, or
+//! timeout), the task events (`TaskScheduled`/`Started`/`Submitted`/`Succeeded`/`Failed`/`TimedOut`, or
 //! `LambdaFunction*` for a bare function ARN), then ResultSelector → ResultPath → OutputPath
 //! (JSONPath) or Output (JSONata), with Retry and Catch around it all.
 
@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::failure::Failure;
 use super::history::{EventDetails, EventType};
-use super::integration::{Heartbeat, Pattern, Resource, TaskError, TaskRequest};
+use super::integration::{Heartbeat, Pattern, Resource, Submission, TaskError, TaskRequest};
 use super::join::{race, Either};
 use super::run::{next_of, ContextExtra, Frame, Here, Run, Step};
 use super::states::{assign, jsonata_output};
@@ -85,6 +85,7 @@ impl Run<'_> {
         self.task_event(frame, resource, Phase::Scheduled(&params, timeouts))?;
         self.task_event(frame, resource, Phase::Started)?;
         let heartbeat = Heartbeat::new(self.engine.clock);
+        let submission = Submission::default();
         let request = TaskRequest {
             state_name: here.name,
             resource,
@@ -94,6 +95,7 @@ impl Run<'_> {
             task_token: token.as_deref(),
             execution_name: &self.exec.name,
             heartbeat: &heartbeat,
+            submission: &submission,
         };
         let started = self.engine.clock.now_ms();
         let outcome = match (mock, integration) {
@@ -112,7 +114,19 @@ impl Run<'_> {
                     },
                     self.watchdog(started, timeouts, &heartbeat),
                 );
-                match self.guard(call).await? {
+                let mut call = std::pin::pin!(self.guard(call));
+                let outcome = loop {
+                    match race(submission.next(), call.as_mut()).await {
+                        Either::Left(response) => {
+                            self.task_event(frame, resource, Phase::Submitted(&response))?;
+                        }
+                        Either::Right(outcome) => break outcome?,
+                    }
+                };
+                if let Some(response) = submission.take() {
+                    self.task_event(frame, resource, Phase::Submitted(&response))?;
+                }
+                match outcome {
                     Either::Left(r) => r,
                     Either::Right(timeout) => Err(timeout),
                 }
@@ -232,6 +246,10 @@ impl Run<'_> {
             }
             Phase::Started if lambda => EventType::LambdaFunctionStarted,
             Phase::Started => EventType::TaskStarted,
+            Phase::Submitted(response) => {
+                d.output = Some(response.clone());
+                EventType::TaskSubmitted
+            }
             Phase::Succeeded(out) => {
                 d.output = Some(out.clone());
                 if lambda {
@@ -258,6 +276,7 @@ impl Run<'_> {
 enum Phase<'a> {
     Scheduled(&'a Value, TaskTimeouts),
     Started,
+    Submitted(&'a Value),
     Succeeded(&'a Value),
     Failed(&'a TaskError),
 }

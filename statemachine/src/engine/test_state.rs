@@ -297,6 +297,7 @@ impl Engine<'_> {
             lang: machine.query_language.unwrap_or(QueryLanguage::JsonPath),
             history: &history,
             progress: None,
+            current: None,
         };
         let state = &machine.states[&name];
         if req.inspection_level >= InspectionLevel::Debug {

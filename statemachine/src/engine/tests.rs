@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::asl::StateMachine;
 
-const T0: i64 = 1_700_000_000_000;
+pub(super) const T0: i64 = 1_700_000_000_000;
 
 fn machine(json: Value) -> StateMachine {
     StateMachine::from_value(json).expect("a valid definition")
@@ -26,7 +26,7 @@ fn start(input: Value) -> StartExecution {
 }
 
 /// Runs `definition` on a virtual clock starting at T0.
-fn run_with(
+pub(super) fn run_with(
     definition: Value,
     input: Value,
     integrations: &Integrations,
@@ -52,13 +52,13 @@ fn redrive_with(
         .expect("redrivable")
 }
 
-fn types(r: &ExecutionRecord) -> Vec<&'static str> {
+pub(super) fn types(r: &ExecutionRecord) -> Vec<&'static str> {
     r.history.iter().map(|e| e.kind.as_str()).collect()
 }
 
 /// A task that answers from a script of outcomes, after `delay_ms` of clock time, counting calls
 /// per state and the most calls in flight at once.
-struct Scripted {
+pub(super) struct Scripted {
     clock: VirtualClock,
     delay_ms: i64,
     script: Mutex<Vec<Result<Value, TaskError>>>,
@@ -68,7 +68,7 @@ struct Scripted {
 }
 
 impl Scripted {
-    fn new(
+    pub(super) fn new(
         clock: &VirtualClock,
         delay_ms: i64,
         script: Vec<Result<Value, TaskError>>,
@@ -107,11 +107,11 @@ impl TaskIntegration for Scripted {
     }
 }
 
-fn with(i: Arc<dyn TaskIntegration>) -> Integrations {
+pub(super) fn with(i: Arc<dyn TaskIntegration>) -> Integrations {
     Integrations::new().route("", i)
 }
 
-fn boom() -> Result<Value, TaskError> {
+pub(super) fn boom() -> Result<Value, TaskError> {
     Err(TaskError::new("Boom", "it broke"))
 }
 

@@ -10,7 +10,9 @@
 //! - Choice rules: [`choice::evaluate_rule`];
 //! - per-state fields: [`wait_target`], [`map_items`], [`map_limits`], [`fail_fields`],
 //!   [`task_timeouts`];
-//! - the payload size limit: [`check_payload_size`].
+//! - the payload size limit: [`check_payload_size`];
+//! - a Distributed Map's [`item_reader`] (reading JSON, JSON Lines, CSV and listings into items)
+//!   and [`result_writer`] (the exported result files and manifest).
 //!
 //! What an evaluation sees is a [`Scope`]; what goes wrong is an [`EvalError`]. Randomness comes
 //! from the caller's [`Random`]; nothing here reads the clock or the OS.
@@ -22,12 +24,14 @@ pub mod choice;
 mod error;
 mod fields;
 pub mod intrinsics;
+pub mod item_reader;
 pub mod jsonata;
 pub mod jsonpath;
 mod limits;
 #[cfg(test)]
 mod proptests;
 mod random;
+pub mod result_writer;
 mod scope;
 mod state_fields;
 mod template;

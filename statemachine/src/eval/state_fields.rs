@@ -158,13 +158,15 @@ pub fn map_items(
             let p = state.items_path.as_deref().unwrap_or("$");
             match jsonpath::query(p, scope).map_err(|e| invalid_path(p, &e))? {
                 Value::Array(items) => Ok(items),
-                // AWS prints a context path with one `$` here.
+                // AWS prints a context path with one `$` here, and the cause without the
+                // "An error occurred while executing the state ..." prefix.
                 _ => Err(EvalError::runtime(format!(
                     "Reference path \"{}\" must point to array.",
                     p.strip_prefix('$')
                         .filter(|r| r.starts_with('$'))
                         .unwrap_or(p)
-                ))),
+                ))
+                .unprefixed()),
             }
         }
         QueryLanguage::Jsonata => match &state.items {
@@ -315,7 +317,7 @@ fn not_number(field: &str, path: &Option<String>, v: &Value, kind: &str) -> Eval
 }
 
 /// A whole number from a JSON integer or a string holding one.
-fn integer(v: &Value) -> Option<i64> {
+pub(crate) fn integer(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse().ok(),

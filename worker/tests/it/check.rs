@@ -1,0 +1,313 @@
+//! CheckFeed: file://, http:// with conditional GET and retries, s3://, and bad feeds.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use bytes::Bytes;
+use sha2::{Digest as _, Sha256};
+use store::layout::{self, CheckResult, Current};
+use store::{Condition, Store};
+use worker::job::{Job, RetryArgs};
+
+use crate::common::*;
+
+fn fast_retry() -> RetryArgs {
+    RetryArgs {
+        request_timeout: 5.0,
+        max_attempts: 4,
+        retry_base_ms: 10,
+        retry_cap_ms: 100,
+    }
+}
+
+async fn job(config: &std::path::Path, execution: &str) -> Job {
+    let config = worker::job::load_config(config.to_str().unwrap())
+        .await
+        .unwrap();
+    Job::new(config, "jobs", execution).await.unwrap()
+}
+
+async fn read_check(store: &Store, execution: &str) -> CheckResult {
+    let o = store.get(&layout::check("jobs", execution)).await.unwrap();
+    serde_json::from_slice(&o.bytes).unwrap()
+}
+
+#[tokio::test]
+async fn check_of_a_file_feed_stores_snapshot_index_and_check_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = gen_feed(300, None);
+    std::fs::write(dir.path().join("feed.xml"), &feed).unwrap();
+    let config = local_config(dir.path());
+    let job = job(&config, "e1").await;
+    let result = worker::check::check(&job, &fast_retry()).await.unwrap();
+
+    let sha = hex::encode(Sha256::digest(&feed));
+    assert_eq!(
+        result.snapshot.snapshot,
+        format!("feeds/jobs/snapshots/{sha}.xml")
+    );
+    assert_eq!(result.snapshot.records, 300);
+    assert_eq!(result.snapshot.bytes, feed.len() as u64);
+    assert!(!result.not_modified);
+    let stored = std::fs::read(dir.path().join("store").join(&result.snapshot.snapshot)).unwrap();
+    assert!(stored == feed, "the snapshot is the feed, byte for byte");
+    assert_eq!(read_check(&job.store, "e1").await, result);
+    // The index is the feed's: a diff against nothing adds all 300 records.
+    let (_, changes) = write_manifest(&job.store, &result, None).await;
+    assert_eq!(changes.upserts.len(), 300);
+    // No staging files are left behind.
+    let keys = job.store.list("").await.unwrap();
+    assert_eq!(keys.len(), 5, "{keys:?}"); // snapshot, index, check, + test's manifest, changes
+}
+
+/// A feed server with an ETag that answers 304 to a matching If-None-Match, and 503 to the
+/// first `fail_first` requests.
+#[derive(Clone)]
+struct FeedServer {
+    body: Bytes,
+    etag: &'static str,
+    fail_first: u64,
+    seen: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+async fn serve_feed(State(s): State<FeedServer>, headers: HeaderMap) -> axum::response::Response {
+    let n = {
+        let mut seen = s.seen.lock().unwrap();
+        seen.push(
+            headers
+                .get("if-none-match")
+                .map(|v| v.to_str().unwrap().to_string()),
+        );
+        seen.len() as u64
+    };
+    if n <= s.fail_first {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("retry-after", "0")],
+            "busy",
+        )
+            .into_response();
+    }
+    if headers.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(s.etag) {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    (
+        [
+            ("etag", s.etag),
+            ("last-modified", "Mon, 23 Nov 2026 06:00:00 GMT"),
+        ],
+        s.body.clone(),
+    )
+        .into_response()
+}
+
+#[tokio::test]
+async fn check_over_http_retries_then_uses_conditional_get() {
+    let feed = gzip(&gen_feed(200, None));
+    let server = FeedServer {
+        body: Bytes::from(feed.clone()),
+        etag: "\"v1\"",
+        fail_first: 2,
+        seen: Arc::default(),
+    };
+    let router = axum::Router::new()
+        .route("/feed.xml.gz", axum::routing::get(serve_feed))
+        .with_state(server.clone());
+    let (addr, _stop) = serve(router).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{addr}/feed.xml.gz");
+    let config = write_config(dir.path(), "file://store", &url, "file://sink", 2, 50);
+
+    let first = worker::check::check(&job(&config, "e1").await, &fast_retry())
+        .await
+        .unwrap();
+    assert_eq!(server.seen.lock().unwrap().len(), 3, "two 503s, then 200");
+    assert!(first.snapshot.snapshot.ends_with(".xml.gz"));
+    assert_eq!(first.snapshot.records, 200);
+    assert_eq!(first.snapshot.etag.as_deref(), Some("\"v1\""));
+
+    // What Commit would write after a successful consume.
+    let j2 = job(&config, "e2").await;
+    let current = Current {
+        feed: "jobs".into(),
+        execution: "e1".into(),
+        snapshot: first.snapshot.clone(),
+    };
+    j2.store
+        .put(
+            &layout::current("jobs"),
+            Bytes::from(serde_json::to_vec(&current).unwrap()),
+            Condition::Always,
+        )
+        .await
+        .unwrap();
+    let second = worker::check::check(&j2, &fast_retry()).await.unwrap();
+    assert!(second.not_modified);
+    assert_eq!(second.snapshot, first.snapshot);
+    assert_eq!(
+        server.seen.lock().unwrap().last().unwrap().as_deref(),
+        Some("\"v1\""),
+        "the second GET is conditional"
+    );
+}
+
+#[tokio::test]
+async fn check_gives_up_on_a_missing_feed_and_on_lasting_http_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "file://store",
+        "file://none.xml",
+        "file://sink",
+        2,
+        50,
+    );
+    let err = worker::check::check(&job(&config, "e1").await, &fast_retry())
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+    assert!(err.to_string().contains("none.xml"), "{err}");
+
+    let server = FeedServer {
+        body: Bytes::new(),
+        etag: "\"x\"",
+        fail_first: 100,
+        seen: Arc::default(),
+    };
+    let router = axum::Router::new()
+        .route("/f", axum::routing::get(serve_feed))
+        .with_state(server.clone());
+    let (addr, _stop) = serve(router).await;
+    let config = write_config(
+        dir.path(),
+        "file://store",
+        &format!("http://{addr}/f"),
+        "file://sink",
+        2,
+        50,
+    );
+    let err = worker::check::check(&job(&config, "e1").await, &fast_retry())
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 1, "{err}");
+    assert_eq!(
+        server.seen.lock().unwrap().len(),
+        4,
+        "max_attempts requests"
+    );
+    assert!(err.to_string().contains("503"), "{err}");
+}
+
+fn run_worker(args: &[&str], envs: &[(&str, &str)]) -> (i32, serde_json::Value, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedpipe-worker"))
+        .args(args)
+        .envs(envs.iter().copied())
+        .env("FEEDPIPE_RETRY_BASE_MS", "10")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let last = stdout.lines().last().unwrap_or_default().to_string();
+    let line = serde_json::from_str(&last).unwrap_or_else(|e| panic!("{e}: {stdout:?}"));
+    (
+        out.status.code().unwrap_or(-1),
+        line,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_check_binary_rejects_a_bad_feed_with_exit_code_2_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut feed = gen_feed(50, None);
+    feed.truncate(feed.len() / 2);
+    feed.extend_from_slice(b"</source>");
+    std::fs::write(dir.path().join("feed.xml"), &feed).unwrap();
+    let config = local_config(dir.path());
+    let (code, line, stderr) = run_worker(
+        &["check"],
+        &[
+            ("FEEDPIPE_CONFIG", config.to_str().unwrap()),
+            ("FEEDPIPE_FEED", "jobs"),
+            ("FEEDPIPE_EXECUTION", "e1"),
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(line["status"], "FAILED");
+    assert_eq!(line["error"], "Feedpipe.BadFeed");
+    assert!(
+        line["cause"].as_str().unwrap().contains("feed.xml"),
+        "{line}"
+    );
+    let left: Vec<_> = walk(&dir.path().join("store"));
+    assert!(left.is_empty(), "{left:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_check_binary_works_on_s3_for_store_and_feed() {
+    let bucket = moto_bucket("check").await;
+    let feed = gzip(&gen_feed(400, None));
+    let s3 = Store::open(&format!("s3://{bucket}/src")).await.unwrap();
+    s3.put("feed.xml.gz", Bytes::from(feed.clone()), Condition::Always)
+        .await
+        .unwrap();
+    let config = format!(
+        r#"store = "s3://{bucket}/state"
+[[feed]]
+name = "jobs"
+url = "s3://{bucket}/src/feed.xml.gz"
+record_tag = "job"
+id = "reference"
+[feed.sink]
+url = "s3://{bucket}/sink"
+"#
+    );
+    let state = Store::open(&format!("s3://{bucket}/state")).await.unwrap();
+    state
+        .put(
+            "config/feedpipe.toml",
+            Bytes::from(config),
+            Condition::Always,
+        )
+        .await
+        .unwrap();
+    let config_url = format!("s3://{bucket}/state/config/feedpipe.toml");
+    let (code, line, stderr) = run_worker(
+        &["check"],
+        &[
+            ("FEEDPIPE_CONFIG", &config_url),
+            ("FEEDPIPE_FEED", "jobs"),
+            ("FEEDPIPE_EXECUTION", "jobs-2026-11-23T06-00Z"),
+            ("AWS_BATCH_JOB_ID", "test-job"),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(line["status"], "SUCCEEDED");
+    assert_eq!(line["records"], 400);
+    // In AWS the log lines are JSON.
+    let log_line = stderr.lines().next().unwrap();
+    assert!(
+        serde_json::from_str::<serde_json::Value>(log_line).is_ok(),
+        "{log_line}"
+    );
+    let check = read_check(&state, "jobs-2026-11-23T06-00Z").await;
+    let stored = state.get(&check.snapshot.snapshot).await.unwrap();
+    assert!(stored.bytes == feed);
+    assert!(state.head(&check.snapshot.index).await.unwrap().is_some());
+}
