@@ -26,8 +26,11 @@
 //! [`index_reader_with_spill`]): sorted runs go there and are merged at the end (an external
 //! merge sort), so memory stays bounded for any record count. Without spill storage the build
 //! stops there with [`ErrorKind::IndexTooLarge`] instead of growing without bound. This crate
-//! does no I/O: the worker and the `feedpipe` CLI supply a temporary directory; [`MemorySpill`]
-//! keeps runs in memory. Spilled or not, the index file's bytes are the same.
+//! does no I/O: callers that do supply a temporary directory (the `feedpipe` CLI does, in
+//! `cli/src/feed_cmd.rs`; the worker's check job is meant to); [`MemorySpill`] keeps runs in
+//! memory. Spilled or not, the index file's bytes are the same. A spilled index is read back
+//! from spill storage by [`Index::write_to`], so write it out rather than holding
+//! [`Index::to_bytes`] (the whole file in memory).
 
 mod build;
 mod read;

@@ -1,8 +1,9 @@
 //! Spill storage for index builds: where [`super::Indexer`] keeps sorted runs of entries once
 //! they outgrow [`crate::FeedOptions::index_memory`] (an external merge sort). The caller
-//! provides the storage through the [`Spill`] trait, since this crate does no I/O: the worker
-//! and the `feedpipe` CLI give it a temporary directory; [`MemorySpill`] keeps runs in memory
-//! (for tests, and to show what an implementation has to do).
+//! provides the storage through the [`Spill`] trait, since this crate does no I/O: the
+//! `feedpipe` CLI gives it a temporary directory (and the worker's check job should);
+//! [`MemorySpill`] keeps runs in memory (for tests, and to show what an implementation has to
+//! do).
 
 use std::collections::HashMap;
 use std::io::{self, Cursor, Read, Write};
