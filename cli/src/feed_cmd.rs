@@ -440,12 +440,18 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         return Err(e).context("cannot write to stdout");
     }
     out.flush().context("cannot write to stdout")?;
-    if !summary.missing.is_empty() {
+    if summary.missing > 0 {
+        let more = summary.missing - summary.missing_ids.len() as u64;
         eprintln!(
-            "feedpipe: {}: {} of the ids are not in the feed: {}",
+            "feedpipe: {}: {} of the ids are not in the feed: {}{}",
             args.file.display(),
-            summary.missing.len(),
-            summary.missing.join(", ")
+            summary.missing,
+            summary.missing_ids.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         );
     }
     Ok(ExitCode::SUCCESS)

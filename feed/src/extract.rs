@@ -39,20 +39,27 @@ pub struct ExtractSummary {
     pub feed: FeedSummary,
     /// Records extracted.
     pub extracted: u64,
-    /// Ids asked for that the feed does not have, sorted.
-    pub missing: Vec<String>,
+    /// Number of ids asked for that the feed does not have.
+    pub missing: u64,
+    /// The first of those ids in sorted order, at most [`MISSING_IDS`] (for messages: the
+    /// whole list could be as long as the set).
+    pub missing_ids: Vec<String>,
 }
+
+/// The most missing ids an [`ExtractSummary`] names.
+pub const MISSING_IDS: usize = 20;
 
 impl ExtractSummary {
     fn new(feed: FeedSummary, extracted: u64, not_found: Wanted) -> ExtractSummary {
-        let missing = match not_found {
-            Wanted::Ids(ids) => ids.missing(),
-            Wanted::All => Vec::new(),
+        let (missing, missing_ids) = match not_found {
+            Wanted::Ids(ids) => (ids.remaining() as u64, ids.missing(MISSING_IDS)),
+            Wanted::All => (0, Vec::new()),
         };
         ExtractSummary {
             feed,
             extracted,
             missing,
+            missing_ids,
         }
     }
 }

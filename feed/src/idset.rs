@@ -181,12 +181,15 @@ impl IdSet {
         true
     }
 
-    /// The ids not taken, sorted.
-    pub fn missing(&self) -> Vec<String> {
-        let mut out = Vec::with_capacity(self.remaining);
+    /// The first `limit` ids not taken, sorted (`usize::MAX`: all of them).
+    pub fn missing(&self, limit: usize) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.remaining.min(limit));
         let mut id = Vec::new();
         let mut at = 0;
         for i in 0..self.len {
+            if out.len() == limit {
+                break;
+            }
             at = decode(&self.data, at, &mut id);
             if self.taken[i / 64] & (1 << (i % 64)) == 0 {
                 out.push(String::from_utf8_lossy(&id).into_owned());
@@ -341,9 +344,10 @@ mod tests {
             assert!(!set.take(id), "taken twice");
         }
         assert_eq!(set.remaining(), 500);
-        let missing = set.missing();
+        let missing = set.missing(usize::MAX);
         let want: Vec<String> = ids.iter().skip(1).step_by(2).cloned().collect();
         assert_eq!(missing, want);
+        assert_eq!(set.missing(3), want[..3]);
     }
 
     #[test]
@@ -358,7 +362,7 @@ mod tests {
             assert!(set.take(&format!("R{i}")), "R{i}");
         }
         assert!(!set.contains(&format!("R{n}")));
-        let missing = set.missing();
+        let missing = set.missing(usize::MAX);
         assert_eq!(missing.len() as u64, n - n.div_ceil(3));
         assert!(missing.windows(2).all(|w| w[0] < w[1]));
         assert!(missing
@@ -377,7 +381,7 @@ mod tests {
     #[test]
     fn empty_and_odd_ids() {
         let mut empty = IdSet::new(Vec::<String>::new());
-        assert!(empty.is_empty() && !empty.take("a") && empty.missing().is_empty());
+        assert!(empty.is_empty() && !empty.take("a") && empty.missing(usize::MAX).is_empty());
         let odd = ["", "ü", "a\u{0}b", "a", "ab", &"x".repeat(300)];
         let mut set = IdSet::new(odd);
         assert_eq!(set.len(), 6);

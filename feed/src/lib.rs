@@ -7,7 +7,8 @@
 //!   a [`std::io::Read`] with inflate and split on two threads.
 //! - [`RecordRef::to_json`]: a record's JSON form ([`json`] documents the mapping).
 //! - [`index`]: the sorted (id, hash) pairs of a snapshot in a checksummed binary file, built
-//!   push-style ([`index::Indexer`]) and read as a stream ([`index::IndexReader`]).
+//!   push-style ([`index::Indexer`]) and read as a stream ([`index::IndexReader`]); small files
+//!   of the same format from entries in id order ([`index::ListBuilder`], a diff's change lists).
 //! - [`diff`]: the streaming merge of two indexes into added, changed and removed ids.
 //! - [`extract`]: the JSON forms of chosen records out of a snapshot, streamed; the chosen ids
 //!   are kept in an [`IdSet`] (compact: about 6 bytes plus the front-coded id each).
@@ -31,12 +32,12 @@
 //! let v2 = b"<jobs><job><reference>1</reference><t>b</t></job><job><reference>3</reference></job></jobs>";
 //!
 //! // CheckFeed: index the bytes as they arrive (gzip or not), here in two chunks.
-//! let index = |feed: &[u8]| -> Result<Vec<u8>, feed::FeedError> {
+//! let index = |feed: &[u8]| -> Result<Vec<u8>, Box<dyn std::error::Error>> {
 //!     let mut ix = Indexer::new(&opts);
 //!     let (a, b) = feed.split_at(10);
 //!     ix.push(a)?;
 //!     ix.push(b)?;
-//!     Ok(ix.finish()?.to_bytes())
+//!     Ok(ix.finish()?.try_to_bytes()?)
 //! };
 //! let (old, new) = (index(v1)?, index(v2)?);
 //!

@@ -155,8 +155,11 @@ async fn store_and_index(job: &Job, mut stream: ByteStream) -> Result<SnapshotRe
         upload.finish(&snapshot).await?;
     }
     let index_key = layout::index(name, &sha256);
+    let bytes = index
+        .try_to_bytes()
+        .map_err(|e| JobError::Internal(format!("cannot write the index: {e}")))?;
     job.store
-        .put(&index_key, Bytes::from(index.to_bytes()), Condition::Always)
+        .put(&index_key, Bytes::from(bytes), Condition::Always)
         .await?;
     let secs = started.elapsed().as_secs_f64();
     tracing::info!(feed = %name, execution = %job.execution, bytes = raw.bytes,

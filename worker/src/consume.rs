@@ -409,11 +409,11 @@ async fn extract_upserts(
         if let Some(m) = mismatch {
             return Ok(Err(format!("{thread_location}: {m}")));
         }
-        if !summary.missing.is_empty() {
+        if summary.missing > 0 {
             return Ok(Err(format!(
-                "{thread_location}: {} changed records are not in the snapshot (first: {:?})",
-                summary.missing.len(),
-                summary.missing[0]
+                "{thread_location}: {} changed records are not in the snapshot (first: {})",
+                summary.missing,
+                summary.missing_ids.join(", ")
             )));
         }
         Ok::<_, feed::FeedError>(Ok(()))

@@ -15,7 +15,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::runs::{merge, EntryRef, Run, RunReader, RunWriter, Sorted, RUN_BUF};
 use super::spill::Spill;
-use super::{Body, Index};
+use super::{hash_entry, Body, Index};
 use crate::error::{ErrorKind, FeedError};
 use crate::options::FeedOptions;
 use crate::record::RecordRef;
@@ -167,9 +167,7 @@ impl Tally {
             }
             None => self.prev = Some((e.id.to_vec(), e.number, e.offset)),
         }
-        self.hasher.update(&(e.id.len() as u32).to_le_bytes());
-        self.hasher.update(e.id);
-        self.hasher.update(&e.hash);
+        hash_entry(&mut self.hasher, e.id, &e.hash);
         self.records += 1;
         Ok(())
     }

@@ -26,13 +26,18 @@
 //! [`index_reader_with_spill`]): sorted runs go there and are merged at the end (an external
 //! merge sort), so memory stays bounded for any record count. Without spill storage the build
 //! stops there with [`ErrorKind::IndexTooLarge`] instead of growing without bound. This crate
-//! does no I/O: callers that do supply a temporary directory (the `feedpipe` CLI does, in
-//! `cli/src/feed_cmd.rs`; the worker's check job is meant to); [`MemorySpill`] keeps runs in
-//! memory. Spilled or not, the index file's bytes are the same. A spilled index is read back
-//! from spill storage by [`Index::write_to`], so write it out rather than holding
-//! [`Index::to_bytes`] (the whole file in memory).
+//! does no I/O: callers that do supply a temporary directory (`worker::spill::TempSpill`, used
+//! by the `feedpipe` CLI and the worker's check job); [`MemorySpill`] keeps runs in memory.
+//! Spilled or not, the index file's bytes are the same. A spilled index is read back from spill
+//! storage by [`Index::write_to`], which streams and reports what goes wrong;
+//! [`Index::try_to_bytes`] holds the whole file in memory, and [`Index::entries`] exists only
+//! for an index held in memory.
+//!
+//! [`ListBuilder`] writes the same format from entries that arrive in id order (the change
+//! lists a diff produces, cut into parts).
 
 mod build;
+mod list;
 mod read;
 mod runs;
 mod spill;
@@ -51,6 +56,7 @@ use crate::sink::{consume, Piped};
 use build::{Builder, Entries};
 pub(crate) use runs::{merge, put_id, EntryRef, Sorted};
 
+pub use list::ListBuilder;
 pub use read::{IndexError, IndexHeader, IndexReader};
 pub use spill::{MemorySpill, Spill};
 
@@ -248,35 +254,29 @@ impl Index {
         }
     }
 
-    /// The entries in id order, for an index held in memory.
-    ///
-    /// # Panics
-    ///
-    /// On an index whose entries were spilled ([`Index::spilled_runs`] > 0): read those with
-    /// an [`IndexReader`] over [`Index::write_to`]'s bytes.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, RecordHash)> + '_ {
+    /// The entries in id order when they are held in memory; `None` for an index whose entries
+    /// were spilled ([`Index::spilled_runs`] > 0): read those with an [`IndexReader`] over what
+    /// [`Index::write_to`] writes.
+    pub fn entries(&self) -> Option<impl Iterator<Item = (&str, RecordHash)> + '_> {
         let Body::Memory(entries) = &self.body else {
-            panic!("Index::iter on a spilled index: read it with an IndexReader");
+            return None;
         };
-        (0..entries.len()).map(|i| {
+        Some((0..entries.len()).map(|i| {
             let e = entries.get(i);
             let id = std::str::from_utf8(e.id).unwrap_or_default();
             (id, RecordHash::from_bytes(e.hash))
-        })
+        }))
     }
 
     /// Writes the index file (see the module documentation for the format). A spilled index
     /// is read back from spill storage; its errors come back here.
     pub fn write_to<W: Write>(&self, w: W) -> io::Result<()> {
         let mut out = Checksummed::new(w);
-        let mut header = Vec::with_capacity(HEADER_LEN);
-        header.extend_from_slice(MAGIC);
-        header.extend_from_slice(&VERSION.to_le_bytes());
-        header.extend_from_slice(&0u32.to_le_bytes());
-        header.extend_from_slice(&self.records.to_le_bytes());
-        header.extend_from_slice(&self.summary.uncompressed_bytes.to_le_bytes());
-        header.extend_from_slice(&self.feed_hash.to_be_bytes());
-        out.write(&header)?;
+        out.write(&header(
+            self.records,
+            self.summary.uncompressed_bytes,
+            self.feed_hash,
+        ))?;
         match &self.body {
             Body::Memory(entries) => {
                 let mut prev: &[u8] = &[];
@@ -321,25 +321,32 @@ impl Index {
         out.finish()
     }
 
-    /// The index file's bytes. For a spilled index, [`Index::try_to_bytes`] reports a failure
-    /// to read it back; this cannot.
-    ///
-    /// # Panics
-    ///
-    /// When the entries of a spilled index cannot be read back from spill storage.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        match self.try_to_bytes() {
-            Ok(v) => v,
-            Err(e) => panic!("Index::to_bytes: {e}"),
-        }
-    }
-
-    /// The index file's bytes, or the error of reading a spilled index back.
+    /// The index file's bytes (all in memory: prefer [`Index::write_to`] for big indexes), or
+    /// the error of reading a spilled index back.
     pub fn try_to_bytes(&self) -> io::Result<Vec<u8>> {
         let mut v = Vec::new();
         self.write_to(&mut v)?;
         Ok(v)
     }
+}
+
+/// Adds one entry to a feed hash (see the module documentation).
+fn hash_entry(hasher: &mut Xxh3, id: &[u8], hash: &[u8; 16]) {
+    hasher.update(&(id.len() as u32).to_le_bytes());
+    hasher.update(id);
+    hasher.update(hash);
+}
+
+/// The fixed header of an index file.
+fn header(records: u64, uncompressed_bytes: u64, feed_hash: u128) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    // 12..16: flags, 0.
+    h[16..24].copy_from_slice(&records.to_le_bytes());
+    h[24..32].copy_from_slice(&uncompressed_bytes.to_le_bytes());
+    h[32..48].copy_from_slice(&feed_hash.to_be_bytes());
+    h
 }
 
 impl Drop for Index {

@@ -1,7 +1,8 @@
 //! Spill storage for index builds: where [`super::Indexer`] keeps sorted runs of entries once
 //! they outgrow [`crate::FeedOptions::index_memory`] (an external merge sort). The caller
 //! provides the storage through the [`Spill`] trait, since this crate does no I/O: the
-//! `feedpipe` CLI gives it a temporary directory (and the worker's check job should);
+//! `feedpipe` CLI and the worker's check job give it a temporary directory
+//! (`worker::spill::TempSpill`);
 //! [`MemorySpill`] keeps runs in memory (for tests, and to show what an implementation has to
 //! do).
 
@@ -19,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 ///
 /// A temporary-directory implementation is a dozen lines: `create` is `File::create(dir/N)`,
 /// `open` is `File::open(dir/N)`, `remove` is `remove_file`, and the directory goes when the
-/// provider is dropped (the `feedpipe` CLI's `feed_cmd.rs` has one).
+/// provider is dropped (`worker::spill::TempSpill` is one).
 pub trait Spill: Send {
     /// A new, empty run to write. The indexer flushes and drops the writer when the run is
     /// complete, before it opens the run.

@@ -16,7 +16,10 @@ fn feed_bytes(o: &GenOptions, rev: Option<&Revision>) -> Vec<u8> {
 }
 
 fn index_of(bytes: &[u8]) -> Vec<u8> {
-    index_reader(bytes, &opts()).unwrap().to_bytes()
+    index_reader(bytes, &opts())
+        .unwrap()
+        .try_to_bytes()
+        .unwrap()
 }
 
 fn read_all(idx: &[u8]) -> Result<Vec<(String, feed::RecordHash)>, IndexError> {
@@ -33,7 +36,7 @@ fn index_round_trips_sorted_with_header() {
     let xml = "<r><job><reference>b</reference></job><job><reference>a</reference><x/></job><job><reference>ab</reference></job></r>";
     let index = index_reader(xml.as_bytes(), &opts()).unwrap();
     assert_eq!(index.len(), 3);
-    let bytes = index.to_bytes();
+    let bytes = index.try_to_bytes().unwrap();
     assert_eq!(&bytes[..8], b"FPINDEX\n");
     let r = IndexReader::new(&bytes[..]).unwrap();
     assert_eq!(r.header().records, 3);
@@ -53,7 +56,11 @@ fn index_round_trips_sorted_with_header() {
     let entries = read_all(&bytes).unwrap();
     let ids: Vec<_> = entries.iter().map(|e| e.0.as_str()).collect();
     assert_eq!(ids, ["a", "ab", "b"]);
-    let from_index: Vec<_> = index.iter().map(|(i, h)| (i.to_string(), h)).collect();
+    let from_index: Vec<_> = index
+        .entries()
+        .unwrap()
+        .map(|(i, h)| (i.to_string(), h))
+        .collect();
     assert_eq!(entries, from_index);
 }
 
@@ -73,7 +80,11 @@ fn push_indexer_equals_reader_indexer_for_any_chunking_gzip_or_not() {
                 for piece in input.chunks(chunk) {
                     ix.push(piece).unwrap();
                 }
-                assert_eq!(ix.finish().unwrap().to_bytes(), want, "chunk {chunk}");
+                assert_eq!(
+                    ix.finish().unwrap().try_to_bytes().unwrap(),
+                    want,
+                    "chunk {chunk}"
+                );
             }
         }
     }
@@ -264,11 +275,17 @@ fn pipelined_and_single_threaded_agree_on_multi_megabyte_feeds_with_big_records(
     single.push(&xml).unwrap();
     let single = single.finish().unwrap();
     assert_eq!(piped.len(), 1501);
-    assert_eq!(piped.to_bytes(), single.to_bytes());
+    assert_eq!(
+        piped.try_to_bytes().unwrap(),
+        single.try_to_bytes().unwrap()
+    );
     let z = gz(&xml);
     assert_eq!(
-        index_reader(&z[..], &opts()).unwrap().to_bytes(),
-        single.to_bytes()
+        index_reader(&z[..], &opts())
+            .unwrap()
+            .try_to_bytes()
+            .unwrap(),
+        single.try_to_bytes().unwrap()
     );
     assert_eq!(piped.summary(), single.summary());
 }

@@ -84,7 +84,7 @@ async fn stage(store: &Store, execution: &str, bytes: &[u8]) -> CheckResult {
             .unwrap();
     };
     put(snapshot.snapshot.clone(), bytes.to_vec()).await;
-    put(snapshot.index.clone(), index.to_bytes()).await;
+    put(snapshot.index.clone(), index.try_to_bytes().unwrap()).await;
     let check = CheckResult {
         feed: "jobs".into(),
         execution: execution.into(),
