@@ -2,7 +2,7 @@
 //! (and for the benches). Gzip is detected from the bytes, not the file name.
 //!
 //! Memory stays bounded for feeds of any size: index builds spill sorted runs to a temporary
-//! directory ([`TempSpill`]), the diff streams index files and its id lists through temporary
+//! directory (`worker::spill::TempSpill`), the diff streams index files and its id lists through temporary
 //! files, and extract keeps the wanted ids in a compact [`IdSet`].
 
 use std::fs::File;
@@ -15,9 +15,10 @@ use anyhow::Context;
 use feed::config::{EmptyCdata, IdSource};
 use feed::diff::{diff, Change};
 use feed::extract::extract_reader_with_ids;
-use feed::index::{index_reader_with_spill, Index, Spill, MAGIC};
+use feed::index::{index_reader_with_spill, Index, MAGIC};
 use feed::{FeedOptions, IdSet};
 use serde_json::json;
+use worker::spill::TempSpill;
 
 /// The `feedpipe feed` subcommands.
 #[derive(clap::Subcommand)]
@@ -92,55 +93,12 @@ impl SpillArgs {
 
     /// A new temporary directory.
     fn temp_dir(&self) -> anyhow::Result<tempfile::TempDir> {
-        let b = tempfile::Builder::new().prefix("feedpipe-").to_owned();
-        match &self.tmp_dir {
-            Some(dir) => b.tempdir_in(dir).with_context(|| {
-                format!("cannot create a temporary directory in {}", dir.display())
-            }),
-            None => b
-                .tempdir()
-                .context("cannot create a temporary directory (set --tmp-dir)"),
-        }
-    }
-}
-
-/// Spill storage of index builds: one file a sorted run in a temporary directory, removed with
-/// the directory when the index is dropped.
-pub struct TempSpill {
-    dir: tempfile::TempDir,
-}
-
-impl TempSpill {
-    fn new(args: &SpillArgs) -> anyhow::Result<TempSpill> {
-        Ok(TempSpill {
-            dir: args.temp_dir()?,
-        })
+        Ok(worker::spill::temp_dir(self.tmp_dir.as_deref())?)
     }
 
-    fn path(&self, run: u64) -> PathBuf {
-        self.dir.path().join(format!("run-{run}"))
-    }
-}
-
-/// The error `e` about `path`, naming it.
-fn about(path: &Path, e: io::Error) -> io::Error {
-    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
-}
-
-impl Spill for TempSpill {
-    fn create(&mut self, run: u64) -> io::Result<Box<dyn Write + Send>> {
-        let path = self.path(run);
-        Ok(Box::new(File::create(&path).map_err(|e| about(&path, e))?))
-    }
-
-    fn open(&self, run: u64) -> io::Result<Box<dyn Read + Send>> {
-        let path = self.path(run);
-        Ok(Box::new(File::open(&path).map_err(|e| about(&path, e))?))
-    }
-
-    fn remove(&mut self, run: u64) -> io::Result<()> {
-        let path = self.path(run);
-        std::fs::remove_file(&path).map_err(|e| about(&path, e))
+    /// Spill storage in a new temporary directory.
+    fn storage(&self) -> anyhow::Result<TempSpill> {
+        Ok(TempSpill::new(self.tmp_dir.as_deref())?)
     }
 }
 
@@ -204,7 +162,7 @@ fn open(path: &Path) -> anyhow::Result<File> {
 
 /// The index of a feed file, spilling sorted runs to a temporary directory when it is big.
 fn build_index(path: &Path, opts: &FeedOptions, spill: &SpillArgs) -> anyhow::Result<Index> {
-    index_reader_with_spill(open(path)?, opts, TempSpill::new(spill)?)
+    index_reader_with_spill(open(path)?, opts, spill.storage()?)
         .with_context(|| path.display().to_string())
 }
 

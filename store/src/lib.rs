@@ -7,6 +7,7 @@
 //!
 //! Keys are relative, `/`-separated and never contain `..`; a store's URL names its root.
 //! [`layout`] names the keys feedpipe uses and the JSON documents stored under them.
+//! [`blocking`] reads and writes objects through `std::io` from blocking threads.
 #![deny(missing_docs)]
 
 use std::fmt;
@@ -15,6 +16,7 @@ use std::pin::Pin;
 use bytes::Bytes;
 use tokio::io::AsyncRead;
 
+pub mod blocking;
 pub mod file;
 pub mod layout;
 pub mod s3;

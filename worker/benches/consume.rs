@@ -144,14 +144,15 @@ fn main() {
                 Job::new(c, "jobs", e).await.unwrap()
             }
         };
-        let retry = RetryArgs::default();
-        let c0 = worker::check::check(&load("e0").await, &retry)
+        let checking = worker::check::CheckSettings::default();
+        let c0 = worker::check::check(&load("e0").await, &checking)
             .await
-            .unwrap();
+            .unwrap()
+            .result;
         std::fs::copy(&next, dir.path().join("feed.xml.gz")).unwrap();
         let job = load("e1").await;
         let started = Instant::now();
-        let c1 = worker::check::check(&job, &retry).await.unwrap();
+        let c1 = worker::check::check(&job, &checking).await.unwrap().result;
         eprintln!(
             "check (store + index, file://): {:.2} s for {} bytes",
             started.elapsed().as_secs_f64(),

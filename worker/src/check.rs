@@ -7,13 +7,20 @@
 //! snapshot is uploaded under a staging key and finished under its content hash; a snapshot
 //! already stored (the feed did not change) is not written twice. Transient failures (network,
 //! 429/5xx, throttled store) restart the fetch with backoff.
+//!
+//! Memory is bounded for any feed size: the indexer holds at most `index_memory` of entries and
+//! spills sorted runs to a temporary directory ([`TempSpill`]) beyond that, and the finished
+//! index is streamed into the store (a multipart upload on S3) straight from spill storage,
+//! never built in memory.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use bytes::Bytes;
-use feed::index::Indexer;
+use feed::index::{Index, Indexer};
 use feed::FeedOptions;
 use futures_util::StreamExt as _;
+use store::blocking::{into_store_error, BlockingUpload};
 use store::layout::{self, CheckResult, Current, SnapshotRef};
 use store::Condition;
 
@@ -21,9 +28,43 @@ use crate::digest;
 use crate::error::{chain, JobError};
 use crate::fetch::{fetch, http_client, ByteStream, FetchFailure, Fetched};
 use crate::job::{Job, RetryArgs};
+use crate::spill::TempSpill;
 
-/// Runs CheckFeed and returns what it wrote to `check.json`.
-pub async fn check(job: &Job, retry: &RetryArgs) -> Result<CheckResult, JobError> {
+/// How to check.
+#[derive(Debug, Clone)]
+pub struct CheckSettings {
+    /// Timeouts and retries of the fetch.
+    pub retry: RetryArgs,
+    /// Where the index build spills sorted runs (a new directory inside; the system's temporary
+    /// directory when `None`).
+    pub tmp_dir: Option<PathBuf>,
+    /// Memory for index entries before runs are spilled, in bytes.
+    pub index_memory: usize,
+}
+
+impl Default for CheckSettings {
+    fn default() -> Self {
+        CheckSettings {
+            retry: RetryArgs::default(),
+            tmp_dir: None,
+            index_memory: feed::options::DEFAULT_INDEX_MEMORY,
+        }
+    }
+}
+
+/// What a check did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// What it wrote to `check.json`.
+    pub result: CheckResult,
+    /// Sorted runs the index build spilled (0: it fit `index_memory`, or the feed was not
+    /// modified).
+    pub spilled_runs: u64,
+}
+
+/// Runs CheckFeed.
+pub async fn check(job: &Job, settings: &CheckSettings) -> Result<Checked, JobError> {
+    let retry = &settings.retry;
     let client = http_client(retry.timeout(), 2)?;
     let current_key = layout::current(&job.feed.name);
     let previous = match job.store.get_opt(&current_key).await? {
@@ -36,11 +77,11 @@ pub async fn check(job: &Job, retry: &RetryArgs) -> Result<CheckResult, JobError
     };
     let policy = retry.policy();
     let mut attempt = 0;
-    let (snapshot, not_modified) = loop {
+    let (snapshot, not_modified, spilled_runs) = loop {
         attempt += 1;
         let result = match fetch(&client, &job.feed.url, previous.as_ref()).await {
             Ok(Fetched::NotModified) => match &previous {
-                Some(p) => Ok((p.clone(), true)),
+                Some(p) => Ok((p.clone(), true, 0)),
                 None => Err(FetchFailure::from(JobError::Internal(
                     "304 without a previous snapshot".into(),
                 ))),
@@ -49,15 +90,15 @@ pub async fn check(job: &Job, retry: &RetryArgs) -> Result<CheckResult, JobError
                 stream,
                 etag,
                 last_modified,
-            }) => store_and_index(job, stream)
+            }) => store_and_index(job, settings, stream)
                 .await
-                .map(|s| {
+                .map(|(s, runs)| {
                     let snapshot = SnapshotRef {
                         etag,
                         last_modified,
                         ..s
                     };
-                    (snapshot, false)
+                    (snapshot, false, runs)
                 })
                 .map_err(FetchFailure::from),
             Err(f) => Err(f),
@@ -85,19 +126,34 @@ pub async fn check(job: &Job, retry: &RetryArgs) -> Result<CheckResult, JobError
     job.store
         .put(&key, Bytes::from(body), Condition::Always)
         .await?;
-    Ok(result)
+    Ok(Checked {
+        result,
+        spilled_runs,
+    })
 }
 
 /// Streams the feed into the store; on the way one thread hashes it and another indexes it.
-async fn store_and_index(job: &Job, mut stream: ByteStream) -> Result<SnapshotRef, JobError> {
+/// Returns the snapshot and the number of runs the index build spilled.
+async fn store_and_index(
+    job: &Job,
+    settings: &CheckSettings,
+    mut stream: ByteStream,
+) -> Result<(SnapshotRef, u64), JobError> {
+    let spill = TempSpill::new(settings.tmp_dir.as_deref()).map_err(|e| {
+        JobError::Config(format!(
+            "spill storage for the index (FEEDPIPE_TMPDIR): {}",
+            chain(&e)
+        ))
+    })?;
     let staging = layout::run_file(&job.feed.name, &job.execution, "snapshot.partial");
     let mut upload = job.store.upload(&staging).await?;
     let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let (forward_tx, mut forward_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let raw_stage = digest::hash_and_forward(raw_rx, forward_tx);
-    let opts = FeedOptions::from_config(&job.feed);
+    let mut opts = FeedOptions::from_config(&job.feed);
+    opts.index_memory = settings.index_memory.max(1);
     let indexing = tokio::task::spawn_blocking(move || {
-        let mut indexer = Indexer::new(&opts);
+        let mut indexer = Indexer::with_spill(&opts, spill);
         while let Some(chunk) = forward_rx.blocking_recv() {
             indexer.push(&chunk)?;
         }
@@ -155,22 +211,50 @@ async fn store_and_index(job: &Job, mut stream: ByteStream) -> Result<SnapshotRe
         upload.finish(&snapshot).await?;
     }
     let index_key = layout::index(name, &sha256);
-    let bytes = index
-        .try_to_bytes()
-        .map_err(|e| JobError::Internal(format!("cannot write the index: {e}")))?;
-    job.store
-        .put(&index_key, Bytes::from(bytes), Condition::Always)
-        .await?;
+    let (records, runs) = (index.len() as u64, index.spilled_runs());
+    write_index(job, index, &index_key).await?;
     let secs = started.elapsed().as_secs_f64();
     tracing::info!(feed = %name, execution = %job.execution, bytes = raw.bytes,
-        records = index.len() as u64, seconds = secs, %snapshot, "snapshot stored");
-    Ok(SnapshotRef {
+        records, spilled_runs = runs, seconds = secs, %snapshot, "snapshot stored");
+    let snapshot = SnapshotRef {
         snapshot,
         index: index_key,
         sha256,
         bytes: raw.bytes,
-        records: index.len() as u64,
+        records,
         etag: None,
         last_modified: None,
+    };
+    Ok((snapshot, runs))
+}
+
+/// Streams the index file into the store under `key`, from memory or from spill storage; the
+/// index (and its temporary directory) goes when this returns.
+async fn write_index(job: &Job, index: Index, key: &str) -> Result<(), JobError> {
+    let upload = job.store.upload(key).await?;
+    let handle = tokio::runtime::Handle::current();
+    let location = job.store.location(key);
+    let written = tokio::task::spawn_blocking(move || {
+        let mut w = BlockingUpload::new(upload, handle);
+        let result = index.write_to(&mut w);
+        (w.into_inner(), result)
     })
+    .await
+    .map_err(|e| JobError::Internal(format!("index writing thread: {e}")));
+    let (upload, result) = written?;
+    match result {
+        Ok(()) => Ok(upload.finish(key).await?),
+        Err(e) => {
+            if let Err(abort) = upload.abort().await {
+                tracing::warn!(error = %chain(&abort), "could not remove the partial index");
+            }
+            Err(match into_store_error(e) {
+                Ok(store) => JobError::Store(store),
+                Err(io) => JobError::Internal(format!(
+                    "{location}: cannot write the index: {}",
+                    chain(&io)
+                )),
+            })
+        }
+    }
 }

@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 use tracing::Instrument as _;
 
+use crate::check::CheckSettings;
 use crate::consume::{consume, ConsumeSettings};
 use crate::error::{chain, JobError};
 use crate::job::{Job, JobArgs, RetryArgs};
@@ -48,6 +49,26 @@ pub struct CheckArgs {
     /// Fetch timeouts and retries.
     #[command(flatten)]
     pub retry: RetryArgs,
+    /// Directory for the index build's temporary files (sorted runs of big feeds); default: the
+    /// system's temporary directory.
+    #[arg(long, env = "FEEDPIPE_TMPDIR")]
+    pub tmp_dir: Option<std::path::PathBuf>,
+    /// Memory for index entries before sorted runs are spilled, in KiB.
+    #[arg(long, env = "FEEDPIPE_INDEX_MEMORY_KIB",
+        default_value_t = (feed::options::DEFAULT_INDEX_MEMORY >> 10) as u64)]
+    pub index_memory_kib: u64,
+}
+
+impl CheckArgs {
+    /// The settings of [`crate::check::check`].
+    pub fn settings(&self) -> CheckSettings {
+        CheckSettings {
+            retry: self.retry.clone(),
+            tmp_dir: self.tmp_dir.clone(),
+            index_memory: usize::try_from(self.index_memory_kib.saturating_mul(1024))
+                .unwrap_or(usize::MAX),
+        }
+    }
 }
 
 /// Arguments of `consume`.
@@ -138,13 +159,15 @@ pub async fn run(command: Command) -> (serde_json::Value, u8) {
         match &command {
             Command::Check(a) => {
                 let job = Job::load(&a.job).await?;
-                let r = crate::check::check(&job, &a.retry).await?;
+                let checked = crate::check::check(&job, &a.settings()).await?;
+                let r = &checked.result;
                 Ok(json!({
                     "not_modified": r.not_modified,
                     "snapshot": r.snapshot.snapshot,
                     "index": r.snapshot.index,
                     "bytes": r.snapshot.bytes,
                     "records": r.snapshot.records,
+                    "spilled_runs": checked.spilled_runs,
                 }))
             }
             Command::Consume(a) => {

@@ -10,6 +10,7 @@
 //! - [`check`]: the CheckFeed job.
 //! - [`consume`]: the ConsumeFeed job; [`sink`]: where records go; [`retry`]: backoff.
 //! - [`digest`]: CheckFeed's SHA-256 on a second core, beside the indexer.
+//! - [`spill`]: the index build's spill storage in a temporary directory (also the CLI's).
 #![deny(missing_docs)]
 
 pub mod check;
@@ -21,5 +22,6 @@ pub mod fetch;
 pub mod job;
 pub mod retry;
 pub mod sink;
+pub mod spill;
 
 pub use error::JobError;

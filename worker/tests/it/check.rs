@@ -9,16 +9,20 @@ use bytes::Bytes;
 use sha2::{Digest as _, Sha256};
 use store::layout::{self, CheckResult, Current};
 use store::{Condition, Store};
+use worker::check::{check, CheckSettings};
 use worker::job::{Job, RetryArgs};
 
 use crate::common::*;
 
-fn fast_retry() -> RetryArgs {
-    RetryArgs {
-        request_timeout: 5.0,
-        max_attempts: 4,
-        retry_base_ms: 10,
-        retry_cap_ms: 100,
+fn fast_retry() -> CheckSettings {
+    CheckSettings {
+        retry: RetryArgs {
+            request_timeout: 5.0,
+            max_attempts: 4,
+            retry_base_ms: 10,
+            retry_cap_ms: 100,
+        },
+        ..CheckSettings::default()
     }
 }
 
@@ -41,7 +45,9 @@ async fn check_of_a_file_feed_stores_snapshot_index_and_check_json() {
     std::fs::write(dir.path().join("feed.xml"), &feed).unwrap();
     let config = local_config(dir.path());
     let job = job(&config, "e1").await;
-    let result = worker::check::check(&job, &fast_retry()).await.unwrap();
+    let checked = check(&job, &fast_retry()).await.unwrap();
+    assert_eq!(checked.spilled_runs, 0);
+    let result = checked.result;
 
     let sha = hex::encode(Sha256::digest(&feed));
     assert_eq!(
@@ -60,6 +66,48 @@ async fn check_of_a_file_feed_stores_snapshot_index_and_check_json() {
     // No staging files are left behind.
     let keys = job.store.list("").await.unwrap();
     assert_eq!(keys.len(), 5, "{keys:?}"); // snapshot, index, check, + test's manifest, changes
+}
+
+#[tokio::test]
+async fn check_of_a_big_feed_spills_sorted_runs_and_stores_the_same_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = gzip(&gen_feed(3000, None));
+    std::fs::write(dir.path().join("feed.xml"), &feed).unwrap();
+    let config = local_config(dir.path());
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let settings = CheckSettings {
+        tmp_dir: Some(tmp.clone()),
+        // About 300 entries of 52 bytes: 3,000 records spill about 10 runs.
+        index_memory: 16 << 10,
+        ..fast_retry()
+    };
+    let checked = check(&job(&config, "e1").await, &settings).await.unwrap();
+    assert!(checked.spilled_runs >= 5, "{checked:?}");
+    assert_eq!(checked.result.snapshot.records, 3000);
+
+    // The index an in-memory build of the same feed writes, byte for byte.
+    let opts = feed::FeedOptions::new("job", feed::IdSource::Child("reference".into()));
+    let in_memory = feed::index::index_reader(&feed[..], &opts).unwrap();
+    assert_eq!(in_memory.spilled_runs(), 0);
+    let store = Store::open(&format!("file://{}", dir.path().join("store").display()))
+        .await
+        .unwrap();
+    let stored = store.get(&checked.result.snapshot.index).await.unwrap();
+    assert!(stored.bytes == in_memory.try_to_bytes().unwrap());
+    // The runs and their directory are gone.
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+
+    // Without room to spill, the check says where it could not.
+    let settings = CheckSettings {
+        tmp_dir: Some(dir.path().join("no-such-dir")),
+        ..settings
+    };
+    let err = check(&job(&config, "e2").await, &settings)
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+    assert!(err.to_string().contains("no-such-dir"), "{err}");
 }
 
 /// A feed server with an ETag that answers 304 to a matching If-None-Match, and 503 to the
@@ -120,9 +168,10 @@ async fn check_over_http_retries_then_uses_conditional_get() {
     let url = format!("http://{addr}/feed.xml.gz");
     let config = write_config(dir.path(), "file://store", &url, "file://sink", 2, 50);
 
-    let first = worker::check::check(&job(&config, "e1").await, &fast_retry())
+    let first = check(&job(&config, "e1").await, &fast_retry())
         .await
-        .unwrap();
+        .unwrap()
+        .result;
     assert_eq!(server.seen.lock().unwrap().len(), 3, "two 503s, then 200");
     assert!(first.snapshot.snapshot.ends_with(".xml.gz"));
     assert_eq!(first.snapshot.records, 200);
@@ -143,7 +192,7 @@ async fn check_over_http_retries_then_uses_conditional_get() {
         )
         .await
         .unwrap();
-    let second = worker::check::check(&j2, &fast_retry()).await.unwrap();
+    let second = check(&j2, &fast_retry()).await.unwrap().result;
     assert!(second.not_modified);
     assert_eq!(second.snapshot, first.snapshot);
     assert_eq!(
@@ -164,7 +213,7 @@ async fn check_gives_up_on_a_missing_feed_and_on_lasting_http_errors() {
         2,
         50,
     );
-    let err = worker::check::check(&job(&config, "e1").await, &fast_retry())
+    let err = check(&job(&config, "e1").await, &fast_retry())
         .await
         .unwrap_err();
     assert_eq!(err.exit_code(), 2, "{err}");
@@ -188,7 +237,7 @@ async fn check_gives_up_on_a_missing_feed_and_on_lasting_http_errors() {
         2,
         50,
     );
-    let err = worker::check::check(&job(&config, "e1").await, &fast_retry())
+    let err = check(&job(&config, "e1").await, &fast_retry())
         .await
         .unwrap_err();
     assert_eq!(err.exit_code(), 1, "{err}");
@@ -288,6 +337,7 @@ url = "s3://{bucket}/sink"
         .await
         .unwrap();
     let config_url = format!("s3://{bucket}/state/config/feedpipe.toml");
+    let tmp = tempfile::tempdir().unwrap();
     let (code, line, stderr) = run_worker(
         &["check"],
         &[
@@ -295,11 +345,16 @@ url = "s3://{bucket}/sink"
             ("FEEDPIPE_FEED", "jobs"),
             ("FEEDPIPE_EXECUTION", "jobs-2026-11-23T06-00Z"),
             ("AWS_BATCH_JOB_ID", "test-job"),
+            // 4 KiB of entries: the index spills sorted runs into FEEDPIPE_TMPDIR.
+            ("FEEDPIPE_INDEX_MEMORY_KIB", "4"),
+            ("FEEDPIPE_TMPDIR", tmp.path().to_str().unwrap()),
         ],
     );
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(line["status"], "SUCCEEDED");
     assert_eq!(line["records"], 400);
+    assert!(line["spilled_runs"].as_u64().unwrap() > 1, "{line}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
     // In AWS the log lines are JSON.
     let log_line = stderr.lines().next().unwrap();
     assert!(
@@ -309,5 +364,9 @@ url = "s3://{bucket}/sink"
     let check = read_check(&state, "jobs-2026-11-23T06-00Z").await;
     let stored = state.get(&check.snapshot.snapshot).await.unwrap();
     assert!(stored.bytes == feed);
-    assert!(state.head(&check.snapshot.index).await.unwrap().is_some());
+    // The index streamed to S3 is the one an in-memory build writes.
+    let opts = feed::FeedOptions::new("job", feed::IdSource::Child("reference".into()));
+    let in_memory = feed::index::index_reader(&feed[..], &opts).unwrap();
+    let index = state.get(&check.snapshot.index).await.unwrap();
+    assert!(index.bytes == in_memory.try_to_bytes().unwrap());
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use store::layout::{self, CheckResult, Checkpoint};
 use store::Store;
+use worker::check::{check, CheckSettings};
 use worker::consume::{consume, ConsumeSettings};
 use worker::job::{Job, RetryArgs};
 
@@ -56,14 +57,15 @@ async fn two_versions(
         parallelism,
         batch_size,
     );
-    let retry = RetryArgs::default();
+    let checking = CheckSettings::default();
     std::fs::write(dir.join("feed.xml"), gen_feed(records, None)).unwrap();
-    let base = worker::check::check(&job(&config, "e0").await, &retry)
+    let base = check(&job(&config, "e0").await, &checking)
         .await
-        .unwrap();
+        .unwrap()
+        .result;
     std::fs::write(dir.join("feed.xml"), gen_feed(records, Some(revision()))).unwrap();
     let j1 = job(&config, "e1").await;
-    let new: CheckResult = worker::check::check(&j1, &retry).await.unwrap();
+    let new: CheckResult = check(&j1, &checking).await.unwrap().result;
     let (manifest, changes) = write_manifest(&j1.store, &new, Some(&base)).await;
     (config, manifest, changes)
 }
@@ -198,14 +200,15 @@ async fn object_sink_and_store_on_s3() {
         4,
         9,
     );
-    let retry = RetryArgs::default();
+    let checking = CheckSettings::default();
     std::fs::write(dir.path().join("feed.xml"), gen_feed(500, None)).unwrap();
-    let base = worker::check::check(&job(&config, "e0").await, &retry)
+    let base = check(&job(&config, "e0").await, &checking)
         .await
-        .unwrap();
+        .unwrap()
+        .result;
     std::fs::write(dir.path().join("feed.xml"), gen_feed(500, Some(revision()))).unwrap();
     let j1 = job(&config, "e1").await;
-    let new = worker::check::check(&j1, &retry).await.unwrap();
+    let new = check(&j1, &checking).await.unwrap().result;
     let (manifest, changes) = write_manifest(&j1.store, &new, Some(&base)).await;
     let summary = consume(&j1, &settings(&manifest, 5.0)).await.unwrap();
     let sink = Store::open(&format!("s3://{bucket}/sink")).await.unwrap();
