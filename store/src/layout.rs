@@ -8,10 +8,18 @@
 //! feeds/NAME/indexes/SHA256.idx          the record index of that snapshot
 //! feeds/NAME/current.json                last fully delivered snapshot; written only by Commit
 //! runs/NAME/EXECUTION/check.json         CheckFeed result
-//! runs/NAME/EXECUTION/diff.json          the manifest: counts, and where the changed ids are
-//! runs/NAME/EXECUTION/changes.json       the ids (and record hashes) to upsert and delete
+//! runs/NAME/EXECUTION/diff.json          the manifest: counts, and where the change lists are
+//! runs/NAME/EXECUTION/changes/upserts-NNNNNN.idx   added and changed records: (id, new hash)
+//! runs/NAME/EXECUTION/changes/deletes-NNNNNN.idx   removed records: (id, old hash)
 //! runs/NAME/EXECUTION/checkpoint.json    ConsumeFeed progress
 //! ```
+//!
+//! The change lists can hold millions of ids (a first delivery adds every record), so they are
+//! not JSON read whole: each list is cut into parts of at most [`CHANGE_PART_ENTRIES`] entries,
+//! in id order, each part an index file (the `feed::index` format: prefix-compressed ids with
+//! their record hashes, a record count, a checksum; `uncompressed_bytes` 0). DiffFeed writes
+//! them as its streaming diff produces them and ConsumeFeed reads them as streams, so neither
+//! holds a list. The manifest says how many parts each list has ([`Changes`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -46,10 +54,14 @@ pub fn manifest(feed: &str, execution: &str) -> String {
     run_file(feed, execution, "diff.json")
 }
 
-/// `runs/NAME/EXECUTION/changes.json`.
+/// `runs/NAME/EXECUTION/changes/`: the prefix of the change lists' parts.
 pub fn changes(feed: &str, execution: &str) -> String {
-    run_file(feed, execution, "changes.json")
+    run_file(feed, execution, "changes/")
 }
+
+/// Entries in one part of a change list (the last part of a list may hold fewer): about 2 MiB
+/// of index file with ids like `JOB-00012345`.
+pub const CHANGE_PART_ENTRIES: u64 = 65_536;
 
 /// `runs/NAME/EXECUTION/checkpoint.json`.
 pub fn checkpoint(feed: &str, execution: &str) -> String {
@@ -135,17 +147,60 @@ pub struct Manifest {
     pub changed: u64,
     /// Records of the base that the new snapshot lacks.
     pub removed: u64,
-    /// Key of the [`Changes`] document.
-    pub changes: String,
+    /// Where the ids to deliver are.
+    pub changes: Changes,
 }
 
-/// `runs/NAME/EXECUTION/changes.json`: the ids to deliver, each with its record hash (hex).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// The two change lists of a manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeList {
+    /// Added and changed records, each with the hash of its new version (`upserts-*.idx`).
+    Upserts,
+    /// Removed records, each with the hash of its old version (`deletes-*.idx`).
+    Deletes,
+}
+
+impl ChangeList {
+    /// `upserts` or `deletes`, as in the parts' names.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChangeList::Upserts => "upserts",
+            ChangeList::Deletes => "deletes",
+        }
+    }
+}
+
+/// Where a manifest's change lists are: parts `PREFIX{upserts,deletes}-NNNNNN.idx` (see the
+/// module documentation), numbered from 0; reading a list's parts in order gives its ids in
+/// order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Changes {
-    /// Added and changed records: `[id, hash of the new record]`.
-    pub upserts: Vec<(String, String)>,
-    /// Removed records: `[id, hash of the old record]`.
-    pub deletes: Vec<(String, String)>,
+    /// Key prefix of the parts: `runs/NAME/EXECUTION/changes/`.
+    pub prefix: String,
+    /// Parts of the upsert list.
+    pub upsert_parts: u64,
+    /// Parts of the delete list.
+    pub delete_parts: u64,
+}
+
+impl Changes {
+    /// Number of parts of `list`.
+    pub fn parts(&self, list: ChangeList) -> u64 {
+        match list {
+            ChangeList::Upserts => self.upsert_parts,
+            ChangeList::Deletes => self.delete_parts,
+        }
+    }
+
+    /// Key of part `n` of `list`.
+    pub fn part(&self, list: ChangeList, n: u64) -> String {
+        format!("{}{}-{n:06}.idx", self.prefix, list.name())
+    }
+
+    /// Keys of the parts of `list`, in order.
+    pub fn keys(&self, list: ChangeList) -> impl Iterator<Item = String> + '_ {
+        (0..self.parts(list)).map(move |n| self.part(list, n))
+    }
 }
 
 /// `runs/NAME/EXECUTION/checkpoint.json`: which batches ConsumeFeed has delivered.
@@ -217,6 +272,23 @@ mod tests {
             "feeds/jobs/snapshots/ab.xml.gz"
         );
         assert_eq!(manifest("jobs", "e1"), "runs/jobs/e1/diff.json");
+        let changes = Changes {
+            prefix: changes("jobs", "e1"),
+            upsert_parts: 2,
+            delete_parts: 0,
+        };
+        assert_eq!(
+            changes.keys(ChangeList::Upserts).collect::<Vec<_>>(),
+            [
+                "runs/jobs/e1/changes/upserts-000000.idx",
+                "runs/jobs/e1/changes/upserts-000001.idx"
+            ]
+        );
+        assert_eq!(changes.keys(ChangeList::Deletes).count(), 0);
+        assert_eq!(
+            changes.part(ChangeList::Deletes, 7),
+            "runs/jobs/e1/changes/deletes-000007.idx"
+        );
         assert!(is_execution_name("jobs-2026-11-23T06-00Z"));
         assert!(!is_execution_name("../x") && !is_execution_name(""));
     }

@@ -158,8 +158,9 @@ fn main() {
             started.elapsed().as_secs_f64(),
             c1.snapshot.bytes
         );
-        let (manifest, changes) = common::write_manifest(&job.store, &c1, Some(&c0)).await;
-        (job, manifest, changes, c1.snapshot.snapshot)
+        let (manifest, expected) =
+            common::write_manifest(&job.store, &job.config, &c1, Some(&c0)).await;
+        (job, manifest, expected, c1.snapshot.snapshot)
     });
     let changed = changes.upserts.len() as u64;
     let snapshot = dir.path().join("store").join(&snapshot_key);
@@ -182,10 +183,8 @@ fn main() {
                 .map(|_| {
                     let started = Instant::now();
                     let opts = feed::FeedOptions::from_config(&job.feed);
-                    let mut ex = feed::extract::Extractor::new(
-                        &opts,
-                        changes.upserts.iter().map(|u| u.0.clone()),
-                    );
+                    let mut ex =
+                        feed::extract::Extractor::new(&opts, changes.upserts.iter().cloned());
                     let mut n = 0u64;
                     let mut on = |_e: feed::extract::Extracted| -> Result<(), feed::FeedError> {
                         n += 1;
@@ -209,8 +208,7 @@ fn main() {
     let batches: Vec<Batch> = rt.block_on(async {
         let mut out = Vec::new();
         let opts = feed::FeedOptions::from_config(&job.feed);
-        let mut extractor =
-            feed::extract::Extractor::new(&opts, changes.upserts.iter().map(|u| u.0.clone()));
+        let mut extractor = feed::extract::Extractor::new(&opts, changes.upserts.iter().cloned());
         let bytes = job.store.get(&snapshot_key).await.unwrap().bytes;
         let mut records = Vec::new();
         let mut on = |e: feed::extract::Extracted| -> Result<(), feed::FeedError> {

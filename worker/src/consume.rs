@@ -3,7 +3,7 @@
 //! goes.
 //!
 //! Batches are numbered in a fixed order (upserts in snapshot order, `batch_size` each, then the
-//! deletes), so every attempt cuts the same batches. `runs/NAME/EXECUTION/checkpoint.json`
+//! deletes in id order), so every attempt cuts the same batches. `runs/NAME/EXECUTION/checkpoint.json`
 //! records the delivered batch numbers (and the batch size, which a resumed attempt keeps); it
 //! is written every `checkpoint_every` and at the end, also when the job fails. A retried or
 //! redriven consume skips the delivered batches; only batches in flight when the previous
@@ -12,21 +12,29 @@
 //! Three parts run at once: an async reader streaming the snapshot from the store, a blocking
 //! thread extracting the wanted records (only those are parsed fully) and cutting batches, and
 //! `parallelism` delivery tasks.
+//!
+//! Memory does not grow with the number of changes, only with the batch window: the change
+//! lists are read as streams ([`crate::changes`]); the extractor's membership test is a compact
+//! [`IdSet`] of the upserted ids (about 10 bytes an id), or nothing at all on a first delivery,
+//! when every record of the snapshot is added; the deletes are cut into batches as they are
+//! read. That the extracted records are the listed ones, hashes included, is checked with an
+//! order-independent digest of both sides ([`PairDigest`]).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use feed::extract::Extractor;
-use feed::FeedOptions;
+use feed::extract::{Extracted, Extractor};
+use feed::{FeedOptions, IdSet};
 use futures_util::StreamExt as _;
 use serde::Serialize;
-use store::layout::{self, Changes, Checkpoint, Manifest};
+use store::layout::{self, ChangeList, Checkpoint, Manifest};
 use store::{Condition, Store};
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
+use crate::changes::{ListReader, PairDigest};
 use crate::error::{chain, JobError};
 use crate::fetch::reader_stream;
 use crate::job::{Job, RetryArgs};
@@ -111,7 +119,7 @@ pub async fn consume(job: &Job, settings: &ConsumeSettings) -> Result<ConsumeSum
             job.execution
         )));
     }
-    let changes: Changes = read_json(store, &manifest.changes).await?;
+    let (upserts, deletes) = (manifest.added + manifest.changed, manifest.removed);
     let checkpoint_key = layout::checkpoint(&job.feed.name, &job.execution);
     let batch_size = settings
         .batch_size
@@ -128,7 +136,7 @@ pub async fn consume(job: &Job, settings: &ConsumeSettings) -> Result<ConsumeSum
     let upsert_batches;
     let checkpoint = match checkpoint {
         Some(c) => {
-            upsert_batches = ceil_div(changes.upserts.len() as u64, c.batch_size);
+            upsert_batches = ceil_div(upserts, c.batch_size);
             tracing::info!(
                 done = c.done_count(),
                 batches = c.batches,
@@ -138,11 +146,11 @@ pub async fn consume(job: &Job, settings: &ConsumeSettings) -> Result<ConsumeSum
             c
         }
         None => {
-            upsert_batches = ceil_div(changes.upserts.len() as u64, batch_size);
+            upsert_batches = ceil_div(upserts, batch_size);
             Checkpoint {
                 manifest: settings.manifest.clone(),
                 batch_size,
-                batches: upsert_batches + ceil_div(changes.deletes.len() as u64, batch_size),
+                batches: upsert_batches + ceil_div(deletes, batch_size),
                 done: Vec::new(),
             }
         }
@@ -159,19 +167,11 @@ pub async fn consume(job: &Job, settings: &ConsumeSettings) -> Result<ConsumeSum
         snapshot: manifest.new.snapshot.clone(),
     };
     let sink = Arc::new(Sink::open(&job.feed.sink.url, run, &settings.retry, parallelism).await?);
-    tracing::info!(feed = %job.feed.name, execution = %job.execution, upserts = changes.upserts.len(),
-        deletes = changes.deletes.len(), batches = total, resumed, parallelism,
-        batch_size = checkpoint.batch_size, "consuming");
+    tracing::info!(feed = %job.feed.name, execution = %job.execution, upserts, deletes,
+        batches = total, resumed, parallelism, batch_size = checkpoint.batch_size, "consuming");
 
     let (tx, rx) = mpsc::channel::<Batch>(parallelism * 2);
-    let producer = produce(
-        job,
-        &manifest,
-        changes,
-        checkpoint.clone(),
-        upsert_batches,
-        tx,
-    );
+    let producer = produce(job, &manifest, checkpoint.clone(), upsert_batches, tx);
     let checkpoint = Arc::new(Mutex::new((checkpoint, false)));
     let counters = Arc::new(Counters::default());
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
@@ -318,71 +318,115 @@ async fn save_checkpoint(
 async fn produce(
     job: &Job,
     manifest: &Manifest,
-    changes: Changes,
     checkpoint: Checkpoint,
     upsert_batches: u64,
     tx: mpsc::Sender<Batch>,
 ) -> Result<(), JobError> {
-    let size = checkpoint.batch_size as usize;
     let pending_upserts = (0..upsert_batches).any(|n| !checkpoint.is_done(n));
     if pending_upserts {
-        extract_upserts(job, manifest, &changes, &checkpoint, tx.clone()).await?;
+        extract_upserts(job, manifest, &checkpoint, tx.clone()).await?;
     }
-    for (i, chunk) in changes.deletes.chunks(size).enumerate() {
-        let number = upsert_batches + i as u64;
-        if checkpoint.is_done(number) {
-            continue;
-        }
-        let batch = Batch {
-            number,
+    let store = job.store.clone();
+    let mut list = ListReader::new(
+        store,
+        &manifest.changes,
+        ChangeList::Deletes,
+        manifest.removed,
+        Handle::current(),
+    );
+    blocking(move || {
+        let size = checkpoint.batch_size as usize;
+        let mut batch = Batch {
+            number: upsert_batches,
             upserts: Vec::new(),
-            deletes: chunk.to_vec(),
+            deletes: Vec::new(),
         };
-        if tx.send(batch).await.is_err() {
-            return Ok(()); // delivery stopped; its error is reported
+        loop {
+            let more = list.advance()?;
+            if more {
+                batch
+                    .deletes
+                    .push((list.id().to_string(), list.hash().to_string()));
+            }
+            if batch.deletes.len() == size || (!more && !batch.deletes.is_empty()) {
+                let next = Batch {
+                    number: batch.number + 1,
+                    upserts: Vec::new(),
+                    deletes: Vec::with_capacity(size),
+                };
+                let full = std::mem::replace(&mut batch, next);
+                if !checkpoint.is_done(full.number) && tx.blocking_send(full).is_err() {
+                    return Ok(()); // delivery stopped; its error is reported
+                }
+            }
+            if !more {
+                return Ok(());
+            }
         }
-    }
-    Ok(())
+    })
+    .await
+}
+
+/// Runs `work` on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, JobError> + Send + 'static,
+) -> Result<T, JobError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| JobError::Internal(format!("worker thread: {e}")))?
+}
+
+/// What the extraction takes and how it is checked.
+enum Wanted {
+    /// The listed ids, with the digest of the list (built while reading it).
+    Ids(IdSet, PairDigest),
+    /// Every record (a first delivery): the list's digest comes from another thread.
+    All(tokio::task::JoinHandle<Result<PairDigest, JobError>>),
 }
 
 async fn extract_upserts(
     job: &Job,
     manifest: &Manifest,
-    changes: &Changes,
     checkpoint: &Checkpoint,
     tx: mpsc::Sender<Batch>,
 ) -> Result<(), JobError> {
     let snapshot = manifest.new.snapshot.clone();
     let location = job.store.location(&snapshot);
+    let list = ListReader::new(
+        job.store.clone(),
+        &manifest.changes,
+        ChangeList::Upserts,
+        manifest.added + manifest.changed,
+        Handle::current(),
+    );
+    let wanted = if manifest.base.is_none() {
+        Wanted::All(tokio::task::spawn_blocking(move || list.digest()))
+    } else {
+        blocking(move || wanted_ids(list)).await?
+    };
     let reader = job.store.read(&snapshot).await?;
     let mut chunks = reader_stream(reader, location.clone());
     let (chunk_tx, mut chunk_rx) = mpsc::channel::<Bytes>(8);
     let opts = FeedOptions::from_config(&job.feed);
-    let expected: HashMap<String, String> = changes.upserts.iter().cloned().collect();
     let checkpoint = checkpoint.clone();
-    let thread_location = location.clone();
+    let (extractor, listed) = match wanted {
+        Wanted::Ids(ids, digest) => (Extractor::with_ids(&opts, ids), Ok(digest)),
+        Wanted::All(digest) => (Extractor::all(&opts), Err(digest)),
+    };
     let cutting = tokio::task::spawn_blocking(move || {
+        let mut extractor = extractor;
         let size = checkpoint.batch_size as usize;
-        let mut extractor = Extractor::new(&opts, expected.keys().cloned());
         let mut batch = Batch {
             number: 0,
             upserts: Vec::with_capacity(size),
             deletes: Vec::new(),
         };
-        let mut mismatch: Option<String> = None;
+        let mut extracted = PairDigest::default();
         // Set when the deliveries stopped (a batch failed): nothing more is wanted.
         let stopped = std::cell::Cell::new(false);
-        let mut on = |e: feed::extract::Extracted| -> Result<(), feed::FeedError> {
-            let hash = e.hash.to_string();
-            if expected.get(&e.id) != Some(&hash) && mismatch.is_none() {
-                mismatch = Some(format!(
-                    "record {:?} (number {}) has hash {hash}, the index says {:?}",
-                    e.id,
-                    e.number,
-                    expected.get(&e.id)
-                ));
-            }
-            batch.upserts.push((e.id, hash, e.json));
+        let mut on = |e: Extracted| -> Result<(), feed::FeedError> {
+            extracted.add(&e.id, e.hash);
+            batch.upserts.push((e.id, e.hash.to_string(), e.json));
             if batch.upserts.len() == size {
                 let next = Batch {
                     number: batch.number + 1,
@@ -399,24 +443,14 @@ async fn extract_upserts(
         while let Some(chunk) = chunk_rx.blocking_recv() {
             extractor.push(&chunk, &mut on)?;
             if stopped.get() {
-                return Ok(Ok(()));
+                return Ok(None);
             }
         }
         let summary = extractor.finish(&mut on)?;
         if !batch.upserts.is_empty() && !checkpoint.is_done(batch.number) && !stopped.get() {
             let _ = tx.blocking_send(batch);
         }
-        if let Some(m) = mismatch {
-            return Ok(Err(format!("{thread_location}: {m}")));
-        }
-        if summary.missing > 0 {
-            return Ok(Err(format!(
-                "{thread_location}: {} changed records are not in the snapshot (first: {})",
-                summary.missing,
-                summary.missing_ids.join(", ")
-            )));
-        }
-        Ok::<_, feed::FeedError>(Ok(()))
+        Ok::<_, feed::FeedError>(Some((summary, extracted)))
     });
     let mut read_error = None;
     while let Some(chunk) = chunks.next().await {
@@ -436,15 +470,62 @@ async fn extract_upserts(
     let cut = cutting
         .await
         .map_err(|e| JobError::Internal(format!("extraction thread: {e}")))?;
+    let listed = match listed {
+        Ok(digest) => digest,
+        Err(handle) => handle
+            .await
+            .map_err(|e| JobError::Internal(format!("change list thread: {e}")))??,
+    };
     if let Some(e) = read_error {
         return Err(e);
     }
-    match cut {
-        Err(source) => Err(JobError::BadFeed {
-            location,
-            source: Box::new(source),
-        }),
-        Ok(Err(message)) => Err(JobError::State(message)),
-        Ok(Ok(())) => Ok(()),
+    let (summary, extracted) = match cut {
+        Err(source) => {
+            return Err(JobError::BadFeed {
+                location,
+                source: Box::new(source),
+            })
+        }
+        Ok(None) => return Ok(()), // delivery stopped; its error is reported
+        Ok(Some(done)) => done,
+    };
+    if summary.missing > 0 {
+        return Err(JobError::State(format!(
+            "{location}: {} changed records are not in the snapshot (first: {})",
+            summary.missing,
+            summary.missing_ids.join(", ")
+        )));
+    }
+    if extracted != listed {
+        return Err(JobError::State(format!(
+            "{location}: the {} records extracted are not the {} (id, hash) pairs of the change \
+             list {}: the snapshot or the list changed after DiffFeed",
+            extracted.count,
+            listed.count,
+            job.store.location(&manifest.changes.prefix)
+        )));
+    }
+    Ok(())
+}
+
+/// The set of ids of the upsert list, and the list's digest.
+fn wanted_ids(mut list: ListReader) -> Result<Wanted, JobError> {
+    let mut digest = PairDigest::default();
+    let mut failed = None;
+    let ids = std::iter::from_fn(|| match list.advance() {
+        Ok(true) => {
+            digest.add(list.id(), list.hash());
+            Some(list.id().to_string())
+        }
+        Ok(false) => None,
+        Err(e) => {
+            failed = Some(e);
+            None
+        }
+    });
+    let set = IdSet::new(ids);
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(Wanted::Ids(set, digest)),
     }
 }

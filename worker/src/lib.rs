@@ -11,8 +11,10 @@
 //! - [`consume`]: the ConsumeFeed job; [`sink`]: where records go; [`retry`]: backoff.
 //! - [`digest`]: CheckFeed's SHA-256 on a second core, beside the indexer.
 //! - [`spill`]: the index build's spill storage in a temporary directory (also the CLI's).
+//! - [`changes`]: the manifest's change lists read as streams.
 #![deny(missing_docs)]
 
+pub mod changes;
 pub mod check;
 pub mod cli;
 pub mod consume;

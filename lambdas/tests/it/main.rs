@@ -4,13 +4,13 @@
 use bytes::Bytes;
 use feed::config::Config;
 use feed::generate::{write_revision, GenOptions, Revision};
-use feed::index::Indexer;
-use feed::FeedOptions;
+use feed::index::{IndexReader, Indexer};
+use feed::{FeedOptions, RecordHash};
 use lambdas::commit::{commit, CommitRequest};
 use lambdas::diff::{diff, DiffRequest, DiffResponse};
 use lambdas::{diff_function, Context, DiffFunctionRequest, ErrorKind};
 use sha2::{Digest as _, Sha256};
-use store::layout::{self, CheckResult, Current, SnapshotRef};
+use store::layout::{self, ChangeList, CheckResult, Current, Manifest, SnapshotRef};
 use store::{Condition, Store};
 
 async fn context(store_url: &str) -> Context {
@@ -125,6 +125,35 @@ async fn current(ctx: &Context) -> Current {
     serde_json::from_slice(&o.bytes).unwrap()
 }
 
+/// The manifest of `execution` and its change lists' entries: upserts, deletes.
+async fn manifest(ctx: &Context, execution: &str) -> Manifest {
+    let key = layout::manifest("jobs", execution);
+    serde_json::from_slice(&ctx.store.get(&key).await.unwrap().bytes).unwrap()
+}
+
+type Entries = Vec<(String, RecordHash)>;
+
+/// The entries of one change list, read part after part.
+async fn list(ctx: &Context, m: &Manifest, list: ChangeList) -> Entries {
+    let mut out = Vec::new();
+    for key in m.changes.keys(list) {
+        let bytes = ctx.store.get(&key).await.unwrap().bytes;
+        let mut r = IndexReader::new(&bytes[..]).unwrap();
+        while r.advance().unwrap() {
+            out.push((r.id().to_string(), r.hash()));
+        }
+    }
+    out
+}
+
+async fn changes(ctx: &Context, execution: &str) -> (Entries, Entries) {
+    let m = manifest(ctx, execution).await;
+    (
+        list(ctx, &m, ChangeList::Upserts).await,
+        list(ctx, &m, ChangeList::Deletes).await,
+    )
+}
+
 /// First run, repeated commit, lost update, concurrent commit: the whole story on one store.
 async fn scenario(ctx: &Context) {
     // First run: no current.json, everything is added.
@@ -132,6 +161,12 @@ async fn scenario(ctx: &Context) {
     let d1 = run_diff(ctx, "e1").await;
     assert!(d1.updated);
     assert_eq!((d1.added, d1.changed, d1.removed), (400, 0, 0));
+    // The upsert list is the new index's entries, in order; nothing to delete.
+    let (upserts, deletes) = changes(ctx, "e1").await;
+    assert_eq!(upserts.len(), 400);
+    assert!(upserts.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(deletes.is_empty());
+    assert_eq!(manifest(ctx, "e1").await.changes.delete_parts, 0);
     assert_eq!(d1.snapshot, c1.snapshot.snapshot);
     assert_eq!(
         (d1.parallelism.as_str(), d1.batch_size.as_str()),
@@ -165,11 +200,11 @@ async fn scenario(ctx: &Context) {
         (d3.added, d3.changed, d3.removed),
         (d2.added, d2.changed, d2.removed)
     );
-    let ids = |e: &str| {
-        let key = layout::changes("jobs", e);
-        async move { ctx.store.get(&key).await.unwrap().bytes }
-    };
-    assert_eq!(ids("e2").await, ids("e3").await, "the same ids to deliver");
+    assert_eq!(
+        changes(ctx, "e2").await,
+        changes(ctx, "e3").await,
+        "the same ids to deliver"
+    );
     assert_eq!(current(ctx).await.execution, "e1");
 
     // Concurrent commit: e3 and e4 both diffed against e1's snapshot; e3 commits first.

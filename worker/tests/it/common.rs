@@ -1,7 +1,7 @@
 //! Shared helpers: generated feeds, configurations, moto buckets, manifests, and the HTTP
 //! servers (feed source and sink) that answer on a schedule.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes as B;
 use feed::generate::{write_revision, GenOptions, Revision};
-use store::layout::{self, Changes, CheckResult, Manifest};
+use store::layout::{self, CheckResult, Current};
 use store::{Condition, Store};
 
 /// A new bucket on moto, unique to this run.
@@ -82,66 +82,64 @@ pub fn local_config(dir: &Path) -> PathBuf {
     write_config(dir, "file://store", "file://feed.xml", "file://sink", 2, 50)
 }
 
-/// Writes the manifest and changes of `execution` as DiffFeed would: `check` against the base
-/// snapshot (`None`: first run).
+/// The ids a diff of `check` against `base` (`None`: first run) must deliver: upserts (added
+/// and changed) and deletes, worked out from the two index files directly.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Expected {
+    pub upserts: HashSet<String>,
+    pub deletes: HashSet<String>,
+}
+
+/// Runs DiffFeed (the Lambda's handler) for `check`'s execution as the pipeline would after
+/// `base` was delivered: `base` is made `current.json` first, as Commit leaves it. Returns the
+/// manifest key and the ids the manifest must deliver.
 pub async fn write_manifest(
     store: &Store,
+    config: &feed::config::Config,
     check: &CheckResult,
     base: Option<&CheckResult>,
-) -> (String, Changes) {
+) -> (String, Expected) {
+    let current = layout::current(&check.feed);
+    match base {
+        Some(b) => {
+            let doc = Current {
+                feed: b.feed.clone(),
+                execution: b.execution.clone(),
+                snapshot: b.snapshot.clone(),
+            };
+            let body = B::from(serde_json::to_vec(&doc).unwrap());
+            store.put(&current, body, Condition::Always).await.unwrap();
+        }
+        None => store.delete(&current).await.unwrap(),
+    }
+    let ctx = lambdas::Context::new(config.clone()).await.unwrap();
+    let request = lambdas::diff::DiffRequest {
+        feed: check.feed.clone(),
+        execution: check.execution.clone(),
+    };
+    let response = lambdas::diff::diff(&ctx, request).await.unwrap();
+
     let new = store.get(&check.snapshot.index).await.unwrap().bytes;
     let old = match base {
         Some(b) => Some(store.get(&b.snapshot.index).await.unwrap().bytes),
         None => None,
     };
-    let mut changes = Changes::default();
-    let (mut added, mut changed) = (0, 0);
+    let mut expected = Expected::default();
     feed::diff::diff(old.as_deref(), &new[..], |c| {
         match c {
-            feed::diff::Change::Added { id, hash } => {
-                added += 1;
-                changes.upserts.push((id.into(), hash.to_string()))
+            feed::diff::Change::Added { id, .. } | feed::diff::Change::Changed { id, .. } => {
+                expected.upserts.insert(id.into())
             }
-            feed::diff::Change::Changed { id, new, .. } => {
-                changed += 1;
-                changes.upserts.push((id.into(), new.to_string()))
-            }
-            feed::diff::Change::Removed { id, hash } => {
-                changes.deletes.push((id.into(), hash.to_string()))
-            }
-        }
+            feed::diff::Change::Removed { id, .. } => expected.deletes.insert(id.into()),
+        };
         Ok(())
     })
     .unwrap();
-    let (feed, exec) = (&check.feed, &check.execution);
-    let manifest = Manifest {
-        feed: feed.clone(),
-        execution: exec.clone(),
-        new: check.snapshot.clone(),
-        base: base.map(|b| b.snapshot.clone()),
-        base_version: None,
-        added,
-        changed,
-        removed: changes.deletes.len() as u64,
-        changes: layout::changes(feed, exec),
-    };
-    let put = |key: String, v: Vec<u8>| async move {
-        store
-            .put(&key, B::from(v), Condition::Always)
-            .await
-            .unwrap();
-    };
-    put(
-        layout::changes(feed, exec),
-        serde_json::to_vec(&changes).unwrap(),
-    )
-    .await;
-    put(
-        layout::manifest(feed, exec),
-        serde_json::to_vec(&manifest).unwrap(),
-    )
-    .await;
-    (layout::manifest(feed, exec), changes)
+    assert_eq!(
+        response.added + response.changed,
+        expected.upserts.len() as u64
+    );
+    (response.manifest, expected)
 }
 
 /// Serves `router` on 127.0.0.1:0 until the returned guard drops.

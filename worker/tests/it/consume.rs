@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use store::layout::{self, CheckResult, Checkpoint};
-use store::Store;
+use store::layout::{self, ChangeList, CheckResult, Checkpoint, Manifest};
+use store::{Condition, Store};
 use worker::check::{check, CheckSettings};
 use worker::consume::{consume, ConsumeSettings};
 use worker::job::{Job, RetryArgs};
@@ -41,14 +41,15 @@ fn settings(manifest: &str, timeout: f64) -> ConsumeSettings {
 }
 
 /// Two checked versions of a feed in `dir/store`: base (e0) and revision (e1), and the
-/// manifest of e1 against e0. Returns the config path, e1's manifest key and its changes.
+/// manifest of e1 against e0. Returns the config path, e1's manifest key and what it must
+/// deliver.
 async fn two_versions(
     dir: &std::path::Path,
     records: u64,
     sink_url: &str,
     parallelism: u32,
     batch_size: u32,
-) -> (std::path::PathBuf, String, store::layout::Changes) {
+) -> (std::path::PathBuf, String, Expected) {
     let config = write_config(
         dir,
         "file://store",
@@ -57,24 +58,21 @@ async fn two_versions(
         parallelism,
         batch_size,
     );
-    let checking = CheckSettings::default();
+    let settings = CheckSettings::default();
     std::fs::write(dir.join("feed.xml"), gen_feed(records, None)).unwrap();
-    let base = check(&job(&config, "e0").await, &checking)
+    let base = check(&job(&config, "e0").await, &settings)
         .await
         .unwrap()
         .result;
     std::fs::write(dir.join("feed.xml"), gen_feed(records, Some(revision()))).unwrap();
     let j1 = job(&config, "e1").await;
-    let new: CheckResult = check(&j1, &checking).await.unwrap().result;
-    let (manifest, changes) = write_manifest(&j1.store, &new, Some(&base)).await;
-    (config, manifest, changes)
+    let new: CheckResult = check(&j1, &settings).await.unwrap().result;
+    let (manifest, expected) = write_manifest(&j1.store, &j1.config, &new, Some(&base)).await;
+    (config, manifest, expected)
 }
 
-fn expected_sets(changes: &store::layout::Changes) -> (HashSet<String>, HashSet<String>) {
-    (
-        changes.upserts.iter().map(|u| u.0.clone()).collect(),
-        changes.deletes.iter().map(|d| d.0.clone()).collect(),
-    )
+fn expected_sets(expected: &Expected) -> (HashSet<String>, HashSet<String>) {
+    (expected.upserts.clone(), expected.deletes.clone())
 }
 
 #[tokio::test]
@@ -209,13 +207,13 @@ async fn object_sink_and_store_on_s3() {
     std::fs::write(dir.path().join("feed.xml"), gen_feed(500, Some(revision()))).unwrap();
     let j1 = job(&config, "e1").await;
     let new = check(&j1, &checking).await.unwrap().result;
-    let (manifest, changes) = write_manifest(&j1.store, &new, Some(&base)).await;
+    let (manifest, changes) = write_manifest(&j1.store, &j1.config, &new, Some(&base)).await;
     let summary = consume(&j1, &settings(&manifest, 5.0)).await.unwrap();
     let sink = Store::open(&format!("s3://{bucket}/sink")).await.unwrap();
     assert_parts_cover(&sink, summary.batches, &changes).await;
 }
 
-async fn assert_parts_cover(sink: &Store, batches: u64, changes: &store::layout::Changes) {
+async fn assert_parts_cover(sink: &Store, batches: u64, changes: &Expected) {
     let parts = sink.list("jobs/e1/").await.unwrap();
     assert_eq!(parts.len() as u64, batches, "{parts:?}");
     let (mut up, mut del) = (HashSet::new(), HashSet::new());
@@ -334,4 +332,108 @@ async fn a_killed_consume_resumes_from_its_checkpoint_without_resending_done_bat
         expected_sets(&changes),
         "nothing lost"
     );
+}
+
+#[tokio::test]
+async fn a_first_delivery_sends_every_record_of_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "file://store",
+        "file://feed.xml",
+        "file://sink",
+        3,
+        40,
+    );
+    std::fs::write(dir.path().join("feed.xml"), gen_feed(700, None)).unwrap();
+    let j1 = job(&config, "e1").await;
+    let new = check(&j1, &CheckSettings::default()).await.unwrap().result;
+    let (manifest, expected) = write_manifest(&j1.store, &j1.config, &new, None).await;
+    assert_eq!((expected.upserts.len(), expected.deletes.len()), (700, 0));
+    let summary = consume(&j1, &settings(&manifest, 5.0)).await.unwrap();
+    assert_eq!((summary.upserts, summary.batches), (700, 18));
+    let sink = Store::open(&format!("file://{}", dir.path().join("sink").display()))
+        .await
+        .unwrap();
+    assert_parts_cover(&sink, summary.batches, &expected).await;
+}
+
+/// The upsert list's entries, one of them replaced by `edit`, written back over its only part.
+async fn tamper(
+    store: &Store,
+    manifest: &str,
+    edit: impl Fn(&mut Vec<(String, feed::RecordHash)>),
+) {
+    let m: Manifest = serde_json::from_slice(&store.get(manifest).await.unwrap().bytes).unwrap();
+    assert_eq!(m.changes.upsert_parts, 1);
+    let key = m.changes.part(ChangeList::Upserts, 0);
+    let bytes = store.get(&key).await.unwrap().bytes;
+    let mut r = feed::index::IndexReader::new(&bytes[..]).unwrap();
+    let mut entries = Vec::new();
+    while r.advance().unwrap() {
+        entries.push((r.id().to_string(), r.hash()));
+    }
+    edit(&mut entries);
+    let mut list = feed::index::ListBuilder::new();
+    for (id, hash) in &entries {
+        list.push(id, *hash).unwrap();
+    }
+    let body = bytes::Bytes::from(list.take_bytes());
+    store.put(&key, body, Condition::Always).await.unwrap();
+}
+
+#[tokio::test]
+async fn records_that_do_not_match_the_change_list_fail_the_consume() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, manifest, _) = two_versions(dir.path(), 600, "file://sink", 2, 50).await;
+    let j1 = job(&config, "e1").await;
+    let m: Manifest =
+        serde_json::from_slice(&j1.store.get(&manifest).await.unwrap().bytes).unwrap();
+    let upserts = m.changes.part(ChangeList::Upserts, 0);
+    let original = j1.store.get(&upserts).await.unwrap().bytes;
+    // A record's hash in the list is not the snapshot's.
+    tamper(&j1.store, &manifest, |e| e[3].1 = feed::RecordHash(42)).await;
+    let err = consume(&j1, &settings(&manifest, 5.0)).await.unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+    assert!(err.to_string().contains("are not the"), "{err}");
+    assert!(err.to_string().contains("changes/"), "{err}");
+
+    // An id the snapshot does not have.
+    tamper(&j1.store, &manifest, |e| {
+        let last = e.len() - 1;
+        e[last].0 = "ZZZ-not-in-the-feed".into();
+    })
+    .await;
+    j1.store
+        .delete(&layout::checkpoint("jobs", "e1"))
+        .await
+        .unwrap();
+    let err = consume(&j1, &settings(&manifest, 5.0)).await.unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("1 changed records are not in the snapshot (first: ZZZ-not-in-the-feed)"),
+        "{text}"
+    );
+
+    // A damaged part is named.
+    j1.store
+        .put(&upserts, original, Condition::Always)
+        .await
+        .unwrap();
+    j1.store
+        .delete(&layout::checkpoint("jobs", "e1"))
+        .await
+        .unwrap();
+    let part = m.changes.part(ChangeList::Deletes, 0);
+    let mut bytes = j1.store.get(&part).await.unwrap().bytes.to_vec();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x55;
+    j1.store
+        .put(&part, bytes::Bytes::from(bytes), Condition::Always)
+        .await
+        .unwrap();
+    let err = consume(&j1, &settings(&manifest, 5.0)).await.unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+    assert!(err.to_string().contains("deletes-000000.idx"), "{err}");
 }
