@@ -30,6 +30,10 @@ use crate::fetch::{fetch, http_client, ByteStream, FetchFailure, Fetched};
 use crate::job::{Job, RetryArgs};
 use crate::spill::TempSpill;
 
+/// Chunks of the feed (up to 1 MiB each from files and S3) queued before each of the hashing
+/// and the indexing thread: enough to keep them busy, few enough to keep memory small.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
 /// How to check.
 #[derive(Debug, Clone)]
 pub struct CheckSettings {
@@ -147,8 +151,8 @@ async fn store_and_index(
     })?;
     let staging = layout::run_file(&job.feed.name, &job.execution, "snapshot.partial");
     let mut upload = job.store.upload(&staging).await?;
-    let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
-    let (forward_tx, mut forward_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
+    let (forward_tx, mut forward_rx) = tokio::sync::mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
     let raw_stage = digest::hash_and_forward(raw_rx, forward_tx);
     let mut opts = FeedOptions::from_config(&job.feed);
     opts.index_memory = settings.index_memory.max(1);

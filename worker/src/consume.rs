@@ -376,6 +376,9 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| JobError::Internal(format!("worker thread: {e}")))?
 }
 
+/// Bytes of the snapshot pushed into the extractor at once.
+const PUSH_BYTES: usize = 64 << 10;
+
 /// What the extraction takes and how it is checked.
 enum Wanted {
     /// The listed ids, with the digest of the list (built while reading it).
@@ -441,9 +444,13 @@ async fn extract_upserts(
             Ok(())
         };
         while let Some(chunk) = chunk_rx.blocking_recv() {
-            extractor.push(&chunk, &mut on)?;
-            if stopped.get() {
-                return Ok(None);
+            // The extractor hands over the records of a push when the push is done: small
+            // pushes keep few records waiting (a 1 MiB chunk may inflate to 6 MiB of records).
+            for piece in chunk.chunks(PUSH_BYTES) {
+                extractor.push(piece, &mut on)?;
+                if stopped.get() {
+                    return Ok(None);
+                }
             }
         }
         let summary = extractor.finish(&mut on)?;
