@@ -379,12 +379,23 @@ async fn blocking<T: Send + 'static>(
 /// Bytes of the snapshot pushed into the extractor at once.
 const PUSH_BYTES: usize = 64 << 10;
 
-/// What the extraction takes and how it is checked.
-enum Wanted {
-    /// The listed ids, with the digest of the list (built while reading it).
-    Ids(IdSet, PairDigest),
-    /// Every record (a first delivery): the list's digest comes from another thread.
-    All(tokio::task::JoinHandle<Result<PairDigest, JobError>>),
+/// The digest of the upsert list, which the extracted records must match.
+enum Listed {
+    /// Read already (while building the set of wanted ids).
+    Read(PairDigest),
+    /// Being read on another thread (a first delivery needs no set of ids).
+    Reading(tokio::task::JoinHandle<Result<PairDigest, JobError>>),
+}
+
+impl Listed {
+    async fn digest(self) -> Result<PairDigest, JobError> {
+        match self {
+            Listed::Read(digest) => Ok(digest),
+            Listed::Reading(handle) => handle
+                .await
+                .map_err(|e| JobError::Internal(format!("change list thread: {e}")))?,
+        }
+    }
 }
 
 async fn extract_upserts(
@@ -402,20 +413,19 @@ async fn extract_upserts(
         manifest.added + manifest.changed,
         Handle::current(),
     );
-    let wanted = if manifest.base.is_none() {
-        Wanted::All(tokio::task::spawn_blocking(move || list.digest()))
+    let opts = FeedOptions::from_config(&job.feed);
+    // A first delivery takes every record of the snapshot: no set of ids to build.
+    let (extractor, listed) = if manifest.base.is_none() {
+        let reading = tokio::task::spawn_blocking(move || list.digest());
+        (Extractor::all(&opts), Listed::Reading(reading))
     } else {
-        blocking(move || wanted_ids(list)).await?
+        let (ids, digest) = blocking(move || wanted_ids(list)).await?;
+        (Extractor::with_ids(&opts, ids), Listed::Read(digest))
     };
     let reader = job.store.read(&snapshot).await?;
     let mut chunks = reader_stream(reader, location.clone());
     let (chunk_tx, mut chunk_rx) = mpsc::channel::<Bytes>(8);
-    let opts = FeedOptions::from_config(&job.feed);
     let checkpoint = checkpoint.clone();
-    let (extractor, listed) = match wanted {
-        Wanted::Ids(ids, digest) => (Extractor::with_ids(&opts, ids), Ok(digest)),
-        Wanted::All(digest) => (Extractor::all(&opts), Err(digest)),
-    };
     let cutting = tokio::task::spawn_blocking(move || {
         let mut extractor = extractor;
         let size = checkpoint.batch_size as usize;
@@ -477,12 +487,7 @@ async fn extract_upserts(
     let cut = cutting
         .await
         .map_err(|e| JobError::Internal(format!("extraction thread: {e}")))?;
-    let listed = match listed {
-        Ok(digest) => digest,
-        Err(handle) => handle
-            .await
-            .map_err(|e| JobError::Internal(format!("change list thread: {e}")))??,
-    };
+    let listed = listed.digest().await?;
     if let Some(e) = read_error {
         return Err(e);
     }
@@ -516,7 +521,7 @@ async fn extract_upserts(
 }
 
 /// The set of ids of the upsert list, and the list's digest.
-fn wanted_ids(mut list: ListReader) -> Result<Wanted, JobError> {
+fn wanted_ids(mut list: ListReader) -> Result<(IdSet, PairDigest), JobError> {
     let mut digest = PairDigest::default();
     let mut failed = None;
     let ids = std::iter::from_fn(|| match list.advance() {
@@ -533,6 +538,6 @@ fn wanted_ids(mut list: ListReader) -> Result<Wanted, JobError> {
     let set = IdSet::new(ids);
     match failed {
         Some(e) => Err(e),
-        None => Ok(Wanted::Ids(set, digest)),
+        None => Ok((set, digest)),
     }
 }
