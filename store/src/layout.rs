@@ -208,6 +208,8 @@ impl Changes {
 pub struct Checkpoint {
     /// The manifest being delivered.
     pub manifest: String,
+    /// SHA-256 (hex) of the manifest's bytes: a checkpoint is resumed only for the same content.
+    pub manifest_sha256: String,
     /// Records per batch (fixed by the first attempt; a resumed attempt keeps it).
     pub batch_size: u64,
     /// Batches in all (upsert batches first, then delete batches).
@@ -253,6 +255,7 @@ mod tests {
     fn checkpoint_ranges_merge() {
         let mut c = Checkpoint {
             manifest: "m".into(),
+            manifest_sha256: "0".repeat(64),
             batch_size: 10,
             batches: 10,
             done: vec![],

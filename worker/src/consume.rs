@@ -29,6 +29,7 @@ use feed::extract::{Extracted, Extractor};
 use feed::{FeedOptions, IdSet};
 use futures_util::StreamExt as _;
 use serde::Serialize;
+use sha2::{Digest as _, Sha256};
 use store::layout::{self, ChangeList, Checkpoint, Manifest};
 use store::{Condition, Store};
 use tokio::runtime::Handle;
@@ -83,12 +84,14 @@ fn state_error(store: &Store, key: &str, e: impl std::fmt::Display) -> JobError 
     JobError::State(format!("{}: {e}", store.location(key)))
 }
 
+/// Reads a JSON document of the store, with the SHA-256 (hex) of its bytes.
 async fn read_json<T: serde::de::DeserializeOwned>(
     store: &Store,
     key: &str,
-) -> Result<T, JobError> {
+) -> Result<(T, String), JobError> {
     let object = store.get(key).await?;
-    serde_json::from_slice(&object.bytes).map_err(|e| state_error(store, key, e))
+    let value = serde_json::from_slice(&object.bytes).map_err(|e| state_error(store, key, e))?;
+    Ok((value, hex::encode(Sha256::digest(&object.bytes))))
 }
 
 fn ceil_div(a: u64, b: u64) -> u64 {
@@ -108,7 +111,8 @@ struct Counters {
 pub async fn consume(job: &Job, settings: &ConsumeSettings) -> Result<ConsumeSummary, JobError> {
     let started = Instant::now();
     let store = &job.store;
-    let manifest: Manifest = read_json(store, &settings.manifest).await?;
+    let (manifest, manifest_sha256): (Manifest, String) =
+        read_json(store, &settings.manifest).await?;
     if manifest.feed != job.feed.name || manifest.execution != job.execution {
         return Err(JobError::Config(format!(
             "{} belongs to {}/{}, not to {}/{}",
@@ -129,7 +133,10 @@ pub async fn consume(job: &Job, settings: &ConsumeSettings) -> Result<ConsumeSum
         Some(o) => {
             let c: Checkpoint = serde_json::from_slice(&o.bytes)
                 .map_err(|e| state_error(store, &checkpoint_key, e))?;
-            (c.manifest == settings.manifest).then_some(c)
+            // A checkpoint counts only for the very manifest it was written for: a manifest
+            // rewritten under the same key (a repeated DiffFeed after a concurrent commit) cuts
+            // other batches, so its numbers would skip undelivered records.
+            (c.manifest == settings.manifest && c.manifest_sha256 == manifest_sha256).then_some(c)
         }
         None => None,
     };
@@ -149,6 +156,7 @@ pub async fn consume(job: &Job, settings: &ConsumeSettings) -> Result<ConsumeSum
             upsert_batches = ceil_div(upserts, batch_size);
             Checkpoint {
                 manifest: settings.manifest.clone(),
+                manifest_sha256,
                 batch_size,
                 batches: upsert_batches + ceil_div(deletes, batch_size),
                 done: Vec::new(),

@@ -358,6 +358,45 @@ async fn a_first_delivery_sends_every_record_of_the_snapshot() {
     assert_parts_cover(&sink, summary.batches, &expected).await;
 }
 
+/// Regression: the checkpoint was matched by the manifest's key alone. DiffFeed run again for
+/// the same execution after `current.json` moved rewrites the manifest under the same key
+/// with other batches, and a stale checkpoint would have skipped records never delivered.
+#[tokio::test]
+async fn a_checkpoint_is_not_resumed_for_a_manifest_rewritten_under_the_same_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "file://store",
+        "file://feed.xml",
+        "file://sink",
+        2,
+        25,
+    );
+    std::fs::write(dir.path().join("feed.xml"), gen_feed(300, None)).unwrap();
+    let base = check(&job(&config, "e0").await, &CheckSettings::default())
+        .await
+        .unwrap()
+        .result;
+    std::fs::write(dir.path().join("feed.xml"), gen_feed(300, Some(revision()))).unwrap();
+    let j1 = job(&config, "e1").await;
+    let new = check(&j1, &CheckSettings::default()).await.unwrap().result;
+    let (manifest, revised) = write_manifest(&j1.store, &j1.config, &new, Some(&base)).await;
+    let first = consume(&j1, &settings(&manifest, 5.0)).await.unwrap();
+    assert_eq!(first.resumed, 0);
+    assert_eq!(
+        first.delivered, first.batches,
+        "the checkpoint holds every batch"
+    );
+
+    let (again, everything) = write_manifest(&j1.store, &j1.config, &new, None).await;
+    assert_eq!(again, manifest, "same execution, same manifest key");
+    assert!(everything.upserts.len() > revised.upserts.len());
+    let second = consume(&j1, &settings(&manifest, 5.0)).await.unwrap();
+    assert_eq!(second.resumed, 0, "the old checkpoint must not count");
+    assert_eq!(second.upserts, everything.upserts.len() as u64);
+    assert_eq!(checkpoint(&j1).await.done_count(), second.batches);
+}
+
 /// The upsert list's entries, one of them replaced by `edit`, written back over its only part.
 async fn tamper(
     store: &Store,
