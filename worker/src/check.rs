@@ -218,8 +218,9 @@ async fn store_and_index(
     let (records, runs) = (index.len() as u64, index.spilled_runs());
     write_index(job, index, &index_key).await?;
     let secs = started.elapsed().as_secs_f64();
-    tracing::info!(feed = %name, execution = %job.execution, bytes = raw.bytes,
-        records, spilled_runs = runs, seconds = secs, %snapshot, "snapshot stored");
+    // The job's span carries the feed and the execution.
+    tracing::info!(bytes = raw.bytes, records, spilled_runs = runs, seconds = secs, %snapshot,
+        "snapshot stored");
     let snapshot = SnapshotRef {
         snapshot,
         index: index_key,

@@ -175,8 +175,15 @@ pub async fn consume(job: &Job, settings: &ConsumeSettings) -> Result<ConsumeSum
         snapshot: manifest.new.snapshot.clone(),
     };
     let sink = Arc::new(Sink::open(&job.feed.sink.url, run, &settings.retry, parallelism).await?);
-    tracing::info!(feed = %job.feed.name, execution = %job.execution, upserts, deletes,
-        batches = total, resumed, parallelism, batch_size = checkpoint.batch_size, "consuming");
+    tracing::info!(
+        upserts,
+        deletes,
+        batches = total,
+        resumed,
+        parallelism,
+        batch_size = checkpoint.batch_size,
+        "consuming"
+    );
 
     let (tx, rx) = mpsc::channel::<Batch>(parallelism * 2);
     let producer = produce(job, &manifest, checkpoint.clone(), upsert_batches, tx);

@@ -356,11 +356,21 @@ url = "s3://{bucket}/sink"
     assert_eq!(line["records"], 400);
     assert!(line["spilled_runs"].as_u64().unwrap() > 1, "{line}");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
-    // In AWS the log lines are JSON.
-    let log_line = stderr.lines().next().unwrap();
-    assert!(
-        serde_json::from_str::<serde_json::Value>(log_line).is_ok(),
-        "{log_line}"
+    // In AWS the log lines are JSON, with the job's feed and execution (under "span") and
+    // the record counts as fields.
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let logged = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "snapshot stored")
+        .unwrap_or_else(|| panic!("no \"snapshot stored\" line in {stderr}"));
+    assert_eq!(logged["fields"]["records"], 400, "{logged}");
+    assert_eq!(logged["span"]["feed"], "jobs", "{logged}");
+    assert_eq!(
+        logged["span"]["execution"], "jobs-2026-11-23T06-00Z",
+        "{logged}"
     );
     let check = read_check(&state, "jobs-2026-11-23T06-00Z").await;
     let stored = state.get(&check.snapshot.snapshot).await.unwrap();
