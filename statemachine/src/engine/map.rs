@@ -1,7 +1,8 @@
 //! The Map state: items (ItemsPath / Items), each item's input (ItemSelector, with
 //! `$$.Map.Item`), iterations run at most MaxConcurrency at once with `MapIteration*` events
-//! (inline) or as child executions behind `MapRun*` events (distributed), failure tolerance
-//! (ToleratedFailureCount/Percentage), then ResultSelector → ResultPath → OutputPath or Output,
+//! (inline) or as child executions behind `MapRun*` events (distributed; with an ItemBatcher each
+//! child gets a batch of items), failure tolerance (ToleratedFailureCount/Percentage, counted in
+//! items), then ResultSelector → ResultPath → OutputPath or Output,
 //! with Retry and Catch. A redrive reruns only the iterations that did not succeed.
 
 use std::ops::ControlFlow;
@@ -159,6 +160,15 @@ impl Run<'_> {
                         }
                         _ => inputs,
                     };
+                    // With an ItemBatcher, each child gets a batch; failures count its items.
+                    let (inputs, weights): (Vec<Value>, Vec<usize>) = match &map_run {
+                        Some(r) => r
+                            .batch(inputs)?
+                            .into_iter()
+                            .map(|b| (b.input, b.items))
+                            .unzip(),
+                        None => (inputs, Vec::new()),
+                    };
                     let runs = map_run.as_ref().and_then(|r| r.runs.as_ref());
                     let kept = runs.map(|_| inputs.clone());
                     let outputs = self
@@ -166,6 +176,7 @@ impl Run<'_> {
                             here,
                             processor,
                             inputs,
+                            &weights,
                             limits,
                             frame,
                             distributed,
@@ -284,12 +295,15 @@ impl Run<'_> {
     }
 
     /// Runs the iterations; the results in item order, or the failure that ended the Map.
+    /// `weights[i]` is how many items iteration `i` holds (a batch; 1 where absent): the
+    /// tolerated failures count items, as AWS defines its threshold.
     #[allow(clippy::too_many_arguments)]
     async fn iterate(
         &self,
         here: &Here<'_>,
         processor: &ItemProcessor,
         items: Vec<Value>,
+        weights: &[usize],
         limits: MapLimits,
         frame: &mut Frame<'_>,
         distributed: bool,
@@ -302,7 +316,9 @@ impl Run<'_> {
         let mut failed = 0usize;
         let mut first_failure: Option<Failure> = None;
         let mut fatal: Option<Failure> = None;
-        let tolerance = |failed: usize| tolerates(&limits, failed, count);
+        let weight = |i: usize| weights.get(i).copied().unwrap_or(1);
+        let total: usize = (0..count).map(weight).sum();
+        let tolerance = |failed: usize| tolerates(&limits, failed, total);
         let tolerant = limits.tolerated_failure_count.is_some()
             || limits.tolerated_failure_percentage.is_some();
         let running = Running::default();
@@ -402,7 +418,7 @@ impl Run<'_> {
                     ControlFlow::Break(())
                 }
                 Err(mut f) => {
-                    failed += 1;
+                    failed += weight(index);
                     if let Some(rp) = f.resume.take() {
                         children[index] = ChildResume::Resume(*rp);
                     }

@@ -1,8 +1,9 @@
-//! The Map Run of a Distributed Map: its ARN, the items its `ItemReader` reads and the results
-//! its `ResultWriter` exports, both through the task integration serving the field's `Resource`
+//! The Map Run of a Distributed Map: its ARN, the items its `ItemReader` reads, the batches its
+//! `ItemBatcher` groups them into, and the results its `ResultWriter` exports; reading and
+//! writing go through the task integration serving the field's `Resource`
 //! (`arn:aws:states:::s3:getObject`, `...:s3:listObjectsV2`, `...:s3:putObject`), so the engine
-//! itself does no I/O. The data side (parsing, limits, file contents) is
-//! [`crate::eval::item_reader`] and [`crate::eval::result_writer`].
+//! itself does no I/O. The data side (parsing, limits, batches, file contents) is
+//! [`crate::eval::item_reader`], [`crate::eval::item_batcher`] and [`crate::eval::result_writer`].
 //!
 //! Integration contract: `s3:getObject` gets `{"Bucket", "Key", ...}` and answers `{"Body":
 //! "<the object's text>"}`; `s3:listObjectsV2` gets `{"Bucket", "Prefix"?, "ContinuationToken"?}`
@@ -19,6 +20,7 @@ use super::failure::Failure;
 use super::integration::{Heartbeat, Resource, Submission, TaskError, TaskRequest};
 use super::run::{Here, Run};
 use crate::asl::MapState;
+use crate::eval::item_batcher::{batches, Batch, BatchSpec, ItemBatcher, ITEM_BATCHER_FAILED};
 use crate::eval::item_reader::{
     listing_items, max_items_limit, object_items, ItemReader, ITEM_READER_FAILED,
 };
@@ -44,6 +46,8 @@ pub(crate) struct MapRun {
     child_machine: String,
     /// The reader and its evaluated request and `MaxItems`.
     reader: Option<(ItemReader, Value, Option<Value>)>,
+    /// The batcher's evaluated values (`ItemBatcher`).
+    batcher: Option<BatchSpec>,
     /// The writer and where it exports to.
     writer: Option<(ResultWriter, Option<(String, String)>)>,
     /// The children's runs, when results are written.
@@ -72,6 +76,10 @@ impl MapRun {
             }
             None => None,
         };
+        let batcher = match &s.item_batcher {
+            Some(field) => Some(ItemBatcher::parse(field)?.evaluate(here.lang, scope)?),
+            None => None,
+        };
         let writer = match &s.result_writer {
             Some(field) => {
                 let writer = ResultWriter::parse(field)?;
@@ -90,6 +98,7 @@ impl MapRun {
             child_machine,
             runs: writer.as_ref().map(|_| Mutex::new(Vec::new())),
             reader,
+            batcher,
             writer,
         })
     }
@@ -97,6 +106,25 @@ impl MapRun {
     /// Whether the items come from the reader (not from the state's input).
     pub(crate) fn reads(&self) -> bool {
         self.reader.is_some()
+    }
+
+    /// The children's inputs: the selected items as they are, or grouped into batches by the
+    /// `ItemBatcher` (the Map Run fails with `States.Runtime` on an invalid limit). Each batch
+    /// knows how many items it holds, for the tolerated-failure count.
+    pub(crate) fn batch(&self, inputs: Vec<Value>) -> Result<Vec<Batch>, Failure> {
+        let Some(spec) = &self.batcher else {
+            return Ok(inputs
+                .into_iter()
+                .map(|input| Batch { input, items: 1 })
+                .collect());
+        };
+        spec.limits()
+            .and_then(|limits| batches(inputs, &limits, spec.batch_input.as_ref()))
+            .map_err(|cause| {
+                let mut f = Failure::new(Some(ITEM_BATCHER_FAILED.into()), Some(cause));
+                f.children = Some(Vec::new());
+                f
+            })
     }
 }
 
@@ -213,13 +241,7 @@ impl Run<'_> {
             return Ok(Value::Array(transformed(&children, writer.transformation)));
         };
         let resource = writer.resource.as_deref().unwrap_or_default();
-        let (files, result) = export_files(
-            &children,
-            writer.transformation,
-            bucket,
-            prefix,
-            &map_run.arn,
-        );
+        let (files, result) = export_files(&children, writer, bucket, prefix, &map_run.arn);
         for (key, body) in files {
             let put = json!({"Bucket": bucket, "Key": key, "Body": body});
             self.call_service(here, resource, put).await?.map_err(|e| {

@@ -199,3 +199,102 @@ fn a_writer_without_resource_shapes_the_output() {
     assert_eq!(r.output, Some(json!([1, 2, 3])));
     assert!(bucket.calls.lock().unwrap().is_empty());
 }
+
+/// A Distributed Map whose children fail when the first item of their batch is `"bad"`.
+fn batching_map(extra: Value) -> Value {
+    let mut def = distributed_map(extra);
+    def["States"]["M"]["ItemProcessor"]["States"] = json!({
+        "P": {"Type": "Choice", "Default": "Ok",
+            "Choices": [{"Variable": "$.Items[0]", "StringEquals": "bad", "Next": "Bad"}]},
+        "Ok": {"Type": "Pass", "End": true},
+        "Bad": {"Type": "Fail", "Error": "Bad", "Cause": "bad item"}});
+    def
+}
+
+#[test]
+fn an_item_batcher_gives_each_child_items_and_batch_input() {
+    // The shape is AWS's documented one (ItemBatcher (Map)): {"BatchInput": ..., "Items": [...]}
+    // per child, BatchInput evaluated once against the state's input; ItemSelector shapes each
+    // item first, with the item's own index.
+    let bucket = Bucket::with(&[]);
+    let def = batching_map(json!({
+        "ItemsPath": "$.items",
+        "ItemSelector": {"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"},
+        "ItemBatcher": {"MaxItemsPerBatchPath": "$.per", "BatchInput": {"k.$": "$.key", "n": 1}}}));
+    let r = run(
+        def,
+        json!({"items": ["a", "b", "c"], "per": 2, "key": "K"}),
+        &bucket,
+    );
+    assert_eq!(
+        r.output,
+        Some(json!([
+            {"BatchInput": {"k": "K", "n": 1}, "Items": [{"v": "a", "i": 0}, {"v": "b", "i": 1}]},
+            {"BatchInput": {"k": "K", "n": 1}, "Items": [{"v": "c", "i": 2}]}
+        ]))
+    );
+    // Unverified choice: MapStateStarted counts the items, not the batches.
+    assert_eq!(r.history[2].details.length, Some(3));
+}
+
+#[test]
+fn an_invalid_batch_limit_fails_the_map_run() {
+    let bucket = Bucket::with(&[]);
+    for (batcher, cause) in [
+        (
+            json!({"MaxItemsPerBatchPath": "$.per"}),
+            "field MaxItemsPerBatchPath must be positive, not 0",
+        ),
+        (
+            json!({"MaxInputBytesPerBatch": 262_145}),
+            "field MaxInputBytesPerBatch must be at most 262144 (256 KiB), not 262145",
+        ),
+    ] {
+        let def = batching_map(json!({"ItemsPath": "$.items", "ItemBatcher": batcher}));
+        let r = run(def, json!({"per": 0, "items": ["a"]}), &bucket);
+        assert_eq!(r.error.as_deref(), Some("States.Runtime"));
+        assert_eq!(r.cause.as_deref(), Some(cause));
+        assert_eq!(
+            &types(&r)[2..5],
+            ["MapStateStarted", "MapRunStarted", "MapRunFailed"]
+        );
+    }
+}
+
+#[test]
+fn a_failed_batch_counts_all_its_items_against_the_tolerance() {
+    // AWS defines the threshold over items ("the total number of failed or timed out items
+    // divided by the total number of items"); a failed batch fails the items it holds.
+    let bucket = Bucket::with(&[]);
+    let with_tolerance = |count: u64| {
+        batching_map(json!({
+            "ToleratedFailureCount": count,
+            "ItemBatcher": {"MaxItemsPerBatch": 2}}))
+    };
+    let input = json!(["bad", "x", "y"]);
+    let r = run(with_tolerance(1), input.clone(), &bucket);
+    assert_eq!(
+        r.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    let r = run(with_tolerance(2), input, &bucket);
+    assert_eq!(r.status.as_str(), "SUCCEEDED");
+}
+
+#[test]
+fn a_jsonl_writer_exports_one_result_per_line() {
+    let bucket = Bucket::with(&[]);
+    let def = distributed_map(json!({
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "out", "Prefix": "jobs"},
+            "WriterConfig": {"Transformation": "COMPACT", "OutputType": "JSONL"}}}));
+    let r = run(def, json!([{"a": 1}, "y"]), &bucket);
+    let out = r.output.unwrap();
+    let objects = bucket.objects.lock().unwrap();
+    let manifest_key = out["ResultWriterDetails"]["Key"].as_str().unwrap();
+    let manifest: Value = serde_json::from_str(&objects[manifest_key]).unwrap();
+    let results_key = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
+        .as_str()
+        .unwrap();
+    assert_eq!(objects[results_key], "{\"a\":1}\n\"y\"\n");
+}

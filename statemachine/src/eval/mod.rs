@@ -11,8 +11,9 @@
 //! - per-state fields: [`wait_target`], [`map_items`], [`map_limits`], [`fail_fields`],
 //!   [`task_timeouts`];
 //! - the payload size limit: [`check_payload_size`];
-//! - a Distributed Map's [`item_reader`] (reading JSON, JSON Lines, CSV and listings into items)
-//!   and [`result_writer`] (the exported result files and manifest).
+//! - a Distributed Map's [`item_reader`] (reading JSON, JSON Lines, CSV and listings into items),
+//!   [`item_batcher`] (grouping items into batch inputs) and [`result_writer`] (the exported
+//!   result files and manifest, as JSON or JSON Lines).
 //!
 //! What an evaluation sees is a [`Scope`]; what goes wrong is an [`EvalError`]. Randomness comes
 //! from the caller's [`Random`]; nothing here reads the clock or the OS.
@@ -24,6 +25,7 @@ pub mod choice;
 mod error;
 mod fields;
 pub mod intrinsics;
+pub mod item_batcher;
 pub mod item_reader;
 pub mod jsonata;
 pub mod jsonpath;

@@ -1,7 +1,8 @@
 //! The data side of a Distributed Map's `ResultWriter`: its fields, the child executions' results
 //! in the shape AWS exports them (`Transformation` NONE, COMPACT or FLATTEN), the files it writes
-//! (`SUCCEEDED_0.json`, `FAILED_0.json`, `manifest.json` under `Prefix/<map run id>/`) and the
-//! state result that points to the manifest.
+//! (`SUCCEEDED_0.json`, `FAILED_0.json`, `manifest.json` under `Prefix/<map run id>/`; a result
+//! file holds a JSON array, or one JSON value per line with `OutputType` JSONL) and the state
+//! result that points to the manifest.
 
 use serde_json::{json, Map, Value};
 
@@ -24,6 +25,15 @@ pub enum Transformation {
     Flatten,
 }
 
+/// How exported result files are written (`WriterConfig.OutputType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputType {
+    /// One JSON array per file (the default).
+    Json,
+    /// JSON Lines: one compact JSON value per line, each line ending in `\n`.
+    Jsonl,
+}
+
 /// A parsed `ResultWriter` field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultWriter {
@@ -33,6 +43,8 @@ pub struct ResultWriter {
     pub parameters: Option<Value>,
     /// How results are shaped.
     pub transformation: Transformation,
+    /// How result files are written (it does not change the state's own output).
+    pub output_type: OutputType,
 }
 
 impl ResultWriter {
@@ -48,18 +60,18 @@ impl ResultWriter {
             Some("FLATTEN") => Transformation::Flatten,
             Some(other) => return Err(bad(format!("unknown Transformation {other:?}"))),
         };
-        match config["OutputType"].as_str() {
-            None | Some("JSON") => {}
+        let output_type = match config["OutputType"].as_str() {
+            None | Some("JSON") => OutputType::Json,
+            Some("JSONL") => OutputType::Jsonl,
             Some(other) => {
-                return Err(bad(format!(
-                    "OutputType {other:?} is not supported by the local engine (JSON is)"
-                )))
+                return Err(bad(format!("unknown OutputType {other:?} (JSON or JSONL)")))
             }
-        }
+        };
         Ok(ResultWriter {
             resource,
             parameters: field.get("Parameters").or(field.get("Arguments")).cloned(),
             transformation,
+            output_type,
         })
     }
 
@@ -159,7 +171,7 @@ pub fn transformed(children: &[ChildResult], transformation: Transformation) -> 
 /// the manifest last), and the state's result.
 pub fn export_files(
     children: &[ChildResult],
-    transformation: Transformation,
+    writer: &ResultWriter,
     bucket: &str,
     prefix: &str,
     map_run_arn: &str,
@@ -181,7 +193,11 @@ pub fn export_files(
         let mut entries = Vec::new();
         if !group.is_empty() {
             let key = format!("{base}/{status}_0.json");
-            let body = Value::Array(transformed(&group, transformation)).to_string();
+            let results = transformed(&group, writer.transformation);
+            let body = match writer.output_type {
+                OutputType::Json => Value::Array(results).to_string(),
+                OutputType::Jsonl => results.iter().map(|r| format!("{r}\n")).collect(),
+            };
             entries.push(json!({"Key": key, "Size": body.len()}));
             files.push((key, body));
         }
@@ -224,7 +240,9 @@ mod tests {
             child(1, Err((Some("E".into()), Some("c".into())))),
         ];
         let arn = "arn:aws:states:us-east-1:1:mapRun:M/Map:run-id";
-        let (files, result) = export_files(&children, Transformation::None, "b", "jobs/", arn);
+        let writer =
+            ResultWriter::parse(&json!({"Resource": "arn:aws:states:::s3:putObject"})).unwrap();
+        let (files, result) = export_files(&children, &writer, "b", "jobs/", arn);
         let keys: Vec<&str> = files.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             keys,
@@ -279,6 +297,28 @@ mod tests {
             (w.resource, w.transformation),
             (None, Transformation::Flatten)
         );
-        assert!(ResultWriter::parse(&json!({"WriterConfig": {"OutputType": "JSONL"}})).is_err());
+        let w = ResultWriter::parse(&json!({"WriterConfig": {"OutputType": "JSONL"}})).unwrap();
+        assert_eq!(w.output_type, OutputType::Jsonl);
+        assert!(ResultWriter::parse(&json!({"WriterConfig": {"OutputType": "CSV"}})).is_err());
+    }
+
+    #[test]
+    fn jsonl_result_files_hold_one_result_per_line() {
+        // AWS docs, ResultWriter (Map): OutputType JSONL formats the results as JSON Lines;
+        // FLATTEN flattens a child's array output before the results are written.
+        let children = [child(0, Ok(json!([1, {"a": 2}]))), child(1, Ok(json!("x")))];
+        let writer = ResultWriter::parse(&json!({
+            "Resource": "arn:aws:states:::s3:putObject",
+            "WriterConfig": {"Transformation": "FLATTEN", "OutputType": "JSONL"}}))
+        .unwrap();
+        let arn = "arn:aws:states:us-east-1:1:mapRun:M/Map:run-id";
+        let (files, _) = export_files(&children, &writer, "b", "", arn);
+        assert_eq!(files[0].0, "run-id/SUCCEEDED_0.json");
+        assert_eq!(files[0].1, "1\n{\"a\":2}\n\"x\"\n");
+        let manifest: Value = serde_json::from_str(&files[1].1).unwrap();
+        assert_eq!(
+            manifest["ResultFiles"]["SUCCEEDED"][0]["Size"],
+            files[0].1.len()
+        );
     }
 }

@@ -6,13 +6,16 @@
 //! reachable; every scope can end; Next/End set exactly once; state names unique across the whole
 //! machine; `States.ALL` alone and last; reference paths well formed; `.$` fields hold a path or
 //! an intrinsic; fields of the other query language; Choice rules shaped right; Choice without
-//! `Default` (warning); task results that flow unselected into the state (payload-limit warning).
+//! `Default` (warning); task results that flow unselected into the state (payload-limit warning);
+//! a Map's `ItemBatcher` (DISTRIBUTED mode only, limits well formed: [`map_fields`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 
 use indexmap::IndexMap;
 use serde_json::Value;
+
+mod map_fields;
 
 use crate::asl::{
     Catcher, ChoiceRule, Condition, NullablePath, Operand, QueryLanguage, Retrier, State,
@@ -405,6 +408,7 @@ impl Validator {
                         "set ItemSelector or Parameters, not both".into(),
                     );
                 }
+                self.item_batcher(name, m, lang);
                 if let Some(label) = &m.label {
                     if let Err(m) = check_label(label) {
                         self.error(name, Some("Label"), m);

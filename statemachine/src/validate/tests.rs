@@ -238,3 +238,54 @@ fn definitions_aws_rejected_are_rejected() {
         accepted.len()
     );
 }
+
+fn batching(mode: &str, batcher: Value, lang: &str) -> Vec<String> {
+    check(
+        json!({"StartAt": "M", "QueryLanguage": lang, "States": {"M": {
+        "Type": "Map", "End": true, "ItemBatcher": batcher,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": mode},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+    )
+}
+
+#[test]
+fn an_item_batcher_needs_a_distributed_map() {
+    let found = batching("INLINE", json!({"MaxItemsPerBatch": 2}), "JSONPath");
+    assert!(
+        has(
+            &found,
+            "state \"M\", ItemBatcher: ItemBatcher is only valid in a Distributed Map"
+        ),
+        "{found:?}"
+    );
+    assert!(batching("DISTRIBUTED", json!({"MaxItemsPerBatch": 2}), "JSONPath").is_empty());
+}
+
+#[test]
+fn item_batcher_limits_are_checked() {
+    let found = batching(
+        "DISTRIBUTED",
+        json!({"MaxItemsPerBatch": 0, "MaxItemsPerBatchPath": "$.n",
+               "MaxInputBytesPerBatch": 262_145}),
+        "JSONPath",
+    );
+    assert!(has(
+        &found,
+        "set MaxItemsPerBatch or MaxItemsPerBatchPath, not both"
+    ));
+    assert!(has(
+        &found,
+        "MaxItemsPerBatch must be a positive integer, not 0"
+    ));
+    assert!(has(&found, "MaxInputBytesPerBatch must be at most 262144"));
+    let jsonata = batching(
+        "DISTRIBUTED",
+        json!({"MaxItemsPerBatch": "{% $states.input.n %}", "MaxInputBytesPerBatchPath": "$.b"}),
+        "JSONata",
+    );
+    assert_eq!(jsonata.len(), 1, "{jsonata:?}");
+    assert!(has(
+        &jsonata,
+        "MaxInputBytesPerBatchPath is a JSONPath field"
+    ));
+}
