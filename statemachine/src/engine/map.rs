@@ -161,12 +161,8 @@ impl Run<'_> {
                         _ => inputs,
                     };
                     // With an ItemBatcher, each child gets a batch; failures count its items.
-                    let (inputs, weights): (Vec<Value>, Vec<usize>) = match &map_run {
-                        Some(r) => r
-                            .batch(inputs)?
-                            .into_iter()
-                            .map(|b| (b.input, b.items))
-                            .unzip(),
+                    let (inputs, weights) = match &map_run {
+                        Some(r) => r.batch(inputs)?,
                         None => (inputs, Vec::new()),
                     };
                     let runs = map_run.as_ref().and_then(|r| r.runs.as_ref());

@@ -20,7 +20,7 @@ use super::failure::Failure;
 use super::integration::{Heartbeat, Resource, Submission, TaskError, TaskRequest};
 use super::run::{Here, Run};
 use crate::asl::MapState;
-use crate::eval::item_batcher::{batches, Batch, BatchSpec, ItemBatcher, ITEM_BATCHER_FAILED};
+use crate::eval::item_batcher::{batches, BatchSpec, ItemBatcher, ITEM_BATCHER_FAILED};
 use crate::eval::item_reader::{
     listing_items, max_items_limit, object_items, ItemReader, ITEM_READER_FAILED,
 };
@@ -108,18 +108,16 @@ impl MapRun {
         self.reader.is_some()
     }
 
-    /// The children's inputs: the selected items as they are, or grouped into batches by the
-    /// `ItemBatcher` (the Map Run fails with `States.Runtime` on an invalid limit). Each batch
-    /// knows how many items it holds, for the tolerated-failure count.
-    pub(crate) fn batch(&self, inputs: Vec<Value>) -> Result<Vec<Batch>, Failure> {
+    /// The children's inputs and how many items each holds: the selected items as they are
+    /// (no counts: one each), or grouped into batches by the `ItemBatcher` (the Map Run fails
+    /// with `States.Runtime` on an invalid limit). The counts are for the tolerated failures.
+    pub(crate) fn batch(&self, inputs: Vec<Value>) -> Result<(Vec<Value>, Vec<usize>), Failure> {
         let Some(spec) = &self.batcher else {
-            return Ok(inputs
-                .into_iter()
-                .map(|input| Batch { input, items: 1 })
-                .collect());
+            return Ok((inputs, Vec::new()));
         };
         spec.limits()
             .and_then(|limits| batches(inputs, &limits, spec.batch_input.as_ref()))
+            .map(|batches| batches.into_iter().map(|b| (b.input, b.items)).unzip())
             .map_err(|cause| {
                 let mut f = Failure::new(Some(ITEM_BATCHER_FAILED.into()), Some(cause));
                 f.children = Some(Vec::new());

@@ -185,7 +185,7 @@ pub fn batches(
 ) -> Result<Vec<Batch>, String> {
     // Size of `{"BatchInput":<v>,"Items":[]}` (or `{"Items":[]}`) as compact JSON.
     let base = match batch_input {
-        Some(v) => r#"{"BatchInput":,"Items":[]}"#.len() + v.to_string().len(),
+        Some(v) => r#"{"BatchInput":,"Items":[]}"#.len() + json_len(v),
         None => r#"{"Items":[]}"#.len(),
     };
     let max_items = limits.max_items.unwrap_or(usize::MAX);
@@ -193,27 +193,47 @@ pub fn batches(
     let mut current: Vec<Value> = Vec::new();
     let mut size = base;
     for (index, item) in items.into_iter().enumerate() {
-        let len = item.to_string().len();
-        let added = len + usize::from(!current.is_empty());
-        if !current.is_empty() && (current.len() >= max_items || size + added > limits.max_bytes) {
+        let len = json_len(&item);
+        // The item and, after the first, its comma.
+        let fits = |current: &Vec<Value>, size: usize| {
+            size + len + usize::from(!current.is_empty()) <= limits.max_bytes
+        };
+        if !current.is_empty() && (current.len() >= max_items || !fits(&current, size)) {
             out.push(batch(std::mem::take(&mut current), batch_input));
             size = base;
         }
-        let added = len + usize::from(!current.is_empty());
-        if current.is_empty() && size + added > limits.max_bytes {
+        if current.is_empty() && !fits(&current, size) {
             return Err(format!(
                 "The item at index {index} is {len} bytes, too large for a batch of at most \
                  {} bytes (MaxInputBytesPerBatch).",
                 limits.max_bytes
             ));
         }
-        size += added;
+        size += len + usize::from(!current.is_empty());
         current.push(item);
     }
     if !current.is_empty() {
         out.push(batch(current, batch_input));
     }
     Ok(out)
+}
+
+/// The length of a value as compact JSON, counted without building the text.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a `Value` to a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 /// One batch's input.
