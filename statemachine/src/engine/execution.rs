@@ -75,7 +75,8 @@ impl<'e> Execution<'e> {
             engine.clock,
             engine.options.history_limit,
             std::mem::take(&mut record.history),
-        );
+        )
+        .observed(engine.observer);
         Execution {
             engine,
             record: Mutex::new(record),

@@ -358,6 +358,18 @@ pub(crate) struct Recorder<'c> {
     clock: &'c dyn Clock,
     limit: usize,
     events: Mutex<Vec<HistoryEvent>>,
+    observer: Option<&'c dyn Observer>,
+}
+
+/// Sees an execution as it is written: each history event in order (called while the event is
+/// appended, so events arrive in id order), and the point a redrive would resume from each time
+/// the top-level scope enters a state. The local execution store implements it to keep an
+/// execution on disk as it runs.
+pub trait Observer: Send + Sync {
+    /// A history event was appended.
+    fn event(&self, event: &HistoryEvent);
+    /// The top-level scope entered a state; a redrive would resume here if the run ended now.
+    fn progress(&self, _resume: &super::ResumePoint) {}
 }
 
 impl<'c> Recorder<'c> {
@@ -367,7 +379,14 @@ impl<'c> Recorder<'c> {
             clock,
             limit,
             events: Mutex::new(events),
+            observer: None,
         }
+    }
+
+    /// The same recorder, telling `observer` of each event it appends.
+    pub(crate) fn observed(mut self, observer: Option<&'c dyn Observer>) -> Self {
+        self.observer = observer;
+        self
     }
 
     /// Appends an event after `previous` and returns its id. When only one slot is left and the
@@ -405,6 +424,9 @@ impl<'c> Recorder<'c> {
             kind,
             details,
         });
+        if let (Some(observer), Some(event)) = (self.observer, events.last()) {
+            observer.event(event);
+        }
         if kind == EventType::ExecutionFailed && full {
             return Err(HistoryFull);
         }

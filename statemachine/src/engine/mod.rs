@@ -42,7 +42,7 @@ use serde_json::Value;
 
 pub use clock::{BoxFuture, Clock, VirtualClock};
 pub use execution::Execution;
-pub use history::{EventDetails, EventType, HistoryEvent, HISTORY_LIMIT};
+pub use history::{EventDetails, EventType, HistoryEvent, Observer, HISTORY_LIMIT};
 pub use integration::{
     Heartbeat, Integrations, Pattern, Recorded, Replay, Resource, Submission, TaskError,
     TaskIntegration, TaskRequest,
@@ -114,6 +114,8 @@ pub struct Engine<'a> {
     pub integrations: &'a Integrations,
     /// Region, account, role, history limit.
     pub options: Options,
+    /// Told of every history event and of the resume point as executions run (none: nobody).
+    pub observer: Option<&'a dyn Observer>,
 }
 
 impl<'a> Engine<'a> {
@@ -128,6 +130,7 @@ impl<'a> Engine<'a> {
             random,
             integrations,
             options: Options::default(),
+            observer: None,
         }
     }
 

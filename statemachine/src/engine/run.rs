@@ -201,12 +201,16 @@ impl<'e> Run<'e> {
                     *lock(c) = aborted_event(state);
                 }
                 if let Some(p) = frame.progress {
-                    *lock(p) = Some(ResumePoint {
+                    let point = ResumePoint {
                         state: name.clone(),
                         input: input.clone(),
                         variables: frame.vars.own.clone(),
                         children: None,
-                    });
+                    };
+                    if let Some(observer) = self.engine.observer {
+                        observer.progress(&point);
+                    }
+                    *lock(p) = Some(point);
                 }
                 let step = self
                     .run_state(&name, state, &input, frame, resume.take())
