@@ -23,7 +23,7 @@ pub enum Format {
 #[derive(clap::Args)]
 pub struct GraphArgs {
     /// The configuration file (default ./feedpipe.toml, else the embedded example).
-    #[arg(long, env = "FEEDPIPE_CONFIG_FILE")]
+    #[arg(long, env = "FEEDPIPE_CONFIG")]
     pub config: Option<PathBuf>,
     /// dot or svg.
     #[arg(long, value_enum, default_value = "dot")]

@@ -1,19 +1,25 @@
-//! `feedpipe run --definition FILE --input JSON|@FILE [--json]`: runs any ASL definition to its
-//! end in the local engine, on the real clock, and prints the result.
+//! `feedpipe run`, `start` and `redrive`: the commands that drive an execution in the local
+//! engine.
 //!
-//! Bad input (a file that is not JSON, unknown fields, a definition that fails validation, an
-//! input that is not JSON) is an error naming the file and the state or field, exit 2. Task
-//! states whose resource has no local integration fail the execution with `States.Runtime`
-//! naming the resource (exit 1).
+//! `run --feed NAME` runs the feedpipe pipeline for one feed of `feedpipe.toml` (or the embedded
+//! example) to its end with the local integrations, keeping the execution under
+//! `.feedpipe/executions/`, and shows it live. `start` does the same in a background process and
+//! returns the execution's name at once. `redrive EXECUTION` resumes a failed one from the state
+//! that did not finish. `run --definition FILE --input JSON|@FILE` runs any ASL definition
+//! (Task states without a local integration fail with `States.Runtime` naming the resource).
+//!
+//! Exit status: 0 the execution succeeded, 1 it did not, 2 bad usage, configuration or input
+//! (errors name the file and the state or field).
 
-use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
+use runs::integrations::WorkerProgram;
+use runs::{Description, Local, RunWatcher, RunsError};
 use serde_json::Value;
 use statemachine::asl::StateMachine;
 use statemachine::engine::{
@@ -21,33 +27,235 @@ use statemachine::engine::{
 };
 use statemachine::validate::{validate, Severity};
 
-/// Run an ASL definition locally.
+use crate::config::Loaded;
+use crate::view::LiveView;
+
+/// Run the pipeline for a feed, or any ASL definition, locally, to its end.
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// The ASL definition (JSON file).
+    /// The configuration file (default ./feedpipe.toml, else the embedded example).
+    #[arg(long, env = "FEEDPIPE_CONFIG", conflicts_with = "definition")]
+    pub config: Option<PathBuf>,
+    /// The feed to run the pipeline for (a `[[feed]]` name of the configuration).
+    #[arg(
+        long,
+        required_unless_present = "definition",
+        conflicts_with = "definition"
+    )]
+    pub feed: Option<String>,
+    /// Run this ASL definition (JSON file) instead of the pipeline.
     #[arg(long)]
-    pub definition: PathBuf,
-    /// The execution input: JSON text, or @FILE to read it from a file.
-    #[arg(long, default_value = "{}")]
+    pub definition: Option<PathBuf>,
+    /// With --definition: the execution input, JSON text or @FILE.
+    #[arg(long, default_value = "{}", requires = "definition")]
     pub input: String,
-    /// The execution name (default: local-<epoch milliseconds>).
+    /// The execution name (default: FEED-<start time>, or local-<epoch ms> for --definition).
     #[arg(long)]
     pub name: Option<String>,
-    /// Print one JSON object {"execution","status","output","error","cause"}.
+    /// Print one JSON object {"execution","status","output","error","cause"} (and no live view).
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the waits the definition asks for (Wait states, Retry backoffs): the clock jumps to
+    /// their end. Recorded in the execution; a redrive keeps it.
+    #[arg(long)]
+    pub fast_waits: bool,
+}
+
+/// Start a pipeline run in the background and print its execution name.
+#[derive(clap::Args)]
+pub struct StartArgs {
+    /// The configuration file (default ./feedpipe.toml, else the embedded example).
+    #[arg(long, env = "FEEDPIPE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The feed to run the pipeline for.
+    #[arg(long)]
+    pub feed: String,
+    /// The execution name (default: FEED-<start time>).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print {"execution","status"} as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the waits the definition asks for (see `feedpipe run --fast-waits`).
+    #[arg(long)]
+    pub fast_waits: bool,
+}
+
+/// Resume a FAILED, TIMED_OUT or ABORTED execution from the state that did not finish.
+#[derive(clap::Args)]
+pub struct RedriveArgs {
+    /// The configuration file (default ./feedpipe.toml, else the embedded example).
+    #[arg(long, env = "FEEDPIPE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The execution's name.
+    pub execution: String,
+    /// Print one JSON object {"execution","status","output","error","cause"} (and no live view).
     #[arg(long)]
     pub json: bool,
 }
 
-/// Runs `feedpipe run --definition`.
+/// Runs `feedpipe run`.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let definition = load_definition(&args.definition)?;
+    match (&args.feed, &args.definition) {
+        (Some(feed), None) => {
+            let local = local(args.config.as_deref(), true)?;
+            let feed = feed.clone();
+            follow_result(args.json, move |view| async move {
+                local.run(&feed, args.name, args.fast_waits, view).await
+            })
+        }
+        _ => run_definition(args),
+    }
+}
+
+/// Runs `feedpipe redrive`.
+pub fn redrive(args: RedriveArgs) -> anyhow::Result<ExitCode> {
+    let local = local(args.config.as_deref(), true)?;
+    let name = args.execution;
+    follow_result(args.json, move |view| async move {
+        local.redrive(&name, view).await
+    })
+}
+
+/// Runs `feedpipe start`: `feedpipe run` in a background process of its own (its output in
+/// `.feedpipe/logs/EXECUTION/engine.log`); returns when the execution exists.
+pub fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
+    let loaded = Loaded::load(args.config.as_deref())?;
+    let project = loaded.project()?;
+    if project.config.feed(&args.feed).is_none() {
+        bail!(
+            "feed {:?} is not configured in {}",
+            args.feed,
+            project.config_file.display()
+        );
+    }
+    let name = args
+        .name
+        .unwrap_or_else(|| runs::local::manual_name(&args.feed, runs::clock::SystemClock.now_ms()));
+    let store = runs::ExecutionStore::new(project.state_dir.clone());
+    if store.exists(&name) {
+        return Err(RunsError::AlreadyExists(name).into());
+    }
+    let log = store.logs_dir(&name).join("engine.log");
+    std::fs::create_dir_all(store.logs_dir(&name))
+        .with_context(|| format!("cannot create {}", store.logs_dir(&name).display()))?;
+    let out =
+        std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
+    let exe = std::env::current_exe().context("cannot find the feedpipe executable")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("run")
+        .arg("--feed")
+        .arg(&args.feed)
+        .arg("--name")
+        .arg(&name);
+    if !loaded.embedded {
+        cmd.arg("--config").arg(&loaded.file);
+    }
+    if args.fast_waits {
+        cmd.arg("--fast-waits");
+    }
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().context("cannot share the log file")?)
+        .stderr(out)
+        .spawn()
+        .context("cannot start the engine process")?;
+    loop {
+        if let Ok(d) = store.description(&name) {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"execution": d.name, "status": d.status.as_str()})
+                );
+            } else {
+                println!("{}", d.name);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        if let Some(status) = child
+            .try_wait()
+            .context("cannot watch the engine process")?
+        {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            eprint!("{text}");
+            return Ok(ExitCode::from(if status.code() == Some(2) { 2 } else { 1 }));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The local backend of the configuration `config` (or the default one); with `jobs`, able to
+/// run Batch jobs.
+pub fn local(config: Option<&Path>, jobs: bool) -> anyhow::Result<Local> {
+    let loaded = Loaded::load(config)?;
+    let project = loaded.project()?;
+    let worker = if jobs {
+        Some(WorkerProgram::find(std::env::current_exe().ok())?)
+    } else {
+        None
+    };
+    Ok(Local::new(project, worker))
+}
+
+/// The async runtime of the commands.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Drives `work` with a live view (unless `json`), prints its result, and maps it to the exit
+/// status.
+fn follow_result<F, Fut>(json: bool, work: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(Option<Arc<dyn RunWatcher>>) -> Fut,
+    Fut: std::future::Future<Output = Result<Description, RunsError>>,
+{
+    let view = Arc::new(LiveView::new());
+    let watcher = (!json).then(|| view.clone() as Arc<dyn RunWatcher>);
+    let result = runtime()?.block_on(work(watcher));
+    let d = match result {
+        Ok(d) => d,
+        Err(e) if e.is_usage() => return Err(e.into()),
+        Err(e) => {
+            eprintln!("feedpipe: error: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if json {
+        println!("{}", d.summary_json());
+    } else {
+        view.finish(&d);
+    }
+    Ok(status_code(&d))
+}
+
+/// 0 when the execution succeeded, 1 otherwise.
+pub fn status_code(d: &Description) -> ExitCode {
+    if d.status == ExecutionStatus::Succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Runs `feedpipe run --definition`.
+fn run_definition(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let path = args
+        .definition
+        .clone()
+        .context("--definition or --feed is required")?;
+    let definition = load_definition(&path)?;
     let input = load_input(&args.input)?;
-    let clock = SystemClock;
+    let clock = runs::clock::SystemClock;
     let random = SeededRandom::new(RandomState::new().hash_one(SystemTime::now()));
     let integrations = Integrations::new();
     let engine = Engine::new(&clock, &random, &integrations);
-    let machine = args
-        .definition
+    let machine = path
         .file_stem()
         .map(|s| {
             s.to_string_lossy().replace(
@@ -128,22 +336,5 @@ fn print_record(record: &ExecutionRecord, json: bool) {
     }
     if let Some(c) = &record.cause {
         println!("cause:     {c}");
-    }
-}
-
-/// The system clock with tokio's timers.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
-    }
-
-    fn sleep_until(&self, deadline_ms: i64) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
-        let wait = u64::try_from(deadline_ms.saturating_sub(self.now_ms())).unwrap_or(0);
-        Box::pin(tokio::time::sleep(Duration::from_millis(wait)))
     }
 }

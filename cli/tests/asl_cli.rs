@@ -18,7 +18,7 @@ fn feedpipe(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_feedpipe"))
         .args(args)
         .current_dir(root())
-        .env_remove("FEEDPIPE_CONFIG_FILE")
+        .env_remove("FEEDPIPE_CONFIG")
         .output()
         .expect("feedpipe runs")
 }
@@ -185,9 +185,8 @@ fn graph_draws_every_state_and_explains_a_missing_graphviz() {
         "Commit",
         "Shape",
         "Notify",
-        "ShapeFailure",
-        "NotifyFailure",
-        "Failed",
+        "Done",
+        "NoChange",
     ] {
         assert!(
             dot.contains(&format!("\"{state}\" [label=")),

@@ -4,8 +4,14 @@
 //! CheckFeed (batch:submitJob.sync) → DiffFeed (lambda) → Updated? ─true→ ConsumeFeed (batch .sync)
 //!   → Commit (lambda) → Shape (lambda) → Notify (sns:publish) → Done
 //!                                     └─default→ NoChange
-//! any Task error → ShapeFailure (lambda) → NotifyFailure (sns) → Failed (the original error)
 //! ```
+//!
+//! A Task's error, once its Retry gives up, ends the execution FAILED *at that task*: no Catch
+//! leads elsewhere, because `RedriveExecution` resumes at the state that did not succeed, and a
+//! failure path ending in a Fail state would make every redrive rerun only that Fail state. The
+//! failure notification is sent from outside the execution, when it ends unsuccessfully: by an
+//! EventBridge rule on Step Functions' "Execution Status Change" events in AWS, and by the
+//! local backend (which shapes it with the same `feedpipe-shape` handler) on one machine.
 //!
 //! The execution input is `{"feed": NAME}`. States carry names, S3 keys and counts only: each
 //! task's `ResultSelector` keeps a few small fields, so the state stays far below the 256 KiB
@@ -19,7 +25,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use crate::asl::StateMachine;
-use crate::builder::{BuildError, Catch, Chain, Choice, Condition, Fail, Retry, Succeed, Task};
+use crate::builder::{BuildError, Chain, Choice, Condition, Retry, Succeed, Task};
 
 /// The `${...}` placeholders of the definition, in the order CloudFormation lists them.
 pub const PLACEHOLDERS: [&str; 7] = [
@@ -169,34 +175,6 @@ fn notify(name: &str) -> Task {
 
 /// Builds the feedpipe definition.
 pub fn definition(options: &PipelineOptions) -> Result<StateMachine, BuildError> {
-    let failed = Chain::start(
-        Fail::new("Failed")
-            .comment("Ends the execution with the error that sent it down the failure path.")
-            .error_path("$.error.Error")
-            .cause_path("$.error.Cause"),
-    );
-    let failure = Chain::start(
-        lambda(
-            "ShapeFailure",
-            "ShapeFunction",
-            json!({
-                "status": "FAILED",
-                "feed.$": "$.feed",
-                "execution.$": "$$.Execution.Name",
-                "execution_arn.$": "$$.Execution.Id",
-                "error.$": "$.error.Error",
-                "cause.$": "$.error.Cause",
-            }),
-        )
-        .comment("Turns the error into the failure notification.")
-        .result_selector(shape_selector())
-        .result_path("$.notification")
-        .catch(Catch::all().result_path("$.notification_error"), &failed),
-    )
-    .next(notify("NotifyFailure").catch(Catch::all().result_path("$.notify_error"), &failed))
-    .next(failed.clone());
-    let on_error = || Catch::all().result_path("$.error");
-
     let check = batch_job(
         "CheckFeed",
         "CheckJobDefinition",
@@ -205,8 +183,7 @@ pub fn definition(options: &PipelineOptions) -> Result<StateMachine, BuildError>
         options.check_timeout_seconds,
     )
     .comment("Fetches the feed (conditional GET), stores the snapshot and builds its record index.")
-    .result_path("$.check")
-    .catch(on_error(), &failure);
+    .result_path("$.check");
     let diff = lambda(
         "DiffFeed",
         "DiffFunction",
@@ -223,8 +200,7 @@ pub fn definition(options: &PipelineOptions) -> Result<StateMachine, BuildError>
         "parallelism.$": "$.Payload.parallelism",
         "batch_size.$": "$.Payload.batch_size",
     }))
-    .result_path("$.diff")
-    .catch(on_error(), &failure);
+    .result_path("$.diff");
     let consume = batch_job(
         "ConsumeFeed",
         "ConsumeJobDefinition",
@@ -245,8 +221,7 @@ pub fn definition(options: &PipelineOptions) -> Result<StateMachine, BuildError>
         Retry::on(["States.TaskFailed"])
             .interval(60)
             .max_attempts(1),
-    )
-    .catch(on_error(), &failure);
+    );
     let commit = lambda(
         "Commit",
         "DiffFunction",
@@ -254,8 +229,7 @@ pub fn definition(options: &PipelineOptions) -> Result<StateMachine, BuildError>
     )
     .comment("Advances feeds/NAME/current.json to the delivered snapshot; only after a successful consume.")
     .result_selector(json!({"current.$": "$.Payload.current"}))
-    .result_path("$.commit")
-    .catch(on_error(), &failure);
+    .result_path("$.commit");
     let shape = lambda(
         "Shape",
         "ShapeFunction",
@@ -269,12 +243,11 @@ pub fn definition(options: &PipelineOptions) -> Result<StateMachine, BuildError>
     )
     .comment("Shapes the success notification.")
     .result_selector(shape_selector())
-    .result_path("$.notification")
-    .catch(on_error(), &failure);
+    .result_path("$.notification");
     let delivered = Chain::start(consume)
         .next(commit)
         .next(shape)
-        .next(notify("Notify").catch(on_error(), &failure))
+        .next(notify("Notify"))
         .next(Succeed::new("Done"));
 
     let feeds = if options.feeds.is_empty() {
@@ -343,9 +316,6 @@ mod tests {
             "Notify",
             "Done",
             "NoChange",
-            "ShapeFailure",
-            "NotifyFailure",
-            "Failed",
         ] {
             assert!(order.contains(&name), "{name} missing from {order:?}");
         }
@@ -354,14 +324,9 @@ mod tests {
             if let State::Task(t) = state {
                 let (retry, catch) = state.error_handling();
                 assert!(!retry.is_empty(), "{name} has no Retry");
-                assert_eq!(catch.len(), 1, "{name}");
-                assert_eq!(catch[0].error_equals, ["States.ALL"]);
-                let expected = if name.ends_with("Failure") {
-                    "Failed"
-                } else {
-                    "ShapeFailure"
-                };
-                assert_eq!(catch[0].next, expected, "{name}");
+                // A caught error would move the execution away from the failing task, and a
+                // redrive would then resume elsewhere.
+                assert!(catch.is_empty(), "{name} catches errors");
                 assert!(
                     t.result_selector.is_some(),
                     "{name} lets the whole task result into the state"

@@ -184,6 +184,22 @@ mod tests {
     use crate::feedpipe::{definition, PipelineOptions};
 
     #[test]
+    fn catch_edges_are_dashed_and_labelled_with_their_errors() {
+        let sm = StateMachine::from_json(
+            r#"{"StartAt":"A","States":{
+              "A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true,
+                   "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Oops"}]},
+              "Oops":{"Type":"Fail"}}}"#,
+        )
+        .unwrap();
+        let dot = to_dot(&sm, &HashMap::new());
+        assert!(
+            dot.contains("\"A\" -> \"Oops\" [label=\"States.ALL\", style=dashed"),
+            "{dot}"
+        );
+    }
+
+    #[test]
     fn every_state_and_edge_is_drawn_and_status_colours_states() {
         let sm = definition(&PipelineOptions::default()).unwrap();
         let status = HashMap::from([
@@ -205,9 +221,6 @@ mod tests {
             "{dot}"
         );
         assert!(dot.contains("\"Updated?\" -> \"NoChange\" [label=\"default\""));
-        assert!(
-            dot.contains("\"DiffFeed\" -> \"ShapeFailure\" [label=\"States.ALL\", style=dashed")
-        );
         assert!(
             dot.contains("shape=box, fillcolor=\"#ffcdd2\""),
             "failed state not coloured"

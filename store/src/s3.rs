@@ -31,6 +31,17 @@ const PARTS_IN_FLIGHT: usize = 4;
 /// client. `endpoint` overrides `AWS_ENDPOINT_URL`; with any endpoint set, path-style addressing
 /// is used (what emulators such as moto expect).
 pub async fn client(endpoint: Option<&str>) -> Client {
+    let sdk = sdk_config(endpoint).await;
+    let conf = aws_sdk_s3::config::Builder::from(&sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    Client::from_conf(conf)
+}
+
+/// The standard AWS configuration chain (profiles, SSO, `credential_process`, environment,
+/// `AWS_ENDPOINT_URL`) with a rustls (ring) HTTPS client; `endpoint` overrides the endpoint. Shared
+/// by every AWS client of feedpipe's programs.
+pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https();
@@ -38,11 +49,7 @@ pub async fn client(endpoint: Option<&str>) -> Client {
     if let Some(endpoint) = endpoint {
         loader = loader.endpoint_url(endpoint);
     }
-    let sdk = loader.load().await;
-    let conf = aws_sdk_s3::config::Builder::from(&sdk)
-        .force_path_style(sdk.endpoint_url().is_some())
-        .build();
-    Client::from_conf(conf)
+    loader.load().await
 }
 
 /// A store in an S3 bucket under a key prefix.

@@ -146,6 +146,22 @@ pub fn init_logging(verbose: u8) {
     }
 }
 
+/// With `FEEDPIPE_EXIT_WITH_PARENT` set (the local Batch integration sets it and keeps the
+/// job's stdin open), the job exits when its stdin ends: when the process that started it died.
+/// A local job so never outlives its engine and races a redriven attempt.
+fn exit_with_parent() {
+    if std::env::var_os("FEEDPIPE_EXIT_WITH_PARENT").is_none() {
+        return;
+    }
+    std::thread::spawn(|| {
+        let mut sink = [0u8; 256];
+        let mut stdin = std::io::stdin().lock();
+        while matches!(std::io::Read::read(&mut stdin, &mut sink), Ok(n) if n > 0) {}
+        tracing::error!("the process that started this job has ended; stopping");
+        std::process::exit(1);
+    });
+}
+
 /// Runs one job and returns the final JSON line and the exit code.
 pub async fn run(command: Command) -> (serde_json::Value, u8) {
     let started = Instant::now();
@@ -216,6 +232,7 @@ pub async fn run(command: Command) -> (serde_json::Value, u8) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    exit_with_parent();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -23,6 +23,12 @@ pub trait Clock: Send + Sync {
     fn now_ms(&self) -> i64;
     /// A future that completes once `now_ms() >= deadline_ms`.
     fn sleep_until(&self, deadline_ms: i64) -> BoxFuture<'static, ()>;
+    /// The same, for the waits a definition asks for (a Wait state, a Retry's backoff), which a
+    /// clock may skip by moving its time forward (feedpipe's `--fast-waits`). Timeouts and
+    /// heartbeats use [`Clock::sleep_until`] and are never skipped.
+    fn wait_until(&self, deadline_ms: i64) -> BoxFuture<'static, ()> {
+        self.sleep_until(deadline_ms)
+    }
 }
 
 /// A clock whose time only moves when [`VirtualClock::block_on`] finds every task waiting on a

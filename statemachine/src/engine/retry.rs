@@ -193,7 +193,7 @@ impl Run<'_> {
             }
         } else if let Some((_, Some(wait))) = decision {
             let until = self.engine.clock.now_ms().saturating_add(wait);
-            return match self.sleep_until(until).await {
+            return match self.wait_until(until).await {
                 Ok(()) => Then::Retry,
                 Err(f) => Then::Done(Err(f)),
             };

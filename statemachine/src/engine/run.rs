@@ -462,9 +462,10 @@ impl<'e> Run<'e> {
         }
     }
 
-    /// Sleeps until `until_ms`, or fails when the execution times out or is aborted first.
-    pub(crate) async fn sleep_until(&self, until_ms: i64) -> Result<(), Failure> {
-        self.guard(self.engine.clock.sleep_until(until_ms)).await
+    /// Waits (a Wait state, a Retry's backoff) until `until_ms` on `Clock::wait_until`, or
+    /// fails when the execution times out or is aborted first.
+    pub(crate) async fn wait_until(&self, until_ms: i64) -> Result<(), Failure> {
+        self.guard(self.engine.clock.wait_until(until_ms)).await
     }
 
     /// Awaits `fut`, or fails when the execution times out or is aborted first.

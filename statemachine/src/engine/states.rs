@@ -147,7 +147,7 @@ impl Run<'_> {
         };
         let until = target.unix_millis();
         if until > self.engine.clock.now_ms() {
-            self.sleep_until(until).await?;
+            self.wait_until(until).await?;
         }
         self.exit(here, frame, output, assigned, next_of(here.state))
     }
