@@ -8,7 +8,7 @@
 //! - [`Schedule::next_after`] / [`Schedule::upcoming`]: fire times in a time zone
 //!   ([`parse_time_zone`], IANA names; UTC by default).
 //! - [`Schedule::plan`]: the single tick due now and when the next one is, given the last tick
-//!   already started.
+//!   already started (or when the scheduler took the schedule on).
 //! - [`execution_name`] / [`tick_of_execution_name`]: `NAME-2026-12-02T06-00Z`, the execution
 //!   name a tick starts, so that a tick can never start twice.
 //!
@@ -62,8 +62,8 @@
 //! - **Missed ticks (flexible window).** [`Schedule::plan`] starts at most one tick per call:
 //!   after downtime it starts only the latest missed tick, once, and drops the older ones, the
 //!   way a schedule with a flexible time window delivers late rather than repeatedly. A
-//!   schedule that has never started a tick starts with the first tick after `now` (a new
-//!   EventBridge schedule does not fire for the past).
+//!   schedule that has never started a tick starts with the first tick after the scheduler
+//!   took it on (a new EventBridge schedule does not fire for the past). See [`Plan`].
 //! - **Precision.** Cron and one-time schedules fire on whole seconds of their wall clock
 //!   (cron on whole minutes); EventBridge itself invokes within the minute that follows.
 //!
@@ -89,14 +89,18 @@
 mod at;
 mod cron;
 mod error;
+mod name;
+mod plan;
 mod rate;
 
 use std::fmt;
 
 pub use chrono;
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 pub use chrono_tz::Tz;
 pub use error::{CronField, ScheduleError};
+pub use name::{execution_name, tick_of_execution_name};
+pub use plan::Plan;
 
 /// A parsed schedule expression: `rate(...)`, `cron(...)` or `at(...)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,16 +114,6 @@ enum Kind {
     Rate(rate::Rate),
     Cron(Box<cron::Cron>),
     At(at::At),
-}
-
-/// What a scheduler loop should do now for one schedule: the result of [`Schedule::plan`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Plan {
-    /// The tick to start now, if one is due: the latest tick in (last started, now].
-    pub due: Option<DateTime<Utc>>,
-    /// The first tick after both `now` and the last started one: when to wake up next.
-    /// `None` when the schedule never fires again.
-    pub next: Option<DateTime<Utc>>,
 }
 
 impl Schedule {
@@ -191,53 +185,6 @@ impl Schedule {
             cursor: Some(after),
         }
     }
-
-    /// The latest fire time in `(floor, at]`, if any.
-    fn latest_in(&self, floor: DateTime<Utc>, at: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-        if floor >= at {
-            return None;
-        }
-        let found = match &self.kind {
-            Kind::Rate(rate) => rate.last_at_or_before(at),
-            Kind::At(one) => one.instant(tz).filter(|t| *t <= at),
-            Kind::Cron(_) => {
-                // Look back over a doubling window until it holds a fire time, then walk
-                // forward through that window: cheap even after a long downtime.
-                let mut width = Duration::minutes(1);
-                loop {
-                    let start = at.checked_sub_signed(width).map_or(floor, |s| s.max(floor));
-                    match self.next_after(start, tz) {
-                        Some(first) if first <= at => {
-                            let mut latest = first;
-                            while let Some(t) = self.next_after(latest, tz).filter(|t| *t <= at) {
-                                latest = t;
-                            }
-                            break Some(latest);
-                        }
-                        _ if start == floor => break None,
-                        _ => width = width.checked_mul(2).unwrap_or(Duration::MAX),
-                    }
-                }
-            }
-        };
-        found.filter(|t| *t > floor)
-    }
-
-    /// The scheduler loop's decision at `now`, given the last tick it already started
-    /// (`None`: it never started one of this schedule).
-    ///
-    /// At most one tick is due: the latest tick after `last_started` that is not after `now`.
-    /// Older missed ticks are dropped (a restart after downtime starts the latest missed tick
-    /// once, not every one it missed). With no tick started yet, no past tick is due: the
-    /// first one to start is the first after `now`. `next` is where to sleep until; it is
-    /// after `last_started` too, so a clock that went backwards never repeats a tick.
-    pub fn plan(&self, tz: Tz, last_started: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Plan {
-        let floor = last_started.unwrap_or(now);
-        Plan {
-            due: self.latest_in(floor, now, tz),
-            next: self.next_after(floor.max(now), tz),
-        }
-    }
 }
 
 impl fmt::Display for Schedule {
@@ -278,24 +225,4 @@ pub fn parse_time_zone(name: &str) -> Result<Tz, ScheduleError> {
         .map_err(|_| ScheduleError::UnknownTimeZone {
             name: name.to_owned(),
         })
-}
-
-/// The execution name of the tick at `time` of feed `feed`: `FEED-yyyy-mm-ddThh-mmZ`, in UTC
-/// to the minute (`jobs-2026-12-02T06-00Z`). Step Functions refuses a second execution of
-/// the same name, so a tick cannot start twice.
-pub fn execution_name(feed: &str, time: DateTime<Utc>) -> String {
-    format!("{feed}-{}", time.format("%Y-%m-%dT%H-%MZ"))
-}
-
-/// The tick time back out of an execution name made by [`execution_name`] for `feed`, or
-/// `None` if `name` is not one (a name given by hand, another feed's).
-pub fn tick_of_execution_name(feed: &str, name: &str) -> Option<DateTime<Utc>> {
-    let stamp = name.strip_prefix(feed)?.strip_prefix('-')?;
-    let stamp = stamp.strip_suffix('Z')?;
-    if stamp.len() != 16 {
-        return None;
-    }
-    let naive = NaiveDateTime::parse_from_str(stamp, "%Y-%m-%dT%H-%M").ok()?;
-    let time = Utc.from_utc_datetime(&naive);
-    (execution_name(feed, time) == name).then_some(time)
 }

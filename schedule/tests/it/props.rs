@@ -121,7 +121,7 @@ proptest! {
         let schedule = Schedule::parse(&expr).unwrap();
         let tz = zone(tz);
         let now = last + Duration::minutes(gap_minutes);
-        let plan = schedule.plan(tz, Some(last), now);
+        let plan = schedule.plan(tz, last, now);
         let latest = schedule.upcoming(last, tz).take_while(|t| *t <= now).last();
         prop_assert_eq!(plan.due, latest, "{}", expr);
         prop_assert_eq!(plan.next, schedule.next_after(now, tz), "{}", expr);
