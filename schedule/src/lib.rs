@@ -50,7 +50,9 @@
 //! day is skipped (`cron(30 2 * * ? *)` in Europe/Berlin does not fire on the last Sunday of
 //! March), and when clocks fall back a time that happens twice fires once, at its first
 //! occurrence. A rate schedule counts fixed periods from its anchor (see below) and ignores the
-//! zone.
+//! zone. The zone rules are those of the IANA database compiled into `chrono-tz`, whose
+//! tables end with 2099: from 2100 on, a zone stays on its standard offset (no more daylight
+//! saving changes).
 //!
 //! # Choices of the local scheduler
 //!
