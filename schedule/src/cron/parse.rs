@@ -217,7 +217,7 @@ fn parse_dow_field(text: &str) -> Result<DayField<DowSpec>, FieldError> {
     }
     let spec = &DAY_OF_WEEK;
     let parts = elements(spec, text)?;
-    if let Some(nth) = parts.iter().find(|p| p.contains('#')) {
+    if let Some((nth, (day, n))) = parts.iter().find_map(|p| Some((*p, p.split_once('#')?))) {
         if parts.len() > 1 {
             return Err((
                 text.to_owned(),
@@ -226,9 +226,6 @@ fn parse_dow_field(text: &str) -> Result<DayField<DowSpec>, FieldError> {
                     .to_owned(),
             ));
         }
-        let Some((day, n)) = nth.split_once('#') else {
-            unreachable!("the element contains '#'")
-        };
         let weekday = parse_value(spec, day).map_err(|reason| (nth.to_string(), reason))?;
         let nth_value = match n.parse::<u8>() {
             Ok(v @ 1..=5) if n.bytes().all(|b| b.is_ascii_digit()) => v,
