@@ -14,6 +14,7 @@ mod feed_cmd;
 mod graph_cmd;
 mod inspect_cmd;
 mod run_cmd;
+mod schedule_cmd;
 mod view;
 
 /// Keep downstream systems in step with large XML feeds.
@@ -54,6 +55,8 @@ enum Command {
     Stop(inspect_cmd::StopArgs),
     /// Resume a failed execution from the state that did not finish.
     Redrive(run_cmd::RedriveArgs),
+    /// Start each feed on its schedule (the local EventBridge Scheduler), or print the plan.
+    Schedule(schedule_cmd::ScheduleArgs),
     /// Work with feed files directly: index, diff, extract.
     #[command(subcommand)]
     Feed(feed_cmd::FeedCommand),
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         Command::History(args) => inspect_cmd::history(args),
         Command::Stop(args) => inspect_cmd::stop(args),
         Command::Redrive(args) => run_cmd::redrive(args),
+        Command::Schedule(args) => schedule_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -57,6 +57,8 @@ pub struct FeedConfig {
     pub empty_cdata: EmptyCdata,
     /// EventBridge schedule expression: `rate(...)` or 6-field `cron(...)`.
     pub schedule: String,
+    /// The IANA time zone the schedule's wall-clock times are in (`None`: UTC).
+    pub schedule_timezone: Option<String>,
     /// Where the changes are delivered.
     pub sink: SinkConfig,
 }
@@ -151,6 +153,7 @@ struct RawFeed {
     id: Spanned<String>,
     empty_cdata: Option<Spanned<String>>,
     schedule: Option<Spanned<String>>,
+    schedule_timezone: Option<Spanned<String>>,
     sink: Spanned<RawSink>,
 }
 
@@ -276,6 +279,14 @@ impl Config {
                     s.into_inner()
                 }
             };
+            let schedule_timezone = match f.schedule_timezone {
+                None => None,
+                Some(tz) => {
+                    schedule::parse_time_zone(tz.get_ref())
+                        .map_err(|e| at(tz.span(), &k("schedule_timezone"), e.to_string()))?;
+                    Some(tz.into_inner())
+                }
+            };
             let sink_span = f.sink.span();
             let sink = f.sink.into_inner();
             check_url(
@@ -303,6 +314,7 @@ impl Config {
                 id,
                 empty_cdata,
                 schedule,
+                schedule_timezone,
                 sink: SinkConfig {
                     url: sink.url.into_inner(),
                     parallelism,
@@ -404,43 +416,12 @@ fn is_xml_name(name: &str) -> bool {
     chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
 }
 
-/// Checks the shape of an EventBridge schedule expression: `rate(N unit)` or a 6-field `cron(...)`.
+/// Checks an EventBridge Scheduler expression (`rate(...)`, 6-field `cron(...)`, `at(...)`)
+/// with the `schedule` crate's rules; the error says what is wrong.
 pub fn check_schedule(expr: &str) -> Result<(), String> {
-    if let Some(inner) = expr.strip_prefix("rate(").and_then(|s| s.strip_suffix(')')) {
-        let mut parts = inner.split_whitespace();
-        let n = parts
-            .next()
-            .and_then(|n| n.parse::<u32>().ok())
-            .filter(|n| *n > 0);
-        let unit = parts.next();
-        let ok_unit = matches!(
-            (n, unit),
-            (Some(1), Some("minute" | "hour" | "day"))
-                | (Some(2..), Some("minutes" | "hours" | "days"))
-        );
-        if ok_unit && parts.next().is_none() {
-            return Ok(());
-        }
-        return Err(format!(
-            "{expr:?}: expected rate(N minutes|hours|days), e.g. rate(1 day)"
-        ));
-    }
-    if let Some(inner) = expr.strip_prefix("cron(").and_then(|s| s.strip_suffix(')')) {
-        let fields: Vec<&str> = inner.split_whitespace().collect();
-        if fields.len() != 6 {
-            return Err(format!(
-                "{expr:?}: cron needs 6 fields (minutes hours day-of-month month day-of-week year), found {}",
-                fields.len()
-            ));
-        }
-        if fields[2] != "?" && fields[4] != "?" {
-            return Err(format!(
-                "{expr:?}: one of day-of-month and day-of-week must be ?"
-            ));
-        }
-        return Ok(());
-    }
-    Err(format!("{expr:?}: expected rate(...) or cron(...)"))
+    schedule::Schedule::parse(expr)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

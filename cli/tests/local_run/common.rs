@@ -24,6 +24,11 @@ pub struct Project {
 impl Project {
     /// A project whose feed `jobs` is read from `feed.xml.gz` and delivered to a fresh sink.
     pub fn new() -> Project {
+        Project::with_schedule("rate(1 day)", None)
+    }
+
+    /// The same, with this schedule expression and time zone.
+    pub fn with_schedule(schedule: &str, timezone: Option<&str>) -> Project {
         let dir = tempfile::Builder::new()
             .prefix("local-run")
             .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
@@ -38,14 +43,17 @@ name       = "jobs"
 url        = "file://feed.xml.gz"
 record_tag = "job"
 id         = "reference"
-schedule   = "rate(1 day)"
-
+schedule   = "{schedule}"
+{tz}
 [feed.sink]
 url         = "{}"
 parallelism = 4
 batch_size  = 50
 "#,
-            sink.url
+            sink.url,
+            tz = timezone
+                .map(|t| format!("schedule_timezone = \"{t}\"\n"))
+                .unwrap_or_default(),
         );
         std::fs::write(dir.path().join("feedpipe.toml"), config).unwrap();
         // The worker program: this very binary under the name feedpipe-worker (busybox style).

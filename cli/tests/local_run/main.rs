@@ -5,3 +5,4 @@ mod common;
 mod faults;
 mod kills;
 mod pipeline;
+mod schedule;
