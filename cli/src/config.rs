@@ -46,9 +46,8 @@ impl Loaded {
             Some(path) => {
                 let text = std::fs::read_to_string(&path)
                     .with_context(|| format!("cannot read the configuration {}", path.display()))?;
-                let mut config = Config::parse(&text, &path.display().to_string())?;
                 let dir = absolute(path.parent().unwrap_or(Path::new(".")))?;
-                config.resolve_paths(&dir);
+                let config = Config::load(&text, &path.display().to_string(), Some(&dir))?;
                 let file = dir.join(path.file_name().unwrap_or_default());
                 Ok(Loaded {
                     config,
@@ -61,9 +60,11 @@ impl Loaded {
                 let cwd = std::env::current_dir().context("cannot read the current directory")?;
                 let state_dir = cwd.join(".feedpipe");
                 let dir = state_dir.join("example");
-                let mut config =
-                    Config::parse(&example_text(), "(embedded example feedpipe.toml)")?;
-                config.resolve_paths(&dir);
+                let config = Config::load(
+                    &example_text(),
+                    "(embedded example feedpipe.toml)",
+                    Some(&dir),
+                )?;
                 Ok(Loaded {
                     config,
                     file: dir.join("feedpipe.toml"),

@@ -173,6 +173,17 @@ pub const DEFAULT_NOTIFY: &str = "file://.feedpipe/outbox";
 pub const DEFAULT_SCHEDULE: &str = "cron(0 6 * * ? *)";
 
 impl Config {
+    /// The one loader of `feedpipe.toml`, for the CLI, the Batch jobs and the Lambdas alike:
+    /// parses and validates `text` (`origin` names it in errors) and resolves relative `file://`
+    /// paths against `dir`, the folder of a local file (`None` for a file read from S3).
+    pub fn load(text: &str, origin: &str, dir: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config = Config::parse(text, origin)?;
+        if let Some(dir) = dir {
+            config.resolve_paths(dir);
+        }
+        Ok(config)
+    }
+
     /// Parses and validates `text`; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         let at = |span: Range<usize>, key: &str, message: String| ConfigError {

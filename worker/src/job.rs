@@ -120,10 +120,6 @@ pub async fn load_config(url: &str) -> Result<Config, JobError> {
     let file = store::read_config(url)
         .await
         .map_err(|e| JobError::Config(format!("cannot read the configuration: {}", chain(&e))))?;
-    let mut config =
-        Config::parse(&file.text, &file.origin).map_err(|e| JobError::Config(e.to_string()))?;
-    if let Some(dir) = &file.dir {
-        config.resolve_paths(dir);
-    }
-    Ok(config)
+    Config::load(&file.text, &file.origin, file.dir.as_deref())
+        .map_err(|e| JobError::Config(e.to_string()))
 }
