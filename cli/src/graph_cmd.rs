@@ -1,4 +1,6 @@
-//! `feedpipe graph`: the state machine as a picture: Graphviz DOT, or SVG through `dot`.
+//! `feedpipe graph [EXECUTION]`: the state machine as a picture: Graphviz DOT, or SVG through
+//! `dot`. With an execution, the definition it ran, each state coloured by how that run went
+//! (green succeeded, red failed, blue running, orange caught) and the path it took drawn heavier.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -6,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{bail, Context};
-use statemachine::graph::to_dot;
+use statemachine::graph::{run_of, to_dot, to_dot_run};
 
 use crate::config::Loaded;
 
@@ -22,6 +24,8 @@ pub enum Format {
 /// Draw the state machine.
 #[derive(clap::Args)]
 pub struct GraphArgs {
+    /// An execution to draw: its states coloured by how it went, its path drawn heavier.
+    pub execution: Option<String>,
     /// The configuration file (default ./feedpipe.toml, else the embedded example).
     #[arg(long, env = "FEEDPIPE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -38,9 +42,20 @@ pub struct GraphArgs {
 
 /// Runs `feedpipe graph`.
 pub fn run(args: GraphArgs) -> anyhow::Result<ExitCode> {
-    let loaded = Loaded::load(args.config.as_deref())?;
-    let machine = statemachine::feedpipe::definition(&loaded.pipeline_options())?;
-    let dot = to_dot(&machine, &HashMap::new());
+    let dot = match &args.execution {
+        None => {
+            let loaded = Loaded::load(args.config.as_deref())?;
+            let machine = statemachine::feedpipe::definition(&loaded.pipeline_options())?;
+            to_dot(&machine, &HashMap::new())
+        }
+        Some(name) => {
+            let local = crate::run_cmd::local(args.config.as_deref(), false)?;
+            crate::run_cmd::runtime()?.block_on(local.recover())?;
+            let record = local.store().record(name)?;
+            let (status, taken) = run_of(&record.history);
+            to_dot_run(&record.definition, &status, &taken)
+        }
+    };
     let bytes = match args.format {
         Format::Dot => dot.into_bytes(),
         Format::Svg => render_svg(&args.dot, &dot)?,

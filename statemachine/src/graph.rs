@@ -4,7 +4,7 @@
 //! and Fail double circles; Catch edges are dashed and labelled with the errors they catch;
 //! Parallel branches and Map processors are drawn as clusters.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use indexmap::IndexMap;
@@ -37,16 +37,32 @@ impl StateStatus {
 
 /// DOT text for `machine`; `status` colours the states an execution has reached.
 pub fn to_dot(machine: &StateMachine, status: &HashMap<String, StateStatus>) -> String {
+    to_dot_run(machine, status, &HashSet::new())
+}
+
+/// [`to_dot`], with the transitions an execution took (`(from, to)` state names; `__start` for
+/// the start) drawn heavier.
+pub fn to_dot_run(
+    machine: &StateMachine,
+    status: &HashMap<String, StateStatus>,
+    taken: &HashSet<(String, String)>,
+) -> String {
     let mut out = String::new();
     out.push_str("digraph feedpipe {\n");
     out.push_str("  graph [rankdir=TB, fontname=\"Helvetica\", nodesep=0.4, ranksep=0.45];\n");
     out.push_str("  node [fontname=\"Helvetica\", fontsize=11, style=\"rounded,filled\", fillcolor=\"#ffffff\"];\n");
     out.push_str("  edge [fontname=\"Helvetica\", fontsize=9];\n");
     out.push_str("  \"__start\" [label=\"Start\", shape=circle, style=filled, fillcolor=\"#eeeeee\", width=0.5];\n");
-    let _ = writeln!(out, "  \"__start\" -> {};", quote(&machine.start_at));
+    let _ = writeln!(
+        out,
+        "  \"__start\" -> {}{};",
+        quote(&machine.start_at),
+        heavy(taken, "__start", &machine.start_at, false)
+    );
     let mut body = String::new();
     let mut counter = 0;
-    scope(&mut body, &machine.states, status, "__end", 1, &mut counter);
+    let run = Run { status, taken };
+    scope(&mut body, &machine.states, &run, "__end", 1, &mut counter);
     if body.contains("-> \"__end\"") {
         out.push_str("  \"__end\" [label=\"End\", shape=doublecircle, style=filled, fillcolor=\"#eeeeee\", width=0.4];\n");
     }
@@ -55,14 +71,95 @@ pub fn to_dot(machine: &StateMachine, status: &HashMap<String, StateStatus>) -> 
     out
 }
 
+/// How an execution went, read from its history: the status of each state it entered and the
+/// transitions it took (`("__start", first)` included), for [`to_dot_run`].
+pub fn run_of(
+    history: &[crate::engine::HistoryEvent],
+) -> (HashMap<String, StateStatus>, HashSet<(String, String)>) {
+    use crate::engine::EventType as E;
+    let mut status = HashMap::new();
+    let mut taken = HashSet::new();
+    let mut previous = "__start".to_string();
+    // States entered and not yet left, innermost last, with whether an error hit them.
+    let mut open: Vec<(String, bool)> = Vec::new();
+    for e in history {
+        let ty = e.kind.as_str();
+        let name = e.details.name.clone().unwrap_or_default();
+        if ty.ends_with("StateEntered") {
+            taken.insert((std::mem::replace(&mut previous, name.clone()), name.clone()));
+            status.insert(name.clone(), StateStatus::Running);
+            open.push((name, false));
+        } else if ty.ends_with("StateExited") {
+            let hit = open
+                .iter()
+                .rposition(|(n, _)| *n == name)
+                .map(|i| open.remove(i).1)
+                .unwrap_or(false);
+            let s = if hit {
+                StateStatus::Caught
+            } else {
+                StateStatus::Succeeded
+            };
+            status.insert(name, s);
+        } else {
+            match e.kind {
+                E::TaskFailed
+                | E::TaskTimedOut
+                | E::LambdaFunctionFailed
+                | E::LambdaFunctionTimedOut
+                | E::MapStateFailed
+                | E::ParallelStateFailed => {
+                    if let Some(top) = open.last_mut() {
+                        top.1 = true;
+                    }
+                }
+                E::TaskSucceeded | E::LambdaFunctionSucceeded => {
+                    if let Some(top) = open.last_mut() {
+                        top.1 = false;
+                    }
+                }
+                E::ExecutionFailed | E::ExecutionTimedOut | E::ExecutionAborted => {
+                    for (n, _) in open.drain(..) {
+                        status.insert(n, StateStatus::Failed);
+                    }
+                }
+                E::ExecutionRedriven => {
+                    // The redrive resumes at the state that failed: it is entered again.
+                    previous = "__redrive".to_string();
+                }
+                _ => {}
+            }
+        }
+    }
+    (status, taken)
+}
+
+/// How an execution went, for drawing.
+struct Run<'a> {
+    status: &'a HashMap<String, StateStatus>,
+    taken: &'a HashSet<(String, String)>,
+}
+
+/// The attributes of a transition taken (` [penwidth=3]`, or `, penwidth=3` inside a list).
+fn heavy(taken: &HashSet<(String, String)>, from: &str, to: &str, in_list: bool) -> &'static str {
+    if !taken.contains(&(from.to_string(), to.to_string())) {
+        ""
+    } else if in_list {
+        ", penwidth=3"
+    } else {
+        " [penwidth=3]"
+    }
+}
+
 fn scope(
     out: &mut String,
     states: &IndexMap<String, State>,
-    status: &HashMap<String, StateStatus>,
+    run: &Run<'_>,
     end: &str,
     depth: usize,
     counter: &mut usize,
 ) {
+    let (status, taken) = (run.status, run.taken);
     let pad = "  ".repeat(depth);
     for (name, state) in states {
         let shape = match state {
@@ -82,10 +179,12 @@ fn scope(
         );
         match state.transition() {
             Transition::Next(n) => {
-                let _ = writeln!(out, "{pad}{} -> {};", quote(name), quote(n));
+                let w = heavy(taken, name, n, false);
+                let _ = writeln!(out, "{pad}{} -> {}{w};", quote(name), quote(n));
             }
             Transition::End => {
-                let _ = writeln!(out, "{pad}{} -> {};", quote(name), quote(end));
+                let w = heavy(taken, name, end, false);
+                let _ = writeln!(out, "{pad}{} -> {}{w};", quote(name), quote(end));
             }
             Transition::Invalid | Transition::None => {}
         }
@@ -95,29 +194,32 @@ fn scope(
                     let label = rule_label(&rule.condition).unwrap_or_else(|| format!("rule {i}"));
                     let _ = writeln!(
                         out,
-                        "{pad}{} -> {} [label={}];",
+                        "{pad}{} -> {} [label={}{}];",
                         quote(name),
                         quote(n),
-                        quote(&label)
+                        quote(&label),
+                        heavy(taken, name, n, true)
                     );
                 }
             }
             if let Some(d) = &c.default {
                 let _ = writeln!(
                     out,
-                    "{pad}{} -> {} [label=\"default\", style=bold];",
+                    "{pad}{} -> {} [label=\"default\", style=bold{}];",
                     quote(name),
-                    quote(d)
+                    quote(d),
+                    heavy(taken, name, d, true)
                 );
             }
         }
         for c in state.error_handling().1 {
             let _ = writeln!(
                 out,
-                "{pad}{} -> {} [label={}, style=dashed, color=\"#c62828\", fontcolor=\"#c62828\"];",
+                "{pad}{} -> {} [label={}, style=dashed, color=\"#c62828\", fontcolor=\"#c62828\"{}];",
                 quote(name),
                 quote(&c.next),
-                quote(&c.error_equals.join(", "))
+                quote(&c.error_equals.join(", ")),
+                heavy(taken, name, &c.next, true)
             );
         }
         let nested: Vec<(&str, &str, &IndexMap<String, State>)> = match state {
@@ -146,7 +248,7 @@ fn scope(
                 quote(name),
                 quote(start)
             );
-            scope(out, inner, status, name, depth + 1, counter);
+            scope(out, inner, run, name, depth + 1, counter);
             let _ = writeln!(out, "{pad}}}");
         }
     }
@@ -182,6 +284,33 @@ fn quote_raw(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::feedpipe::{definition, PipelineOptions};
+
+    #[test]
+    fn the_path_an_execution_took_is_drawn_heavier() {
+        let sm = definition(&PipelineOptions::default()).unwrap();
+        let taken: HashSet<(String, String)> = [
+            ("__start", "CheckFeed"),
+            ("CheckFeed", "DiffFeed"),
+            ("DiffFeed", "Updated?"),
+            ("Updated?", "NoChange"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        let dot = to_dot_run(&sm, &HashMap::new(), &taken);
+        assert!(
+            dot.contains("\"__start\" -> \"CheckFeed\" [penwidth=3];"),
+            "{dot}"
+        );
+        assert!(dot.contains("\"CheckFeed\" -> \"DiffFeed\" [penwidth=3];"));
+        assert!(dot
+            .contains("\"Updated?\" -> \"NoChange\" [label=\"default\", style=bold, penwidth=3];"));
+        assert!(
+            dot.contains("\"ConsumeFeed\" -> \"Commit\";"),
+            "not taken: drawn thin"
+        );
+        assert_eq!(dot.matches("penwidth").count(), 4);
+    }
 
     #[test]
     fn catch_edges_are_dashed_and_labelled_with_their_errors() {

@@ -35,6 +35,17 @@ fn a_sink_down_fails_the_run_keeps_current_and_a_redrive_delivers_exactly_the_ne
     let name = name_of(&failed);
     let d = p.describe(&name);
     assert_eq!(d["status"], "FAILED");
+    let graph = p.feedpipe(&["graph", &name]);
+    let dot = String::from_utf8_lossy(&graph.stdout);
+    assert!(
+        dot.contains(
+            "\"ConsumeFeed\" [label=\"ConsumeFeed\\n(Task)\", shape=box, fillcolor=\"#ffcdd2\"]"
+        ),
+        "the failed state is red: {dot}"
+    );
+    assert!(dot.contains(
+        "\"Updated?\" -> \"ConsumeFeed\" [label=\"$.diff.updated BooleanEquals true\", penwidth=3]"
+    ));
 
     p.sink.set(Mode::Ok);
     let (code, redriven) = p.redrive(&name);
