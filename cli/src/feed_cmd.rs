@@ -6,7 +6,7 @@
 //! files, and extract keeps the wanted ids in a compact [`IdSet`].
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -136,6 +136,10 @@ pub struct DiffArgs {
 }
 
 /// `feedpipe feed extract`.
+///
+/// The records go to a temporary file first and reach stdout only once the whole feed was read
+/// without error: a feed that turns out damaged (exit 2) leaves stdout empty. Exit 1 when some
+/// of the ids are not in the feed (stderr names them; the records found are printed).
 #[derive(clap::Args)]
 pub struct ExtractArgs {
     /// The feed file (gzip or plain XML).
@@ -145,6 +149,10 @@ pub struct ExtractArgs {
     /// The ids: ID,ID,... or @FILE with one id a line.
     #[arg(long)]
     pub ids: String,
+    /// Directory for the records held back until the feed is verified; default: the system's
+    /// temporary directory.
+    #[arg(long, env = "FEEDPIPE_TMPDIR")]
+    pub tmp_dir: Option<PathBuf>,
 }
 
 /// Runs one `feedpipe feed` subcommand.
@@ -383,8 +391,15 @@ fn id_set(ids: &str) -> anyhow::Result<IdSet> {
 fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let opts = args.record.options()?;
     let ids = id_set(&args.ids)?;
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let held = match &args.tmp_dir {
+        Some(dir) => tempfile::tempfile_in(dir),
+        None => tempfile::tempfile(),
+    }
+    .with_context(|| match &args.tmp_dir {
+        Some(dir) => format!("cannot create a temporary file in {}", dir.display()),
+        None => "cannot create a temporary file".to_string(),
+    })?;
+    let mut out = BufWriter::new(held);
     let mut write_err = None;
     let summary = extract_reader_with_ids(open(&args.file)?, &opts, ids, &mut |r| {
         let line = json!({"id": r.id, "hash": r.hash.to_string(), "record": r.json});
@@ -395,9 +410,19 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     })
     .with_context(|| args.file.display().to_string())?;
     if let Some(e) = write_err {
-        return Err(e).context("cannot write to stdout");
+        return Err(e).context("cannot write the records to a temporary file");
     }
-    out.flush().context("cannot write to stdout")?;
+    // The feed is verified to its end: now the records may go out.
+    let mut held = out
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .context("cannot write the records to a temporary file")?;
+    held.seek(SeekFrom::Start(0))
+        .context("cannot read the records back from the temporary file")?;
+    let stdout = io::stdout();
+    let mut stdout = stdout.lock();
+    io::copy(&mut held, &mut stdout).context("cannot write to stdout")?;
+    stdout.flush().context("cannot write to stdout")?;
     if summary.missing > 0 {
         let more = summary.missing - summary.missing_ids.len() as u64;
         eprintln!(
@@ -411,6 +436,7 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
                 String::new()
             }
         );
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -184,9 +184,10 @@ fn extract_prints_json_lines_for_the_ids() {
         format!("@{}", s(&list)),
     ] {
         let out = feedpipe(&with_record(&["feed", "extract", s(&v2), "--ids", &ids]));
-        assert!(
-            out.status.success(),
-            "{}",
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "an asked id is missing: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         let lines: Vec<Value> = String::from_utf8(out.stdout)
@@ -208,8 +209,72 @@ fn extract_prints_json_lines_for_the_ids() {
             assert_eq!(l["record"]["reference"], l["id"]);
         }
         let err = String::from_utf8(out.stderr).unwrap();
-        assert!(err.contains("NOT-THERE") && err.contains(s(&v2)), "{err}");
+        assert!(
+            err.contains("NOT-THERE") && err.contains("1 of the ids") && err.contains(s(&v2)),
+            "{err}"
+        );
     }
+    // All there: exit 0.
+    let out = feedpipe(&with_record(&[
+        "feed",
+        "extract",
+        s(&v2),
+        "--ids",
+        "JOB-00000001",
+    ]));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+    // None there: exit 1, nothing printed, every id named.
+    let out = feedpipe(&with_record(&[
+        "feed",
+        "extract",
+        s(&v2),
+        "--ids",
+        "NOPE-1,NOPE-2",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("2 of the ids") && err.contains("NOPE-1") && err.contains("NOPE-2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn extract_prints_nothing_when_the_feed_turns_out_damaged() {
+    // Many records (well over any stdout buffer) before a malformed one near the end.
+    let mut xml = String::from("<jobs>");
+    let mut ids = Vec::new();
+    for i in 0..2000 {
+        xml.push_str(&format!(
+            "<job><reference>R{i}</reference><t>{}</t></job>",
+            "x".repeat(40)
+        ));
+        ids.push(format!("R{i}"));
+    }
+    // A cut feed: the last record never ends.
+    xml.push_str("<job><reference>BAD</reference><t>cut off her");
+    let path = file("extract-damaged.xml", xml.as_bytes());
+    let list = file("extract-damaged-ids.txt", ids.join("\n").as_bytes());
+    let out = feedpipe(&with_record(&[
+        "feed",
+        "extract",
+        s(&path),
+        "--ids",
+        &format!("@{}", s(&list)),
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.stdout.is_empty(),
+        "{} bytes of partial output",
+        out.stdout.len()
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(s(&path)) && err.contains("record 2001"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -321,4 +386,34 @@ fn an_unusable_temp_dir_is_an_error_naming_it() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains(s(&missing)), "{err}");
+}
+
+#[test]
+fn diff_refuses_indexes_built_with_other_options_naming_both() {
+    let (v1, v2) = feeds("mismatch");
+    let (i1, i2) = (v1.with_extension("idx"), v2.with_extension("null.idx"));
+    assert!(
+        feedpipe(&with_record(&["feed", "index", s(&v1), "-o", s(&i1)]))
+            .status
+            .success()
+    );
+    let mut args = with_record(&["feed", "index", s(&v2), "-o", s(&i2)]);
+    args.extend(["--empty-cdata", "null"]);
+    assert!(feedpipe(&args).status.success());
+    // Two indexes, and an index against a feed read with the index's options' neighbours.
+    for (old, new) in [(&i1, &i2), (&i2, &v1)] {
+        let out = feedpipe(&with_record(&["feed", "diff", s(old), s(new), "--json"]));
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty(), "nothing on stdout");
+        let err = String::from_utf8(out.stderr).unwrap();
+        for part in [
+            s(old),
+            s(new),
+            "built with different options",
+            "--empty-cdata null",
+            "--empty-cdata empty",
+        ] {
+            assert!(err.contains(part), "{part}: {err}");
+        }
+    }
 }

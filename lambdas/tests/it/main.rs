@@ -64,6 +64,17 @@ const V2: Revision = Revision {
 /// Stores a snapshot, its index and check.json as CheckFeed would.
 async fn stage(store: &Store, execution: &str, bytes: &[u8]) -> CheckResult {
     let opts = FeedOptions::new("job", feed::IdSource::Child("reference".into()));
+    stage_with(store, execution, bytes, &opts).await
+}
+
+/// [`stage`] with the index built with `opts`.
+async fn stage_with(
+    store: &Store,
+    execution: &str,
+    bytes: &[u8],
+    opts: &FeedOptions,
+) -> CheckResult {
+    let opts = opts.clone();
     let mut indexer = Indexer::new(&opts);
     indexer.push(bytes).unwrap();
     let index = indexer.finish().unwrap();
@@ -285,6 +296,32 @@ async fn errors_carry_stable_kinds() {
     let corrupt = try_diff(&ctx, "e1").await.unwrap_err();
     assert_eq!(corrupt.kind.name(), "Feedpipe.BadFeed");
     assert!(corrupt.message.contains(".idx"), "{corrupt}");
+
+    // An index built with other options than the delivered one's: refused, naming both.
+    let c = stage(&ctx.store, "e1", &version(None)).await;
+    run_diff(&ctx, "e1").await;
+    commit(&ctx, commit_request("e1")).await.unwrap();
+    let mut null = FeedOptions::new("job", feed::IdSource::Child("reference".into()));
+    null.empty_cdata = feed::EmptyCdata::Null;
+    let other = stage_with(&ctx.store, "e7", &version(Some(V2)), &null).await;
+    let refused = try_diff(&ctx, "e7").await.unwrap_err();
+    assert_eq!(refused.kind.name(), "Feedpipe.BadRequest", "{refused}");
+    for part in [
+        c.snapshot.index.as_str(),
+        other.snapshot.index.as_str(),
+        "--empty-cdata empty",
+        "--empty-cdata null",
+    ] {
+        assert!(refused.message.contains(part), "{part}: {refused}");
+    }
+    assert!(
+        ctx.store
+            .get_opt(&layout::manifest("jobs", "e7"))
+            .await
+            .unwrap()
+            .is_none(),
+        "no manifest is written"
+    );
 
     // The payload the definition sends parses.
     let commit_payload: DiffFunctionRequest = serde_json::from_value(serde_json::json!({
