@@ -79,6 +79,12 @@ pub enum ErrorKind {
         /// Where the id was looked for.
         detail: String,
     },
+    /// A record with two id elements (or two attributes matching the id attribute's name).
+    #[error("the record has two ids: {detail}; an id must be unique within its record (keep one, or choose another id)")]
+    TwoIds {
+        /// The second id source found.
+        detail: String,
+    },
     /// Two records with the same id in one feed.
     #[error("duplicate id {id:?}: also record {first_record} at byte {first_offset}")]
     DuplicateId {
@@ -155,6 +161,7 @@ impl ErrorKind {
             ErrorKind::UnexpectedEof { .. } => "Feed.UnexpectedEof",
             ErrorKind::UndefinedEntity { .. } => "Feed.UndefinedEntity",
             ErrorKind::MissingId { .. } => "Feed.MissingId",
+            ErrorKind::TwoIds { .. } => "Feed.TwoIds",
             ErrorKind::DuplicateId { .. } => "Feed.DuplicateId",
             ErrorKind::RecordTooLarge { .. } => "Feed.RecordTooLarge",
             ErrorKind::MarkupTooLarge { .. } => "Feed.MarkupTooLarge",

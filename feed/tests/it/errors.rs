@@ -162,6 +162,113 @@ fn validating_index_finds_what_only_the_full_parse_finds() {
     }
 }
 
+/// The error of indexing `xml` with `--validate` (both indexers must agree).
+fn validate_error(xml: &[u8]) -> feed::FeedError {
+    let mut o = opts();
+    o.validate = true;
+    let mut errors = Vec::new();
+    for piped in [true, false] {
+        let mut ix = if piped {
+            feed::index::Indexer::new(&o)
+        } else {
+            feed::index::Indexer::single_threaded(&o)
+        };
+        match ix.push(xml).and_then(|()| ix.finish().map(|_| ())) {
+            Err(e) => errors.push(e),
+            Ok(()) => panic!("validation passed"),
+        }
+    }
+    assert_eq!(errors[0].to_string(), errors[1].to_string());
+    errors.remove(0)
+}
+
+/// The error of extracting record `id` of `xml`.
+fn extract_error(xml: &[u8], id: &str) -> feed::FeedError {
+    match feed::extract::extract_reader(xml, &opts(), [id.to_string()], &mut |_| Ok(())) {
+        Err(e) => e,
+        Ok(s) => panic!("extracted {}", s.extracted),
+    }
+}
+
+#[test]
+fn characters_xml_forbids_fail_validate_and_extract_naming_record_and_byte() {
+    for (text, code) in [
+        ("a\u{0}b", "U+0000 (NUL)"),
+        ("\u{1b}[31m", "U+001B"),
+        ("x\u{FFFF}", "U+FFFF"),
+    ] {
+        // In text, an attribute value, CDATA, a comment: all are the document's characters.
+        for body in [
+            format!("<t>{text}</t>"),
+            format!("<t a=\"{text}\"/>"),
+            format!("<t><![CDATA[{text}]]></t>"),
+            format!("<!--{text}-->"),
+        ] {
+            let xml = format!("<r><job><reference>1</reference></job><job><reference>2</reference>{body}</job></r>");
+            let at = xml.find(['\u{0}', '\u{1b}', '\u{FFFF}']).unwrap();
+            // The splitter alone (index without --validate) does not parse text.
+            assert!(feed::index::index_reader(xml.as_bytes(), &opts()).is_ok());
+            for e in [
+                validate_error(xml.as_bytes()),
+                extract_error(xml.as_bytes(), "2"),
+            ] {
+                assert!(matches!(e.kind, ErrorKind::Malformed { .. }), "{e}");
+                assert_eq!(
+                    (e.location.record, e.location.id.as_deref()),
+                    (Some(2), Some("2")),
+                    "{e}"
+                );
+                assert_eq!(e.location.offset as usize, at, "{body}: {e}");
+                let msg = e.to_string();
+                assert!(
+                    msg.contains(code) && msg.contains("not allowed in an XML 1.0 document"),
+                    "{msg}"
+                );
+            }
+        }
+    }
+    // In the id, the splitter finds it: every index and extract, validating or not.
+    let xml = "<r><job><reference>A\u{0}B</reference></job></r>";
+    let e = err(xml.as_bytes(), &opts());
+    assert_eq!(e.location.record, Some(1));
+    assert_eq!(e.location.offset as usize, xml.find('\u{0}').unwrap());
+    assert!(
+        e.to_string().contains("in the id: character U+0000 (NUL)"),
+        "{e}"
+    );
+    // By character reference too.
+    let xml = "<r><job><reference>1</reference><t>&#1;</t></job></r>";
+    let e = extract_error(xml.as_bytes(), "1");
+    assert!(
+        e.to_string().contains("invalid character reference &#1;"),
+        "{e}"
+    );
+}
+
+#[test]
+fn signed_character_references_are_refused() {
+    for r in ["&#+65;", "&#x+41;"] {
+        let xml = format!("<r><job><reference>1</reference><t>{r}</t></job></r>");
+        let e = extract_error(xml.as_bytes(), "1");
+        assert!(
+            e.to_string()
+                .contains(&format!("invalid character reference {r}")),
+            "{e}"
+        );
+        assert_eq!(e.location.offset as usize, xml.find(r).unwrap(), "{e}");
+        let e = validate_error(xml.as_bytes());
+        assert!(e.to_string().contains("invalid character reference"), "{e}");
+        // In an id (decoded by the splitter) and an attribute value.
+        let xml = format!("<r><job><reference>{r}</reference></job></r>");
+        assert!(err(xml.as_bytes(), &opts())
+            .to_string()
+            .contains("invalid character reference"));
+        let xml = format!("<r><job a=\"{r}\"><reference>1</reference></job></r>");
+        let e = extract_error(xml.as_bytes(), "1");
+        assert!(e.to_string().contains("invalid character reference"), "{e}");
+    }
+}
+
 #[test]
 fn record_without_id() {
     let xml = "<r><job><reference>1</reference></job><job><title>no id</title></job></r>";
@@ -184,6 +291,40 @@ fn record_without_id() {
         &opts(),
     );
     assert!(matches!(e.kind, ErrorKind::MissingId { .. }), "{e}");
+}
+
+#[test]
+fn a_record_with_two_ids_is_an_error_naming_it() {
+    let xml = "<r><job><reference>1</reference></job><job><reference>2</reference><t/><reference>3</reference></job></r>";
+    let e = err(xml.as_bytes(), &opts());
+    assert!(matches!(e.kind, ErrorKind::TwoIds { .. }), "{e}");
+    assert_eq!(e.kind.code(), "Feed.TwoIds");
+    crate::common::assert_error(
+        &e,
+        2,
+        xml.rfind("<reference>").unwrap(),
+        "record 2 (id \"2\"), byte {at}: the record has two ids: a second <reference> child element; an id must be unique within its record (keep one, or choose another id)",
+    );
+    // Self-closing, and prefixed names that match the same local name.
+    let e = err(
+        b"<r><job><reference>1</reference><a:reference/></job></r>",
+        &opts(),
+    );
+    assert!(matches!(e.kind, ErrorKind::TwoIds { .. }), "{e}");
+    // Deeper elements of the same name are content, not ids.
+    assert!(crate::common::scan(
+        b"<r><job><reference>1</reference><x><reference>2</reference></x></job></r>",
+        &opts()
+    )
+    .is_ok());
+    // Two attributes that match the id attribute's local name.
+    let o = FeedOptions::new("job", IdSource::Attribute("id".into()));
+    let xml = "<r><job id=\"1\"/><job a:id=\"2\" b:id=\"3\"/></r>";
+    let e = err(xml.as_bytes(), &o);
+    assert!(matches!(e.kind, ErrorKind::TwoIds { .. }), "{e}");
+    assert_eq!(e.location.record, Some(2));
+    assert_eq!(e.location.offset as usize, xml.rfind("<job").unwrap());
+    assert!(e.to_string().contains("a second @id attribute"), "{e}");
 }
 
 /// Scans `xml` with a record limit of `limit` bytes, expecting the limit error.
