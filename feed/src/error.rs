@@ -44,7 +44,7 @@ pub enum ErrorKind {
     #[error("the gzip stream is truncated (the feed was cut off; fetch it again)")]
     TruncatedGzip,
     /// The gzip stream is damaged.
-    #[error("corrupt gzip data: {detail}")]
+    #[error("the compressed (gzip) data is corrupt: {detail}")]
     CorruptGzip {
         /// What the decoder found.
         detail: String,

@@ -10,7 +10,7 @@ use crate::error::{ErrorKind, FeedError};
 use crate::gzip::Decoder;
 use crate::options::FeedOptions;
 use crate::record::RecordRef;
-use crate::sink::{block_channel, consume, DecoderCounts, Direct, Sink};
+use crate::sink::{block_channel, consume, prefer_damage, DecoderCounts, Direct, Sink};
 use crate::split::Splitter;
 
 /// Read size of the reader-based functions.
@@ -122,12 +122,33 @@ pub fn scan_reader<R: Read + Send>(
     let mut split = Splitter::new(opts);
     let (mut sink, src) = block_channel();
     std::thread::scope(|s| {
-        s.spawn(move || {
+        let decoding = s.spawn(move || {
             let result = decode_all(reader, &mut Decoder::new(), &mut sink);
+            // A corrupt member is kept for the splitter's side, which may have stopped first.
+            let damage = match &result {
+                Err(e) => match &e.kind {
+                    ErrorKind::CorruptGzip { detail } => Some(FeedError {
+                        kind: ErrorKind::CorruptGzip {
+                            detail: detail.clone(),
+                        },
+                        location: e.location.clone(),
+                    }),
+                    _ => None,
+                },
+                Ok(_) => None,
+            };
             sink.end(result);
+            damage
         });
-        let counts = consume(src, &mut split, on_record)?;
-        split.finish(on_record)?;
-        Ok(summary(&split, counts))
+        let read = consume(src, &mut split, on_record)
+            .and_then(|counts| split.finish(on_record).map(|()| counts));
+        match read {
+            Ok(counts) => Ok(summary(&split, counts)),
+            Err(e) => {
+                // The decoder checks the gzip member the splitter stopped in: wait for it.
+                let damage = decoding.join().ok().flatten();
+                Err(prefer_damage(damage, e))
+            }
+        }
     })
 }

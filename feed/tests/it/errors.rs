@@ -33,21 +33,79 @@ fn corrupt_gzip_is_reported_not_misread() {
     assert_eq!(e.location.compressed_offset, Some(11));
     assert!(
         e.to_string()
-            .contains("corrupt gzip data: invalid deflate data"),
+            .contains("the compressed (gzip) data is corrupt: invalid deflate data"),
         "{e}"
     );
-    // Damage in the middle is caught by the inflater, the XML checks or the CRC: never accepted.
-    let mut z = gz(&xml);
-    let mid = z.len() / 2;
-    for b in &mut z[mid..mid + 16] {
-        *b ^= 0x5a;
+    // Random bytes anywhere in a member: reported as corrupt compressed data, whether the
+    // inflater, the CRC or first the XML reader (on what the damage inflated into) notices.
+    let z0 = gz(&xml);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut via_xml = 0;
+    for round in 0..40 {
+        let mut z = z0.clone();
+        let at = 10 + (next() as usize) % (z.len() - 30);
+        let len = 1 + (next() as usize) % 24;
+        for b in &mut z[at..at + len] {
+            *b = next() as u8;
+        }
+        if z == z0 {
+            continue;
+        }
+        let e = err(&z, &opts());
+        assert!(
+            matches!(e.kind, ErrorKind::CorruptGzip { .. }),
+            "round {round}, {len} bytes at {at}: {e}"
+        );
+        let msg = e.to_string();
+        assert!(
+            msg.contains("the compressed (gzip) data is corrupt")
+                && msg.contains("in the gzip member that starts at compressed byte 0"),
+            "{msg}"
+        );
+        assert!(e.location.compressed_offset.unwrap() as usize >= at, "{e}");
+        via_xml += msg.contains("the XML reader had stopped") as u32;
+        // The indexers (pipelined: the splitter on a thread of its own) say the same.
+        for piped in [true, false] {
+            let mut ix = if piped {
+                feed::index::Indexer::new(&opts())
+            } else {
+                feed::index::Indexer::single_threaded(&opts())
+            };
+            let got = match ix.push(&z).and_then(|()| ix.finish().map(|_| ())) {
+                Err(e) => e.to_string(),
+                Ok(()) => panic!("damage accepted"),
+            };
+            assert_eq!(got, msg, "piped: {piped}");
+        }
     }
-    let e = err(&z, &opts());
     assert!(
-        matches!(
-            e.kind,
-            ErrorKind::CorruptGzip { .. } | ErrorKind::Malformed { .. }
-        ),
+        via_xml > 0,
+        "no damage reached the XML reader: the test tests too little"
+    );
+    // Intact gzip of malformed XML is still malformed XML.
+    let bad = String::from_utf8(xml.clone())
+        .unwrap()
+        .replacen("</reference>", "</referencx>", 3);
+    let e = err(&gz(bad.as_bytes()), &opts());
+    assert!(matches!(e.kind, ErrorKind::Malformed { .. }), "{e}");
+    // A second member's damage names where that member starts.
+    let mut two = gz(&xml[..xml.len() / 2]);
+    let second = two.len();
+    let mut z = gz(&xml[xml.len() / 2..]);
+    let n = z.len();
+    z[n - 8] ^= 1;
+    two.extend_from_slice(&z);
+    let e = err(&two, &opts());
+    assert!(
+        e.to_string().contains(&format!(
+            "CRC-32 mismatch in the gzip member that starts at compressed byte {second}"
+        )),
         "{e}"
     );
     // A damaged CRC in the trailer.
