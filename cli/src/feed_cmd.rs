@@ -16,7 +16,7 @@ use feed::config::{EmptyCdata, IdSource};
 use feed::diff::{diff, Change};
 use feed::extract::extract_reader_with_ids;
 use feed::index::{index_reader_with_spill, Index, MAGIC};
-use feed::{FeedOptions, IdSet};
+use feed::{ErrorKind, FeedError, FeedOptions, IdSet};
 use serde_json::json;
 use worker::spill::TempSpill;
 
@@ -43,9 +43,9 @@ pub struct RecordArgs {
     /// How <x><![CDATA[]]></x> maps to JSON: empty or null.
     #[arg(long, default_value = "empty", value_parser = ["empty", "null"])]
     pub empty_cdata: String,
-    /// Largest record accepted, in MiB.
-    #[arg(long, default_value_t = 64)]
-    pub max_record_mib: usize,
+    /// Largest record accepted, in MiB (at least 1).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_record_mib: u64,
     /// Parse every record fully while indexing (finds undefined entities and the like now,
     /// not at extract time; slower).
     #[arg(long)]
@@ -66,7 +66,8 @@ impl RecordArgs {
         } else {
             EmptyCdata::Empty
         };
-        o.max_record_bytes = self.max_record_mib.saturating_mul(1 << 20);
+        o.max_record_bytes =
+            usize::try_from(self.max_record_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         o.validate = self.validate;
         Ok(o)
     }
@@ -170,8 +171,20 @@ fn open(path: &Path) -> anyhow::Result<File> {
 
 /// The index of a feed file, spilling sorted runs to a temporary directory when it is big.
 fn build_index(path: &Path, opts: &FeedOptions, spill: &SpillArgs) -> anyhow::Result<Index> {
-    index_reader_with_spill(open(path)?, opts, spill.storage()?)
-        .with_context(|| path.display().to_string())
+    index_reader_with_spill(open(path)?, opts, spill.storage()?).map_err(|e| feed_error(e, path))
+}
+
+/// A feed error of `path`, with the flag that changes what it is about when there is one.
+fn feed_error(e: FeedError, path: &Path) -> anyhow::Error {
+    let hint = match e.kind {
+        ErrorKind::RecordTooLarge { .. } | ErrorKind::MarkupTooLarge { .. } => {
+            "; raise the limit with --max-record-mib"
+        }
+        ErrorKind::NoRecords { .. } => "; check --record-tag",
+        ErrorKind::MissingId { .. } | ErrorKind::TwoIds { .. } => "; check --id",
+        _ => "",
+    };
+    anyhow::anyhow!("{}: {e}{hint}", path.display())
 }
 
 fn write_index(index: &Index, out: &Path) -> anyhow::Result<()> {
@@ -408,7 +421,7 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     })
-    .with_context(|| args.file.display().to_string())?;
+    .map_err(|e| feed_error(e, &args.file))?;
     if let Some(e) = write_err {
         return Err(e).context("cannot write the records to a temporary file");
     }

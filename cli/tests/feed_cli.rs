@@ -320,9 +320,46 @@ fn bad_input_exits_2_naming_the_file() {
         "reference",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr)
-        .unwrap()
-        .contains("no <item> records"));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("no <item> records") && err.contains("check --record-tag"),
+        "{err}"
+    );
+}
+
+#[test]
+fn limits_are_named_by_their_flag() {
+    let xml = format!(
+        "<jobs><job><reference>1</reference><t>{}</t></job></jobs>",
+        "x".repeat(1 << 20)
+    );
+    let big = file("limits-big-record.xml", xml.as_bytes());
+    for cmd in [
+        &["feed", "index", s(&big)][..],
+        &["feed", "extract", s(&big), "--ids", "1"],
+    ] {
+        let mut args = with_record(cmd);
+        args.extend(["--max-record-mib", "1"]);
+        let out = feedpipe(&args);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains(s(&big))
+                && err.contains("record 1 (id \"1\"), byte 6")
+                && err.contains("larger than the limit of 1048576 bytes")
+                && err.contains("--max-record-mib")
+                && !err.contains("FeedOptions")
+                && !err.contains("max_record_bytes"),
+            "{err}"
+        );
+    }
+    // A limit of 0 is a usage error naming the flag.
+    let mut args = with_record(&["feed", "index", s(&big)]);
+    args.extend(["--max-record-mib", "0"]);
+    let out = feedpipe(&args);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--max-record-mib"), "{err}");
 }
 
 /// A fresh, empty directory for temporary files.

@@ -96,9 +96,7 @@ pub enum ErrorKind {
         first_offset: u64,
     },
     /// A record larger than the configured limit.
-    #[error(
-        "the record is larger than the limit of {limit} bytes (FeedOptions::max_record_bytes)"
-    )]
+    #[error("the record is larger than the limit of {limit} bytes")]
     RecordTooLarge {
         /// The limit in bytes.
         limit: usize,
@@ -113,7 +111,7 @@ pub enum ErrorKind {
     #[error("the feed is empty (no root element)")]
     Empty,
     /// A well-formed document without a single record.
-    #[error("no <{tag}> records below the root element <{root}> (is record_tag right?)")]
+    #[error("no <{tag}> records below the root element <{root}> (is the record tag right?)")]
     NoRecords {
         /// The root element's name.
         root: String,
@@ -132,7 +130,7 @@ pub enum ErrorKind {
     #[error("read error: {0}")]
     Read(#[source] std::io::Error),
     /// An index build without spill storage outgrew its memory limit.
-    #[error("the index of this feed outgrew the memory limit of {limit} bytes at record {records} (FeedOptions::index_memory): index it with spill storage (Indexer::with_spill, index_reader_with_spill) or raise the limit")]
+    #[error("the index of this feed outgrew its memory limit of {limit} bytes at record {records}, and the build has no spill storage to go on with")]
     IndexTooLarge {
         /// The limit in bytes.
         limit: usize,

@@ -404,6 +404,11 @@ fn oversize_record() {
         "x".repeat(300)
     );
     let e = too_large(&big, 100);
+    assert!(
+        e.to_string()
+            .ends_with("the record is larger than the limit of 100 bytes"),
+        "no internal names: {e}"
+    );
     assert_eq!(e.location.record, Some(2));
     assert_eq!(e.location.id.as_deref(), Some("2"));
     assert_eq!(e.location.offset as usize, big.rfind("<job>").unwrap());
