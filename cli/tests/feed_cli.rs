@@ -454,3 +454,37 @@ fn diff_refuses_indexes_built_with_other_options_naming_both() {
         }
     }
 }
+
+#[test]
+fn run_refuses_bad_definitions_before_the_run() {
+    for (name, definition, needles) in [
+        (
+            "array",
+            r#"[{"StartAt": "A"}]"#,
+            &["the definition must be a JSON object", "not an array"][..],
+        ),
+        (
+            "timestamp",
+            r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": "2026-02-30T00:00:00Z", "End": true}}}"#,
+            &["state \"W\", Timestamp", "2026-02-30T00:00:00Z"][..],
+        ),
+        (
+            "seconds",
+            r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100000000, "End": true}}}"#,
+            &["state \"W\", Seconds: 100000000 must be an integer from 0 to 99999999"][..],
+        ),
+    ] {
+        let path = file(
+            &format!("definition-{name}.asl.json"),
+            definition.as_bytes(),
+        );
+        let out = feedpipe(&["run", "--definition", s(&path), "--input", "{}"]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(s(&path)), "{name}: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{name}: {n}: {err}");
+        }
+        assert!(out.stdout.is_empty(), "{name}: the run did not start");
+    }
+}
