@@ -25,9 +25,11 @@ use worker::spill::TempSpill;
 pub enum FeedCommand {
     /// Build a feed file's record index; prints records, bytes and MB/s.
     Index(IndexArgs),
-    /// Compare two feed files (or two index files): added, changed and removed ids.
+    /// Compare two feed files (or two index files): added, changed and removed ids. Indexes
+    /// built with other options (record tag, id, empty CDATA) are refused.
     Diff(DiffArgs),
-    /// Print chosen records of a feed file as JSON lines.
+    /// Print chosen records of a feed file as JSON lines, once the whole feed was read
+    /// (nothing is printed for a damaged feed); exit 1 when some of the ids are not in it.
     Extract(ExtractArgs),
 }
 

@@ -12,7 +12,7 @@
 //! | records | 8 | number of entries |
 //! | uncompressed_bytes | 8 | length of the feed's XML |
 //! | feed_hash | 16 | the snapshot's content hash, big-endian: xxh3-128 over the entries in order, each as the id's length (u32 LE), the id, the record hash (16 bytes BE); two snapshots have equal feed hashes exactly when they hold the same records |
-//! | build | … | only with flag bit 0: how the index was built ([`IndexBuild`]): `len` (u32, at most 4 MiB) then `len` bytes: the record tag (varint length, UTF-8), the id source in its config form (`reference` or `@id`; varint length, UTF-8), empty CDATA (one byte: 0 `empty`, 1 `null`) |
+//! | build | … | only with flag bit 0: how the index was built ([`IndexBuild`]): `len` (u32, at most 4 MiB) then `len` bytes: the record tag (varint length, UTF-8), the id source in its config form (`reference` or `@id`; varint length, UTF-8), empty CDATA (one byte: 0 `empty`, 1 `null`); then the xxh3-64 of those `len` bytes (8), so a reader can trust the description before it reaches the file's checksum |
 //! | entries | … | `records` times: `shared` varint (bytes the id shares with the previous id), `suffix_len` varint, the id's remaining bytes, the record hash (16 bytes, xxh3-128 of the record's bytes, big-endian) |
 //! | checksum | 8 | xxh3-64 of every byte before it |
 //!

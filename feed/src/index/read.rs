@@ -4,7 +4,7 @@
 use std::fmt;
 use std::io::{self, Read};
 
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 use super::window::Window;
 use super::{FLAG_BUILD, HEADER_LEN, MAGIC, MAX_BUILD_BYTES, MAX_ID_BYTES, VERSION};
@@ -36,7 +36,8 @@ impl IndexBuild {
         }
     }
 
-    /// The bytes after the fixed header: `len` (u32 LE) and the description.
+    /// The bytes after the fixed header: `len` (u32 LE), the description, and its xxh3-64
+    /// (so that a damaged description is found before anything is decided on it).
     pub(super) fn encode(&self) -> Vec<u8> {
         let mut body = Vec::new();
         for text in [self.record_tag.clone(), self.id.to_string()] {
@@ -49,6 +50,7 @@ impl IndexBuild {
         });
         let mut out = (body.len() as u32).to_le_bytes().to_vec();
         out.extend_from_slice(&body);
+        out.extend_from_slice(&xxh3_64(&body).to_le_bytes());
         out
     }
 
@@ -256,11 +258,17 @@ impl<R: Read> IndexReader<R> {
             return Err(corrupt("build description longer than 4 MiB"));
         }
         self.win.pos += 4;
-        if !self.fill(len)? {
+        if !self.fill(len + 8)? {
             return Err(truncated);
         }
-        let build = IndexBuild::decode(&self.win.unread()[..len]).map_err(corrupt)?;
-        self.win.pos += len;
+        let (body, sum) = self.win.unread()[..len + 8].split_at(len);
+        if xxh3_64(body).to_le_bytes() != sum {
+            return Err(corrupt(
+                "the build description's checksum does not match: it is damaged",
+            ));
+        }
+        let build = IndexBuild::decode(body).map_err(corrupt)?;
+        self.win.pos += len + 8;
         Ok(build)
     }
 

@@ -151,6 +151,14 @@ fn damaged_index_files_are_detected() {
     let mut flags = idx.clone();
     flags[12] |= 0x02;
     assert!(matches!(read_all(&flags), Err(IndexError::Corrupt { .. })));
+    // A damaged build description is found before anything is decided on it.
+    let mut desc = idx.clone();
+    desc[53] ^= 0x01;
+    assert!(
+        matches!(read_all(&desc), Err(IndexError::Corrupt { entry: 0, ref detail }) if detail.contains("build description")),
+        "{:?}",
+        read_all(&desc).err()
+    );
     // A build description that claims more than the file holds, or more than 4 MiB.
     for len in [1000u32, 5 << 20] {
         let mut long = idx.clone();
@@ -329,7 +337,7 @@ fn as_version_1(v2: &[u8]) -> Vec<u8> {
     let mut v1 = v2[..48].to_vec();
     v1[8..12].copy_from_slice(&1u32.to_le_bytes());
     v1[12..16].copy_from_slice(&0u32.to_le_bytes());
-    v1.extend_from_slice(&v2[52 + len..v2.len() - 8]);
+    v1.extend_from_slice(&v2[52 + len + 8..v2.len() - 8]);
     let sum = xxhash_rust::xxh3::xxh3_64(&v1);
     v1.extend_from_slice(&sum.to_le_bytes());
     v1
