@@ -36,9 +36,15 @@ impl IndexBuild {
         }
     }
 
-    /// The bytes after the fixed header: `len` (u32 LE), the description, and its xxh3-64
-    /// (so that a damaged description is found before anything is decided on it).
-    pub(super) fn encode(&self) -> Vec<u8> {
+    /// A short stable name of this build: 16 lowercase hex digits of the xxh3-64 of its
+    /// encoded description. Stores key an index by snapshot and build, so that one snapshot
+    /// indexed with other options never replaces the index another build refers to.
+    pub fn digest(&self) -> String {
+        format!("{:016x}", xxh3_64(&self.body()))
+    }
+
+    /// The description's bytes (see the format in [`crate::index`]).
+    fn body(&self) -> Vec<u8> {
         let mut body = Vec::new();
         for text in [self.record_tag.clone(), self.id.to_string()] {
             varint::put(&mut body, text.len() as u64);
@@ -48,6 +54,13 @@ impl IndexBuild {
             EmptyCdata::Empty => 0,
             EmptyCdata::Null => 1,
         });
+        body
+    }
+
+    /// The bytes after the fixed header: `len` (u32 LE), the description, and its xxh3-64
+    /// (so that a damaged description is found before anything is decided on it).
+    pub(super) fn encode(&self) -> Vec<u8> {
+        let body = self.body();
         let mut out = (body.len() as u32).to_le_bytes().to_vec();
         out.extend_from_slice(&body);
         out.extend_from_slice(&xxh3_64(&body).to_le_bytes());

@@ -362,6 +362,13 @@ fn an_index_records_how_it_was_built_and_diff_refuses_two_different_builds() {
         want.to_string(),
         "--record-tag job --id reference --empty-cdata empty"
     );
+    // The digest is stable (store keys depend on it) and tells builds apart.
+    assert_eq!(want.digest(), "35564cf2b6271fd1");
+    let other = IndexBuild {
+        empty_cdata: EmptyCdata::Null,
+        ..want.clone()
+    };
+    assert_ne!(other.digest(), want.digest());
     let mut o = opts();
     o.id = IdSource::Attribute("id".into());
     let by_attr = index_reader(&xml[..], &o).unwrap().try_to_bytes().unwrap();

@@ -81,7 +81,7 @@ async fn stage_with(
     let sha = hex::encode(Sha256::digest(bytes));
     let snapshot = SnapshotRef {
         snapshot: layout::snapshot("jobs", &sha, false),
-        index: layout::index("jobs", &sha),
+        index: layout::index("jobs", &sha, &index.build().digest()),
         sha256: sha,
         bytes: bytes.len() as u64,
         records: index.len() as u64,
@@ -303,7 +303,10 @@ async fn errors_carry_stable_kinds() {
     commit(&ctx, commit_request("e1")).await.unwrap();
     let mut null = FeedOptions::new("job", feed::IdSource::Child("reference".into()));
     null.empty_cdata = feed::EmptyCdata::Null;
-    let other = stage_with(&ctx.store, "e7", &version(Some(V2)), &null).await;
+    // The same bytes as e1's snapshot: the index gets a key of its own, so e1's stays.
+    let other = stage_with(&ctx.store, "e7", &version(None), &null).await;
+    assert_eq!(other.snapshot.snapshot, c.snapshot.snapshot);
+    assert_ne!(other.snapshot.index, c.snapshot.index);
     let refused = try_diff(&ctx, "e7").await.unwrap_err();
     assert_eq!(refused.kind.name(), "Feedpipe.BadRequest", "{refused}");
     for part in [
