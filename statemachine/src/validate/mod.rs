@@ -9,7 +9,7 @@
 //! `Default` (warning); task results that flow unselected into the state (payload-limit warning);
 //! a Map's `ItemBatcher` (DISTRIBUTED mode only, limits well formed: [`map_fields`]); literal
 //! values that would fail only at run time, such as a Wait's `Timestamp` that does not parse or
-//! `Seconds` out of range ([`literals`]).
+//! `Seconds` out of range (`validate/literals.rs`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
