@@ -36,6 +36,11 @@ pub struct FeedSummary {
 /// The push-style record reader. Feed it the feed's bytes in chunks of any size with
 /// [`Scanner::push`], then call [`Scanner::finish`]; each record goes to the callback as soon
 /// as its end tag has arrived. After an error the scanner is spent: drop it.
+///
+/// In gzip input, an error found inside a member (malformed XML, a record callback's error)
+/// comes back once the rest of that member has arrived and its CRC was checked (from a later
+/// `push`, or `finish`): a damaged member is reported as corrupt compressed data instead. No
+/// record is passed on after the error.
 pub struct Scanner {
     decoder: Decoder,
     splitter: Splitter,
