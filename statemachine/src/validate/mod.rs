@@ -665,6 +665,18 @@ impl Validator {
                                 Some(&format!("{field}.{}", op.name())),
                                 format!("{v} is the wrong type for {}", op.name()),
                             );
+                        } else if op.name().starts_with("Timestamp")
+                            && v.as_str()
+                                .is_some_and(|t| crate::eval::Timestamp::parse(t).is_none())
+                        {
+                            self.warn(
+                                name,
+                                Some(&format!("{field}.{}", op.name())),
+                                format!(
+                                    "{v} is not an ISO-8601 extended offset date-time such as \
+                                     2026-11-23T06:00:00Z: this rule never matches"
+                                ),
+                            );
                         }
                     }
                 }

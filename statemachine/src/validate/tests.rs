@@ -377,3 +377,20 @@ fn literal_values_that_would_fail_at_run_time_are_errors() {
         assert!(has(&found, needle), "{needle}: {found:?}");
     }
 }
+
+#[test]
+fn a_choice_timestamp_literal_that_does_not_parse_is_a_warning() {
+    let found = check(json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Default": "D", "Choices": [
+            {"Variable": "$.t", "TimestampLessThan": "2026-11-23", "Next": "D"},
+            {"Variable": "$.t", "TimestampEquals": "2026-11-23T06:00:00Z", "Next": "D"}
+        ]},
+        "D": {"Type": "Succeed"}
+    }}));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("warning: state \"C\", Choices[0].TimestampLessThan: \"2026-11-23\"")
+            && found[0].contains("never matches"),
+        "{found:?}"
+    );
+}
