@@ -8,8 +8,9 @@
 //! and the XML reader stops on it first. So when the receiver of the bytes fails inside a gzip
 //! member, the decoder holds that error back and inflates the rest of the member (to a scratch
 //! buffer, as its bytes arrive) to check the member's CRC-32: a damaged member is reported as
-//! corrupt compressed data, naming where the member starts and ends in the gzip stream (and
-//! what the XML reader had said), and an intact one gives the held error. That costs at most
+//! corrupt compressed data, naming where the member starts in the gzip stream and the
+//! compressed offset where the damage showed (and what the XML reader had said), and an intact
+//! one gives the held error. That costs at most
 //! one inflate of the rest of the member, on the error path only.
 
 use flate2::{Crc, Decompress, FlushDecompress, Status};
