@@ -6,7 +6,7 @@
 //! files, and extract keeps the wanted ids in a compact [`IdSet`].
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -16,7 +16,7 @@ use feed::config::{EmptyCdata, IdSource};
 use feed::diff::{diff, Change};
 use feed::extract::extract_reader_with_ids;
 use feed::index::{index_reader_with_spill, Index, MAGIC};
-use feed::{FeedOptions, IdSet};
+use feed::{ErrorKind, FeedError, FeedOptions, IdSet};
 use serde_json::json;
 use worker::spill::TempSpill;
 
@@ -25,9 +25,11 @@ use worker::spill::TempSpill;
 pub enum FeedCommand {
     /// Build a feed file's record index; prints records, bytes and MB/s.
     Index(IndexArgs),
-    /// Compare two feed files (or two index files): added, changed and removed ids.
+    /// Compare two feed files (or two index files): added, changed and removed ids. Indexes
+    /// built with other options (record tag, id, empty CDATA) are refused.
     Diff(DiffArgs),
-    /// Print chosen records of a feed file as JSON lines.
+    /// Print chosen records of a feed file as JSON lines, once the whole feed was read
+    /// (nothing is printed for a damaged feed); exit 1 when some of the ids are not in it.
     Extract(ExtractArgs),
 }
 
@@ -43,9 +45,9 @@ pub struct RecordArgs {
     /// How <x><![CDATA[]]></x> maps to JSON: empty or null.
     #[arg(long, default_value = "empty", value_parser = ["empty", "null"])]
     pub empty_cdata: String,
-    /// Largest record accepted, in MiB.
-    #[arg(long, default_value_t = 64)]
-    pub max_record_mib: usize,
+    /// Largest record accepted, in MiB (at least 1).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_record_mib: u64,
     /// Parse every record fully while indexing (finds undefined entities and the like now,
     /// not at extract time; slower).
     #[arg(long)]
@@ -66,7 +68,8 @@ impl RecordArgs {
         } else {
             EmptyCdata::Empty
         };
-        o.max_record_bytes = self.max_record_mib.saturating_mul(1 << 20);
+        o.max_record_bytes =
+            usize::try_from(self.max_record_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         o.validate = self.validate;
         Ok(o)
     }
@@ -136,6 +139,10 @@ pub struct DiffArgs {
 }
 
 /// `feedpipe feed extract`.
+///
+/// The records go to a temporary file first and reach stdout only once the whole feed was read
+/// without error: a feed that turns out damaged (exit 2) leaves stdout empty. Exit 1 when some
+/// of the ids are not in the feed (stderr names them; the records found are printed).
 #[derive(clap::Args)]
 pub struct ExtractArgs {
     /// The feed file (gzip or plain XML).
@@ -145,6 +152,10 @@ pub struct ExtractArgs {
     /// The ids: ID,ID,... or @FILE with one id a line.
     #[arg(long)]
     pub ids: String,
+    /// Directory for the records held back until the feed is verified; default: the system's
+    /// temporary directory.
+    #[arg(long, env = "FEEDPIPE_TMPDIR")]
+    pub tmp_dir: Option<PathBuf>,
 }
 
 /// Runs one `feedpipe feed` subcommand.
@@ -162,8 +173,20 @@ fn open(path: &Path) -> anyhow::Result<File> {
 
 /// The index of a feed file, spilling sorted runs to a temporary directory when it is big.
 fn build_index(path: &Path, opts: &FeedOptions, spill: &SpillArgs) -> anyhow::Result<Index> {
-    index_reader_with_spill(open(path)?, opts, spill.storage()?)
-        .with_context(|| path.display().to_string())
+    index_reader_with_spill(open(path)?, opts, spill.storage()?).map_err(|e| feed_error(e, path))
+}
+
+/// A feed error of `path`, with the flag that changes what it is about when there is one.
+fn feed_error(e: FeedError, path: &Path) -> anyhow::Error {
+    let hint = match e.kind {
+        ErrorKind::RecordTooLarge { .. } | ErrorKind::MarkupTooLarge { .. } => {
+            "; raise the limit with --max-record-mib"
+        }
+        ErrorKind::NoRecords { .. } => "; check --record-tag",
+        ErrorKind::MissingId { .. } | ErrorKind::TwoIds { .. } => "; check --id",
+        _ => "",
+    };
+    anyhow::anyhow!("{}: {e}{hint}", path.display())
 }
 
 fn write_index(index: &Index, out: &Path) -> anyhow::Result<()> {
@@ -383,8 +406,15 @@ fn id_set(ids: &str) -> anyhow::Result<IdSet> {
 fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let opts = args.record.options()?;
     let ids = id_set(&args.ids)?;
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let held = match &args.tmp_dir {
+        Some(dir) => tempfile::tempfile_in(dir),
+        None => tempfile::tempfile(),
+    }
+    .with_context(|| match &args.tmp_dir {
+        Some(dir) => format!("cannot create a temporary file in {}", dir.display()),
+        None => "cannot create a temporary file".to_string(),
+    })?;
+    let mut out = BufWriter::new(held);
     let mut write_err = None;
     let summary = extract_reader_with_ids(open(&args.file)?, &opts, ids, &mut |r| {
         let line = json!({"id": r.id, "hash": r.hash.to_string(), "record": r.json});
@@ -393,11 +423,21 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     })
-    .with_context(|| args.file.display().to_string())?;
+    .map_err(|e| feed_error(e, &args.file))?;
     if let Some(e) = write_err {
-        return Err(e).context("cannot write to stdout");
+        return Err(e).context("cannot write the records to a temporary file");
     }
-    out.flush().context("cannot write to stdout")?;
+    // The feed is verified to its end: now the records may go out.
+    let mut held = out
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .context("cannot write the records to a temporary file")?;
+    held.seek(SeekFrom::Start(0))
+        .context("cannot read the records back from the temporary file")?;
+    let stdout = io::stdout();
+    let mut stdout = stdout.lock();
+    io::copy(&mut held, &mut stdout).context("cannot write to stdout")?;
+    stdout.flush().context("cannot write to stdout")?;
     if summary.missing > 0 {
         let more = summary.missing - summary.missing_ids.len() as u64;
         eprintln!(
@@ -411,6 +451,7 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
                 String::new()
             }
         );
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

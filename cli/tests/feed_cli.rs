@@ -184,9 +184,10 @@ fn extract_prints_json_lines_for_the_ids() {
         format!("@{}", s(&list)),
     ] {
         let out = feedpipe(&with_record(&["feed", "extract", s(&v2), "--ids", &ids]));
-        assert!(
-            out.status.success(),
-            "{}",
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "an asked id is missing: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         let lines: Vec<Value> = String::from_utf8(out.stdout)
@@ -208,8 +209,72 @@ fn extract_prints_json_lines_for_the_ids() {
             assert_eq!(l["record"]["reference"], l["id"]);
         }
         let err = String::from_utf8(out.stderr).unwrap();
-        assert!(err.contains("NOT-THERE") && err.contains(s(&v2)), "{err}");
+        assert!(
+            err.contains("NOT-THERE") && err.contains("1 of the ids") && err.contains(s(&v2)),
+            "{err}"
+        );
     }
+    // All there: exit 0.
+    let out = feedpipe(&with_record(&[
+        "feed",
+        "extract",
+        s(&v2),
+        "--ids",
+        "JOB-00000001",
+    ]));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+    // None there: exit 1, nothing printed, every id named.
+    let out = feedpipe(&with_record(&[
+        "feed",
+        "extract",
+        s(&v2),
+        "--ids",
+        "NOPE-1,NOPE-2",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("2 of the ids") && err.contains("NOPE-1") && err.contains("NOPE-2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn extract_prints_nothing_when_the_feed_turns_out_damaged() {
+    // Many records (well over any stdout buffer) before a malformed one near the end.
+    let mut xml = String::from("<jobs>");
+    let mut ids = Vec::new();
+    for i in 0..2000 {
+        xml.push_str(&format!(
+            "<job><reference>R{i}</reference><t>{}</t></job>",
+            "x".repeat(40)
+        ));
+        ids.push(format!("R{i}"));
+    }
+    // A cut feed: the last record never ends.
+    xml.push_str("<job><reference>BAD</reference><t>cut off her");
+    let path = file("extract-damaged.xml", xml.as_bytes());
+    let list = file("extract-damaged-ids.txt", ids.join("\n").as_bytes());
+    let out = feedpipe(&with_record(&[
+        "feed",
+        "extract",
+        s(&path),
+        "--ids",
+        &format!("@{}", s(&list)),
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.stdout.is_empty(),
+        "{} bytes of partial output",
+        out.stdout.len()
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(s(&path)) && err.contains("record 2001"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -255,9 +320,46 @@ fn bad_input_exits_2_naming_the_file() {
         "reference",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr)
-        .unwrap()
-        .contains("no <item> records"));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("no <item> records") && err.contains("check --record-tag"),
+        "{err}"
+    );
+}
+
+#[test]
+fn limits_are_named_by_their_flag() {
+    let xml = format!(
+        "<jobs><job><reference>1</reference><t>{}</t></job></jobs>",
+        "x".repeat(1 << 20)
+    );
+    let big = file("limits-big-record.xml", xml.as_bytes());
+    for cmd in [
+        &["feed", "index", s(&big)][..],
+        &["feed", "extract", s(&big), "--ids", "1"],
+    ] {
+        let mut args = with_record(cmd);
+        args.extend(["--max-record-mib", "1"]);
+        let out = feedpipe(&args);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains(s(&big))
+                && err.contains("record 1 (id \"1\"), byte 6")
+                && err.contains("larger than the limit of 1048576 bytes")
+                && err.contains("--max-record-mib")
+                && !err.contains("FeedOptions")
+                && !err.contains("max_record_bytes"),
+            "{err}"
+        );
+    }
+    // A limit of 0 is a usage error naming the flag.
+    let mut args = with_record(&["feed", "index", s(&big)]);
+    args.extend(["--max-record-mib", "0"]);
+    let out = feedpipe(&args);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--max-record-mib"), "{err}");
 }
 
 /// A fresh, empty directory for temporary files.
@@ -321,4 +423,68 @@ fn an_unusable_temp_dir_is_an_error_naming_it() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains(s(&missing)), "{err}");
+}
+
+#[test]
+fn diff_refuses_indexes_built_with_other_options_naming_both() {
+    let (v1, v2) = feeds("mismatch");
+    let (i1, i2) = (v1.with_extension("idx"), v2.with_extension("null.idx"));
+    assert!(
+        feedpipe(&with_record(&["feed", "index", s(&v1), "-o", s(&i1)]))
+            .status
+            .success()
+    );
+    let mut args = with_record(&["feed", "index", s(&v2), "-o", s(&i2)]);
+    args.extend(["--empty-cdata", "null"]);
+    assert!(feedpipe(&args).status.success());
+    // Two indexes, and an index against a feed read with the index's options' neighbours.
+    for (old, new) in [(&i1, &i2), (&i2, &v1)] {
+        let out = feedpipe(&with_record(&["feed", "diff", s(old), s(new), "--json"]));
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty(), "nothing on stdout");
+        let err = String::from_utf8(out.stderr).unwrap();
+        for part in [
+            s(old),
+            s(new),
+            "built with different options",
+            "--empty-cdata null",
+            "--empty-cdata empty",
+        ] {
+            assert!(err.contains(part), "{part}: {err}");
+        }
+    }
+}
+
+#[test]
+fn run_refuses_bad_definitions_before_the_run() {
+    for (name, definition, needles) in [
+        (
+            "array",
+            r#"[{"StartAt": "A"}]"#,
+            &["the definition must be a JSON object", "not an array"][..],
+        ),
+        (
+            "timestamp",
+            r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": "2026-02-30T00:00:00Z", "End": true}}}"#,
+            &["state \"W\", Timestamp", "2026-02-30T00:00:00Z"][..],
+        ),
+        (
+            "seconds",
+            r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100000000, "End": true}}}"#,
+            &["state \"W\", Seconds: 100000000 must be an integer from 0 to 99999999"][..],
+        ),
+    ] {
+        let path = file(
+            &format!("definition-{name}.asl.json"),
+            definition.as_bytes(),
+        );
+        let out = feedpipe(&["run", "--definition", s(&path), "--input", "{}"]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(s(&path)), "{name}: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{name}: {n}: {err}");
+        }
+        assert!(out.stdout.is_empty(), "{name}: the run did not start");
+    }
 }

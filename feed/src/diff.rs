@@ -1,9 +1,14 @@
 //! The diff of two snapshots: a streaming merge of their index files into added, changed and
 //! removed ids, in id order. Memory is two entries, whatever the size of the indexes.
+//!
+//! Two indexes built with different record tags, id sources or empty CDATA mappings are
+//! refused ([`DiffError::Mismatch`]) before any change is reported: compared, they would list
+//! every record as removed and added (or hide changes of the records' JSON form). An index
+//! without a build description (format version 1) is compared with anything.
 
 use std::io::{self, Read};
 
-use crate::index::{IndexError, IndexHeader, IndexReader};
+use crate::index::{IndexBuild, IndexError, IndexHeader, IndexReader};
 use crate::record::RecordHash;
 
 /// One difference between the old and the new index.
@@ -70,6 +75,14 @@ pub enum DiffError {
     /// The change callback failed.
     #[error("writing the changes: {0}")]
     Sink(#[source] io::Error),
+    /// The two indexes were built with different options.
+    #[error("the indexes were built with different options (old: {old}; new: {new}): index both feeds with the same record tag, id and empty CDATA mapping")]
+    Mismatch {
+        /// How the old index was built.
+        old: Box<IndexBuild>,
+        /// How the new index was built.
+        new: Box<IndexBuild>,
+    },
 }
 
 /// Merges `old` (None: no earlier snapshot, everything is added) and `new`, calling
@@ -85,6 +98,14 @@ pub fn diff<O: Read, N: Read>(
         .map(IndexReader::new)
         .transpose()
         .map_err(DiffError::Old)?;
+    if let (Some(o), Some(n)) = (old.as_ref().and_then(|o| o.build()), new.build()) {
+        if o != n {
+            return Err(DiffError::Mismatch {
+                old: Box::new(o.clone()),
+                new: Box::new(n.clone()),
+            });
+        }
+    }
     let mut s = DiffSummary {
         added: 0,
         changed: 0,

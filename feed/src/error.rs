@@ -44,7 +44,7 @@ pub enum ErrorKind {
     #[error("the gzip stream is truncated (the feed was cut off; fetch it again)")]
     TruncatedGzip,
     /// The gzip stream is damaged.
-    #[error("corrupt gzip data: {detail}")]
+    #[error("the compressed (gzip) data is corrupt: {detail}")]
     CorruptGzip {
         /// What the decoder found.
         detail: String,
@@ -79,6 +79,12 @@ pub enum ErrorKind {
         /// Where the id was looked for.
         detail: String,
     },
+    /// A record with two id elements (or two attributes matching the id attribute's name).
+    #[error("the record has two ids: {detail}; an id must be unique within its record (keep one, or choose another id)")]
+    TwoIds {
+        /// The second id source found.
+        detail: String,
+    },
     /// Two records with the same id in one feed.
     #[error("duplicate id {id:?}: also record {first_record} at byte {first_offset}")]
     DuplicateId {
@@ -90,9 +96,7 @@ pub enum ErrorKind {
         first_offset: u64,
     },
     /// A record larger than the configured limit.
-    #[error(
-        "the record is larger than the limit of {limit} bytes (FeedOptions::max_record_bytes)"
-    )]
+    #[error("the record is larger than the limit of {limit} bytes")]
     RecordTooLarge {
         /// The limit in bytes.
         limit: usize,
@@ -107,7 +111,7 @@ pub enum ErrorKind {
     #[error("the feed is empty (no root element)")]
     Empty,
     /// A well-formed document without a single record.
-    #[error("no <{tag}> records below the root element <{root}> (is record_tag right?)")]
+    #[error("no <{tag}> records below the root element <{root}> (is the record tag right?)")]
     NoRecords {
         /// The root element's name.
         root: String,
@@ -126,7 +130,7 @@ pub enum ErrorKind {
     #[error("read error: {0}")]
     Read(#[source] std::io::Error),
     /// An index build without spill storage outgrew its memory limit.
-    #[error("the index of this feed outgrew the memory limit of {limit} bytes at record {records} (FeedOptions::index_memory): index it with spill storage (Indexer::with_spill, index_reader_with_spill) or raise the limit")]
+    #[error("the index of this feed outgrew its memory limit of {limit} bytes at record {records}, and the build has no spill storage to go on with")]
     IndexTooLarge {
         /// The limit in bytes.
         limit: usize,
@@ -155,6 +159,7 @@ impl ErrorKind {
             ErrorKind::UnexpectedEof { .. } => "Feed.UnexpectedEof",
             ErrorKind::UndefinedEntity { .. } => "Feed.UndefinedEntity",
             ErrorKind::MissingId { .. } => "Feed.MissingId",
+            ErrorKind::TwoIds { .. } => "Feed.TwoIds",
             ErrorKind::DuplicateId { .. } => "Feed.DuplicateId",
             ErrorKind::RecordTooLarge { .. } => "Feed.RecordTooLarge",
             ErrorKind::MarkupTooLarge { .. } => "Feed.MarkupTooLarge",

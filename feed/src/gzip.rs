@@ -3,6 +3,15 @@
 //!
 //! Inflating writes straight into the splitter's buffer (flate2 on the zlib-rs backend, raw
 //! deflate), and each member's CRC-32 and length are checked against its trailer.
+//!
+//! Damaged compressed data often inflates into garbage before the inflater or the CRC notices,
+//! and the XML reader stops on it first. So when the receiver of the bytes fails inside a gzip
+//! member, the decoder holds that error back and inflates the rest of the member (to a scratch
+//! buffer, as its bytes arrive) to check the member's CRC-32: a damaged member is reported as
+//! corrupt compressed data, naming where the member starts in the gzip stream and the
+//! compressed offset where the damage showed (and what the XML reader had said), and an intact
+//! one gives the held error. That costs at most
+//! one inflate of the rest of the member, on the error path only.
 
 use flate2::{Crc, Decompress, FlushDecompress, Status};
 
@@ -36,6 +45,36 @@ pub(crate) struct Decoder {
     /// Where the current gzip member starts in the input.
     member_start: u64,
     members: u32,
+    /// The receiver's error, held while the rest of the member is inflated to check its CRC.
+    held: Option<FeedError>,
+    /// Where a member being checked inflates to.
+    scratch: Vec<u8>,
+}
+
+/// A corrupt-data error `damage` that made the XML reader (or a record callback) fail with
+/// `cause`: located where the reader stopped, and saying what it had found.
+pub(crate) fn with_cause(mut damage: FeedError, cause: &FeedError) -> FeedError {
+    if let ErrorKind::CorruptGzip { detail } = &mut damage.kind {
+        detail.push_str(&format!(
+            " (the XML reader had stopped on what it inflated into: {})",
+            cause.kind
+        ));
+    }
+    let compressed = damage.location.compressed_offset;
+    damage.location = cause.location.clone();
+    damage.location.compressed_offset = compressed;
+    damage
+}
+
+/// Whether `e`, from the receiver of the uncompressed bytes, may be the effect of damaged
+/// compressed data (everything the XML reader or a record callback finds), or the receiver's
+/// hanging up (a splitter on another thread stopped on such an error).
+fn may_be_damage(e: &FeedError) -> bool {
+    match &e.kind {
+        ErrorKind::Spill { .. } | ErrorKind::IndexTooLarge { .. } => false,
+        ErrorKind::Read(io) => io.kind() == std::io::ErrorKind::BrokenPipe,
+        _ => true,
+    }
 }
 
 impl Decoder {
@@ -48,6 +87,8 @@ impl Decoder {
             consumed: 0,
             member_start: 0,
             members: 0,
+            held: None,
+            scratch: Vec::new(),
         }
     }
 
@@ -128,6 +169,30 @@ impl Decoder {
                         }
                     }
                 }
+                State::Body if self.held.is_some() => {
+                    // Checking the member the receiver failed in: inflate to scratch.
+                    let Some(inflate) = self.inflate.as_mut() else {
+                        return Err(self.corrupt("inflater missing".into(), split));
+                    };
+                    self.scratch.clear();
+                    self.scratch.reserve(STEP);
+                    let before = inflate.total_in();
+                    let status =
+                        inflate.decompress_vec(input, &mut self.scratch, FlushDecompress::None);
+                    let used = (inflate.total_in() - before) as usize;
+                    self.crc.update(&self.scratch);
+                    self.consumed += used as u64;
+                    input = &input[used..];
+                    match status {
+                        Err(_) => return Err(self.damaged("invalid deflate data", split)),
+                        Ok(Status::StreamEnd) => self.state = State::Trailer,
+                        Ok(_) if input.is_empty() => return Ok(()),
+                        Ok(_) if used == 0 && self.scratch.is_empty() => {
+                            return Err(self.damaged("the inflater makes no progress", split))
+                        }
+                        Ok(_) => {}
+                    }
+                }
                 State::Body => {
                     let Some(inflate) = self.inflate.as_mut() else {
                         return Err(self.corrupt("inflater missing".into(), split));
@@ -148,15 +213,26 @@ impl Decoder {
                             // What was inflated before the error is scanned first, as it would
                             // have been had it arrived in smaller pieces.
                             if produced > 0 {
-                                split.filled(old)?;
+                                if let Err(e) = split.filled(old) {
+                                    if !may_be_damage(&e) {
+                                        return Err(e);
+                                    }
+                                    self.held = Some(e);
+                                }
                             }
                             // (zlib-rs's message depends on how much input one call had, so it is left out.)
                             let _ = e;
-                            return Err(self.corrupt("invalid deflate data".into(), split));
+                            return Err(self.damaged("invalid deflate data", split));
                         }
                     };
                     if produced > 0 {
-                        split.filled(old)?;
+                        if let Err(e) = split.filled(old) {
+                            if !may_be_damage(&e) {
+                                return Err(e);
+                            }
+                            // Check the member before blaming the XML (see the module docs).
+                            self.held = Some(e);
+                        }
                     }
                     if status == Status::StreamEnd {
                         self.state = State::Trailer;
@@ -183,14 +259,14 @@ impl Decoder {
                         ])
                     };
                     if word(0) != self.crc.sum() {
-                        return Err(
-                            self.corrupt("CRC-32 mismatch: the data is damaged".into(), split)
-                        );
+                        return Err(self.damaged("CRC-32 mismatch", split));
                     }
                     if word(4) != self.crc.amount() {
-                        return Err(
-                            self.corrupt("length mismatch in the gzip trailer".into(), split)
-                        );
+                        return Err(self.damaged("length mismatch in the gzip trailer", split));
+                    }
+                    if let Some(e) = self.held.take() {
+                        // The member is intact: the XML (or a record) is what is wrong.
+                        return Err(e);
                     }
                     self.pending.clear();
                     self.members += 1;
@@ -213,6 +289,11 @@ impl Decoder {
 
     /// The end of the input.
     pub(crate) fn finish(&mut self, split: &mut dyn Sink) -> Result<(), FeedError> {
+        if let Some(e) = self.held.take() {
+            // The input ended inside the member being checked: nothing more to say than the
+            // receiver's error.
+            return Err(e);
+        }
         match self.state {
             State::Sniff => {
                 let first = std::mem::take(&mut self.pending);
@@ -224,6 +305,20 @@ impl Decoder {
             State::Header | State::Body | State::Trailer => {
                 Err(self.locate(FeedError::at(ErrorKind::TruncatedGzip, 0), split))
             }
+        }
+    }
+
+    /// The error of a damaged member: `what` the check found, where the member is, and what
+    /// the receiver had said of the bytes it inflated into, if it failed.
+    fn damaged(&mut self, what: &str, split: &dyn Sink) -> FeedError {
+        let detail = format!(
+            "{what} in the gzip member that starts at compressed byte {}: the data is damaged",
+            self.member_start
+        );
+        let err = self.corrupt(detail, split);
+        match self.held.take() {
+            Some(cause) if !matches!(cause.kind, ErrorKind::Read(_)) => with_cause(err, &cause),
+            _ => err,
         }
     }
 

@@ -17,8 +17,10 @@
 //! - An element with no text at all (`<x/>`, `<x></x>`, `<x> </x>`) is `null`. One whose only
 //!   content is an empty CDATA section (`<x><![CDATA[]]></x>`) is `""`, or `null` with
 //!   `empty_cdata = "null"`.
-//! - Entities: the five predefined ones and character references are decoded; any other
-//!   entity is an error (a DTD's entities are never expanded). Comments and processing
+//! - Entities: the five predefined ones and character references (decimal or `x` and hex
+//!   digits, of a character XML 1.0 allows) are decoded; any other entity is an error (a DTD's
+//!   entities are never expanded). A character XML 1.0 forbids (NUL and the other C0 controls
+//!   but tab, CR and LF; U+FFFE, U+FFFF) is an error wherever it stands, naming its byte. Comments and processing
 //!   instructions are dropped.
 
 use quick_xml::events::{BytesStart, Event};
@@ -27,7 +29,7 @@ use serde_json::{Map, Value};
 
 use crate::config::EmptyCdata;
 use crate::error::ErrorKind;
-use crate::text::{is_xml_ws, resolve, unescape_into, TextError};
+use crate::text::{forbidden_char, forbidden_detail, is_xml_ws, resolve, unescape_into, TextError};
 
 /// An element being built.
 struct Frame {
@@ -42,6 +44,11 @@ type Fail = (ErrorKind, u64);
 
 /// The JSON form of one record's bytes; errors carry the byte offset inside the record.
 pub(crate) fn record_to_json(bytes: &[u8], empty: EmptyCdata) -> Result<Value, Fail> {
+    // XML 1.0 allows no NUL or other C0 control (but tab, CR, LF) anywhere, nor U+FFFE/FFFF.
+    if let Some((at, code)) = forbidden_char(bytes) {
+        let detail = forbidden_detail(code);
+        return Err((ErrorKind::Malformed { detail }, at as u64));
+    }
     let mut reader = Reader::from_reader(bytes);
     let mut stack: Vec<Frame> = Vec::new();
     loop {

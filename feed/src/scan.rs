@@ -10,7 +10,7 @@ use crate::error::{ErrorKind, FeedError};
 use crate::gzip::Decoder;
 use crate::options::FeedOptions;
 use crate::record::RecordRef;
-use crate::sink::{block_channel, consume, DecoderCounts, Direct, Sink};
+use crate::sink::{block_channel, consume, prefer_damage, DecoderCounts, Direct, Sink};
 use crate::split::Splitter;
 
 /// Read size of the reader-based functions.
@@ -36,6 +36,11 @@ pub struct FeedSummary {
 /// The push-style record reader. Feed it the feed's bytes in chunks of any size with
 /// [`Scanner::push`], then call [`Scanner::finish`]; each record goes to the callback as soon
 /// as its end tag has arrived. After an error the scanner is spent: drop it.
+///
+/// In gzip input, an error found inside a member (malformed XML, a record callback's error)
+/// comes back once the rest of that member has arrived and its CRC was checked (from a later
+/// `push`, or `finish`): a damaged member is reported as corrupt compressed data instead. No
+/// record is passed on after the error.
 pub struct Scanner {
     decoder: Decoder,
     splitter: Splitter,
@@ -122,12 +127,33 @@ pub fn scan_reader<R: Read + Send>(
     let mut split = Splitter::new(opts);
     let (mut sink, src) = block_channel();
     std::thread::scope(|s| {
-        s.spawn(move || {
+        let decoding = s.spawn(move || {
             let result = decode_all(reader, &mut Decoder::new(), &mut sink);
+            // A corrupt member is kept for the splitter's side, which may have stopped first.
+            let damage = match &result {
+                Err(e) => match &e.kind {
+                    ErrorKind::CorruptGzip { detail } => Some(FeedError {
+                        kind: ErrorKind::CorruptGzip {
+                            detail: detail.clone(),
+                        },
+                        location: e.location.clone(),
+                    }),
+                    _ => None,
+                },
+                Ok(_) => None,
+            };
             sink.end(result);
+            damage
         });
-        let counts = consume(src, &mut split, on_record)?;
-        split.finish(on_record)?;
-        Ok(summary(&split, counts))
+        let read = consume(src, &mut split, on_record)
+            .and_then(|counts| split.finish(on_record).map(|()| counts));
+        match read {
+            Ok(counts) => Ok(summary(&split, counts)),
+            Err(e) => {
+                // The decoder checks the gzip member the splitter stopped in: wait for it.
+                let damage = decoding.join().ok().flatten();
+                Err(prefer_damage(damage, e))
+            }
+        }
     })
 }

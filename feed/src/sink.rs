@@ -116,11 +116,30 @@ fn new_block(mut v: Vec<u8>) -> Vec<u8> {
 }
 
 /// The error a sender sees when the splitter's side stopped (it holds the real error).
+/// (A broken pipe: the decoder then checks the gzip member it was in, see [`crate::gzip`].)
 fn hung_up(offset: u64) -> FeedError {
     FeedError::at(
-        ErrorKind::Read(std::io::Error::other("the record splitter stopped")),
+        ErrorKind::Read(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "the record splitter stopped",
+        )),
         offset,
     )
+}
+
+/// The error of a two-thread read: the splitter's side's, unless the decoder found the gzip
+/// data it was reading corrupt (then the XML error was the damage's effect).
+pub(crate) fn prefer_damage(decoder: Option<FeedError>, splitter: FeedError) -> FeedError {
+    if matches!(splitter.kind, ErrorKind::CorruptGzip { .. }) {
+        // The decoder's own error, passed on by the splitter's side (with its record).
+        return splitter;
+    }
+    match decoder {
+        Some(d) if matches!(d.kind, ErrorKind::CorruptGzip { .. }) => {
+            crate::gzip::with_cause(d, &splitter)
+        }
+        _ => splitter,
+    }
 }
 
 impl BlockSink {
@@ -210,7 +229,8 @@ impl<T: Send + 'static> Piped<T> {
     }
 
     /// The next chunk of input. On an error the pipeline is spent; the error is the worker's
-    /// when it stopped first (or when it names the record a decoder error happened in).
+    /// when it stopped first (or when it names the record a decoder error happened in), unless
+    /// the gzip data it stopped in is corrupt.
     pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), FeedError> {
         let Some(sink) = self.sink.as_mut() else {
             return Err(spent());
@@ -237,10 +257,28 @@ impl<T: Send + 'static> Piped<T> {
     }
 
     fn end(&mut self, result: Result<DecoderCounts, FeedError>) -> Result<T, FeedError> {
+        // Kept when the worker may have stopped first (then this is its hang-up, or damage).
+        let mut damage = None;
+        let result = match result {
+            Err(e) if matches!(e.kind, ErrorKind::CorruptGzip { .. }) => {
+                damage = Some(FeedError {
+                    kind: ErrorKind::CorruptGzip {
+                        detail: match &e.kind {
+                            ErrorKind::CorruptGzip { detail } => detail.clone(),
+                            _ => String::new(),
+                        },
+                    },
+                    location: e.location.clone(),
+                });
+                Err(e)
+            }
+            other => other,
+        };
         if let Some(sink) = self.sink.take() {
             sink.end(result);
         }
         match self.worker.take().map(JoinHandle::join) {
+            Some(Ok(Err(e))) => Err(prefer_damage(damage, e)),
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(FeedError::at(
                 ErrorKind::Read(std::io::Error::other("the record splitter thread panicked")),

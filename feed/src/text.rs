@@ -21,6 +21,43 @@ pub(crate) fn is_xml_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// Whether XML 1.0 allows `c` in a document (the `Char` production: tab, line feed, carriage
+/// return, U+0020 to U+D7FF, U+E000 to U+FFFD, U+10000 to U+10FFFF).
+pub(crate) fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// The first character XML 1.0 forbids in UTF-8 `bytes`: its byte offset and code point. Only
+/// C0 controls and U+FFFE/U+FFFF can occur in UTF-8 (surrogates cannot be encoded), so this
+/// looks at bytes below 0x20 and at 0xEF lead bytes.
+pub(crate) fn forbidden_char(bytes: &[u8]) -> Option<(usize, u32)> {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\t' | b'\n' | b'\r' => {}
+            b if b < 0x20 => return Some((i, u32::from(b))),
+            0xEF if bytes.get(i + 1) == Some(&0xBF) => match bytes.get(i + 2) {
+                Some(0xBE) => return Some((i, 0xFFFE)),
+                Some(0xBF) => return Some((i, 0xFFFF)),
+                _ => {}
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// What is wrong with a forbidden character (for an error's detail).
+pub(crate) fn forbidden_detail(code: u32) -> String {
+    let name = match code {
+        0 => " (NUL)",
+        0xFFFE | 0xFFFF => " (a noncharacter)",
+        _ => " (a control character)",
+    };
+    format!("character U+{code:04X}{name} is not allowed in an XML 1.0 document")
+}
+
 /// `s` without leading and trailing XML whitespace.
 pub(crate) fn trim_xml(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_ascii() && is_xml_ws(c as u8))
@@ -59,12 +96,18 @@ pub(crate) fn resolve(name: &str) -> Result<char, TextError> {
             let Some(num) = name.strip_prefix('#') else {
                 return Err(TextError::Undefined(name.to_string()));
             };
+            // Digits only: `from_str_radix` and `parse` would take a leading `+`.
             let code = match num.strip_prefix('x') {
-                Some(hex) => u32::from_str_radix(hex, 16),
-                None => num.parse::<u32>(),
+                Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    u32::from_str_radix(hex, 16).ok()
+                }
+                None if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) => {
+                    num.parse::<u32>().ok()
+                }
+                _ => None,
             };
-            match code.ok().and_then(char::from_u32) {
-                Some(c) if c != '\0' => c,
+            match code.and_then(char::from_u32) {
+                Some(c) if is_xml_char(c) => c,
                 _ => {
                     return Err(TextError::Bad(format!(
                         "invalid character reference &{name};"
@@ -146,6 +189,53 @@ mod tests {
         assert_eq!(id("&lol9;"), Err(TextError::Undefined("lol9".into())));
         assert!(matches!(id("a & b"), Err(TextError::Bad(_))));
         assert!(matches!(id("&#0;"), Err(TextError::Bad(_))));
+    }
+
+    #[test]
+    fn character_references_are_digits_of_an_xml_character() {
+        assert_eq!(
+            id("&#65;&#x41;&#x0041;&#x10FFFF;").unwrap(),
+            "AA\u{41}\u{10FFFF}"
+        );
+        for bad in [
+            "&#+65;",
+            "&#x+41;",
+            "&#-65;",
+            "&# 65;",
+            "&#;",
+            "&#x;",
+            "&#X41;",
+            "&#1;",
+            "&#x1F;",
+            "&#xFFFE;",
+            "&#xD800;",
+            "&#x110000;",
+            "&#99999999999;",
+        ] {
+            assert!(
+                matches!(id(bad), Err(TextError::Bad(ref m)) if m.contains("invalid character reference")),
+                "{bad}: {:?}",
+                id(bad)
+            );
+        }
+        assert_eq!(id("&#9;a&#10;").unwrap(), "a");
+    }
+
+    #[test]
+    fn forbidden_characters_are_found_with_their_offset() {
+        assert_eq!(forbidden_char(b"ok\t\r\n"), None);
+        assert_eq!(forbidden_char(b"ab\0c"), Some((2, 0)));
+        assert_eq!(forbidden_char(b"\x1b["), Some((0, 0x1b)));
+        assert_eq!(forbidden_char("x\u{FFFE}".as_bytes()), Some((1, 0xFFFE)));
+        assert_eq!(forbidden_char("x\u{FFFF}".as_bytes()), Some((1, 0xFFFF)));
+        assert_eq!(forbidden_char("\u{FFFD}\u{EFBF}".as_bytes()), None);
+        assert!(forbidden_detail(0).contains("U+0000 (NUL)"));
+        for c in ['\0', '\u{1}', '\u{1F}', '\u{FFFE}', '\u{FFFF}'] {
+            assert!(!is_xml_char(c), "{c:?}");
+        }
+        for c in ['\t', ' ', '\u{D7FF}', '\u{E000}', '\u{FFFD}', '\u{10000}'] {
+            assert!(is_xml_char(c), "{c:?}");
+        }
         assert!(matches!(id("<b>x</b>"), Err(TextError::Bad(_))));
     }
 }

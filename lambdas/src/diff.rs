@@ -255,6 +255,21 @@ fn diff_error(store: &Store, old: Option<&str>, new: &str, e: DiffError) -> Erro
         DiffError::Sink(e) => {
             return Error::new(ErrorKind::Internal, format!("writing the changes: {e}"))
         }
+        // The feed's record tag, id or empty_cdata changed since current.json's snapshot was
+        // indexed: a diff would list every record as removed and added.
+        DiffError::Mismatch { old: o, new: n } => {
+            return Error::new(
+                ErrorKind::BadRequest,
+                format!(
+                    "the indexes cannot be compared: {} (the last delivered snapshot) was \
+                     built with {o}, {} with {n}; the feed's record_tag, id or empty_cdata \
+                     changed since the last delivery: restore them, or remove the feed's \
+                     current.json to deliver the whole feed again",
+                    store.location(old.unwrap_or_default()),
+                    store.location(new),
+                ),
+            );
+        }
     };
     let location = store.location(key);
     match e {

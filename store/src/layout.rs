@@ -5,7 +5,8 @@
 //! ```text
 //! config/feedpipe.toml                   the deployed configuration (AWS only)
 //! feeds/NAME/snapshots/SHA256.xml[.gz]   the feed bytes exactly as fetched
-//! feeds/NAME/indexes/SHA256.idx          the record index of that snapshot
+//! feeds/NAME/indexes/SHA256-BUILD.idx    the record index of that snapshot, BUILD naming the
+//!                                        options it was built with (record tag, id, empty CDATA)
 //! feeds/NAME/current.json                last fully delivered snapshot; written only by Commit
 //! runs/NAME/EXECUTION/check.json         CheckFeed result
 //! runs/NAME/EXECUTION/diff.json          the manifest: counts, and where the change lists are
@@ -34,9 +35,13 @@ pub fn snapshot(feed: &str, sha256: &str, gzipped: bool) -> String {
     format!("feeds/{feed}/snapshots/{sha256}.{ext}")
 }
 
-/// `feeds/NAME/indexes/SHA256.idx`.
-pub fn index(feed: &str, sha256: &str) -> String {
-    format!("feeds/{feed}/indexes/{sha256}.idx")
+/// `feeds/NAME/indexes/SHA256-BUILD.idx`: the index of a snapshot built with the options whose
+/// digest is `build` (`feed::index::IndexBuild::digest`). One snapshot indexed again after the
+/// feed's record_tag, id or empty_cdata changed gets a key of its own, so it never replaces the
+/// index `current.json` refers to (DiffFeed then refuses the two builds). Keys written before
+/// (`SHA256.idx`) stay readable: `current.json` and `check.json` hold the whole key.
+pub fn index(feed: &str, sha256: &str, build: &str) -> String {
+    format!("feeds/{feed}/indexes/{sha256}-{build}.idx")
 }
 
 /// `runs/NAME/EXECUTION/FILE`.
@@ -250,6 +255,13 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_snapshot_indexed_two_ways_has_two_index_keys() {
+        let a = index("jobs", "ab12", "0011223344556677");
+        assert_eq!(a, "feeds/jobs/indexes/ab12-0011223344556677.idx");
+        assert_ne!(a, index("jobs", "ab12", "8899aabbccddeeff"));
+    }
 
     #[test]
     fn checkpoint_ranges_merge() {

@@ -214,7 +214,7 @@ async fn store_and_index(
     } else {
         upload.finish(&snapshot).await?;
     }
-    let index_key = layout::index(name, &sha256);
+    let index_key = layout::index(name, &sha256, &index.build().digest());
     let (records, runs) = (index.len() as u64, index.spilled_runs());
     write_index(job, index, &index_key).await?;
     let secs = started.elapsed().as_secs_f64();

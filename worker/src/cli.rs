@@ -87,10 +87,12 @@ pub struct ConsumeArgs {
     #[arg(long, env = "BATCH_SIZE")]
     pub batch_size: Option<u32>,
     /// Seconds between checkpoint writes.
-    #[arg(long, env = "FEEDPIPE_CHECKPOINT_SECONDS", default_value_t = 2.0)]
+    #[arg(long, env = "FEEDPIPE_CHECKPOINT_SECONDS", default_value_t = 2.0,
+          value_parser = crate::job::seconds)]
     pub checkpoint_seconds: f64,
     /// Seconds between progress lines.
-    #[arg(long, env = "FEEDPIPE_PROGRESS_SECONDS", default_value_t = 10.0)]
+    #[arg(long, env = "FEEDPIPE_PROGRESS_SECONDS", default_value_t = 10.0,
+          value_parser = crate::job::seconds)]
     pub progress_seconds: f64,
     /// Delivery timeouts and retries.
     #[command(flatten)]

@@ -25,8 +25,9 @@ pub struct JobArgs {
 /// Timeouts and retries of network calls (feed fetch, sink delivery).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RetryArgs {
-    /// Timeout of one request, in seconds.
-    #[arg(long, env = "FEEDPIPE_REQUEST_TIMEOUT_SECONDS", default_value_t = 60.0)]
+    /// Timeout of one request, in seconds (a positive number, at most a year).
+    #[arg(long, env = "FEEDPIPE_REQUEST_TIMEOUT_SECONDS", default_value_t = 60.0,
+          value_parser = seconds)]
     pub request_timeout: f64,
     /// Attempts per request or batch before the job fails.
     #[arg(long, env = "FEEDPIPE_MAX_ATTEMPTS", default_value_t = 8)]
@@ -39,6 +40,24 @@ pub struct RetryArgs {
     pub retry_cap_ms: u64,
 }
 
+/// The longest span a seconds flag takes: 365 days.
+pub const MAX_SECONDS: f64 = 365.0 * 86_400.0;
+
+/// The clap value parser of flags in seconds: a positive, finite number of at most
+/// [`MAX_SECONDS`]. (`inf` would panic when made a `Duration`; NaN, 0 and negative spans mean
+/// nothing.)
+pub fn seconds(text: &str) -> Result<f64, String> {
+    let bad = || {
+        format!("{text:?} is not a number of seconds: give a positive number, at most {MAX_SECONDS} (365 days)")
+    };
+    let v: f64 = text.trim().parse().map_err(|_| bad())?;
+    if v.is_finite() && v > 0.0 && v <= MAX_SECONDS {
+        Ok(v)
+    } else {
+        Err(bad())
+    }
+}
+
 impl RetryArgs {
     /// The policy these arguments describe.
     pub fn policy(&self) -> RetryPolicy {
@@ -49,9 +68,14 @@ impl RetryArgs {
         }
     }
 
-    /// The per-request timeout.
+    /// The per-request timeout (clamped to 1 ms .. [`MAX_SECONDS`], whatever the field holds).
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.request_timeout.max(0.001))
+        let secs = self.request_timeout;
+        Duration::from_secs_f64(if secs.is_nan() {
+            0.001
+        } else {
+            secs.clamp(0.001, MAX_SECONDS)
+        })
     }
 }
 
@@ -122,4 +146,45 @@ pub async fn load_config(url: &str) -> Result<Config, JobError> {
         .map_err(|e| JobError::Config(format!("cannot read the configuration: {}", chain(&e))))?;
     Config::load(&file.text, &file.origin, file.dir.as_deref())
         .map_err(|e| JobError::Config(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        retry: RetryArgs,
+    }
+
+    #[test]
+    fn request_timeouts_that_are_no_span_are_usage_errors() {
+        for bad in [
+            "inf", "-inf", "NaN", "nan", "-1", "0", "-0", "1e300", "x", "",
+        ] {
+            let e = Cli::try_parse_from(["w".to_string(), format!("--request-timeout={bad}")])
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+            let msg = e.to_string();
+            assert!(
+                msg.contains("--request-timeout") && msg.contains("not a number of seconds"),
+                "{bad:?}: {msg}"
+            );
+        }
+        for (good, want) in [("0.5", 0.5), ("60", 60.0), ("31536000", MAX_SECONDS)] {
+            let cli = Cli::try_parse_from(["w", "--request-timeout", good]).unwrap();
+            assert_eq!(cli.retry.timeout(), Duration::from_secs_f64(want));
+        }
+        // A hand-built value never panics either.
+        for v in [f64::INFINITY, f64::NAN, -5.0] {
+            let args = RetryArgs {
+                request_timeout: v,
+                ..RetryArgs::default()
+            };
+            assert!(args.timeout() >= Duration::from_millis(1));
+        }
+    }
 }

@@ -15,7 +15,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::runs::{merge, EntryRef, Run, RunReader, RunWriter, Sorted, RUN_BUF};
 use super::spill::Spill;
-use super::{hash_entry, Body, Index};
+use super::{hash_entry, Body, Index, IndexBuild};
 use crate::error::{ErrorKind, FeedError};
 use crate::options::FeedOptions;
 use crate::record::RecordRef;
@@ -175,6 +175,7 @@ impl Tally {
 
 /// Collects a feed's entries and turns them into an [`Index`].
 pub(super) struct Builder {
+    build: IndexBuild,
     batch: Entries,
     /// Parse each record fully first (`FeedOptions::validate`).
     validate: Option<FeedOptions>,
@@ -190,6 +191,7 @@ pub(super) struct Builder {
 impl Builder {
     pub(super) fn new(opts: &FeedOptions, spill: Option<Box<dyn Spill>>) -> Builder {
         Builder {
+            build: IndexBuild::of(opts),
             batch: Entries::default(),
             validate: opts.validate.then(|| opts.clone()),
             memory: opts.index_memory,
@@ -254,6 +256,7 @@ impl Builder {
                 tally.add(&self.batch.get(i))?;
             }
             return Ok(Index {
+                build: self.build.clone(),
                 summary,
                 records: tally.records,
                 feed_hash: tally.hasher.digest128(),
@@ -287,6 +290,7 @@ impl Builder {
             let _ = spill.remove(run.id);
         }
         Ok(Index {
+            build: self.build.clone(),
             summary,
             records: tally.records,
             feed_hash: tally.hasher.digest128(),

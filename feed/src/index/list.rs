@@ -1,8 +1,8 @@
 //! [`ListBuilder`]: small index files built from entries that arrive in id order, such as the
 //! parts of a diff's change lists (the ids to upsert or delete, with their record hashes).
 //!
-//! The file is the index format of [`crate::index`] with `uncompressed_bytes` 0 (there is no
-//! feed behind it); [`super::IndexReader`] reads it back. The builder holds the encoded entries
+//! The file is the index format of [`crate::index`] with `uncompressed_bytes` 0 and no build
+//! description (there is no feed behind it); [`super::IndexReader`] reads it back. The builder holds the encoded entries
 //! of one file in memory, so callers cut long lists into parts of a bounded length.
 
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
@@ -82,7 +82,7 @@ impl ListBuilder {
     /// The index file of the entries pushed so far; the builder starts an empty list.
     pub fn take_bytes(&mut self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.file_len());
-        out.extend_from_slice(&header(self.records, 0, self.hasher.digest128()));
+        out.extend_from_slice(&header(self.records, 0, self.hasher.digest128(), 0));
         out.extend_from_slice(&self.body);
         let checksum = xxh3_64(&out);
         out.extend_from_slice(&checksum.to_le_bytes());

@@ -1,19 +1,27 @@
 //! Record index files: the sorted (id, hash) pairs of one snapshot.
 //!
-//! # Format, version 1
+//! # Format, version 2
 //!
 //! All integers little-endian; `varint` is unsigned LEB128.
 //!
 //! | field | size | meaning |
 //! |---|---|---|
 //! | magic | 8 | `FPINDEX` followed by `\n` |
-//! | version | 4 | `1` |
-//! | flags | 4 | `0` (reserved) |
+//! | version | 4 | `2` |
+//! | flags | 4 | bit 0: a build description follows the header; other bits 0 |
 //! | records | 8 | number of entries |
 //! | uncompressed_bytes | 8 | length of the feed's XML |
 //! | feed_hash | 16 | the snapshot's content hash, big-endian: xxh3-128 over the entries in order, each as the id's length (u32 LE), the id, the record hash (16 bytes BE); two snapshots have equal feed hashes exactly when they hold the same records |
+//! | build | … | only with flag bit 0: how the index was built ([`IndexBuild`]): `len` (u32, at most 4 MiB) then `len` bytes: the record tag (varint length, UTF-8), the id source in its config form (`reference` or `@id`; varint length, UTF-8), empty CDATA (one byte: 0 `empty`, 1 `null`); then the xxh3-64 of those `len` bytes (8), so a reader can trust the description before it reaches the file's checksum |
 //! | entries | … | `records` times: `shared` varint (bytes the id shares with the previous id), `suffix_len` varint, the id's remaining bytes, the record hash (16 bytes, xxh3-128 of the record's bytes, big-endian) |
 //! | checksum | 8 | xxh3-64 of every byte before it |
+//!
+//! An index an [`Indexer`] built carries its build description, and [`crate::diff::diff`]
+//! refuses two indexes whose descriptions differ ([`crate::diff::DiffError::Mismatch`]):
+//! indexes of one feed read with two record tags or id sources would otherwise report every
+//! record as removed and added. Change lists ([`ListBuilder`]) carry none. Version 1 files
+//! (the same without the flag and the build description) are still read; their build is
+//! unknown, so nothing is checked against them.
 //!
 //! Ids are UTF-8, non-empty, at most 1 MiB, strictly increasing in byte order (so unique). Both writing
 //! ([`Index::write_to`]) and reading ([`IndexReader`]) stream; a reader verifies the checksum
@@ -57,13 +65,17 @@ use build::{Builder, Entries};
 pub(crate) use runs::{merge, put_id, EntryRef, Sorted};
 
 pub use list::ListBuilder;
-pub use read::{IndexError, IndexHeader, IndexReader};
+pub use read::{IndexBuild, IndexError, IndexHeader, IndexReader};
 pub use spill::{MemorySpill, Spill};
 
 /// The magic bytes at the start of every index file.
 pub const MAGIC: &[u8; 8] = b"FPINDEX\n";
-/// The format version this crate writes and reads.
-pub const VERSION: u32 = 1;
+/// The format version this crate writes (it reads this one and version 1).
+pub const VERSION: u32 = 2;
+/// Header flag: a build description follows the fixed header.
+pub(crate) const FLAG_BUILD: u32 = 1;
+/// Longest build description an index file may carry.
+pub(crate) const MAX_BUILD_BYTES: usize = 4 << 20;
 /// Longest id an index holds (a longer one is an error when indexing).
 pub const MAX_ID_BYTES: usize = 1 << 20;
 /// Length of the fixed header.
@@ -206,6 +218,7 @@ fn index_with<R: Read + Send>(
 /// A built index, sorted by id, ready to be written: its entries are in memory, or in spill
 /// storage when the build spilled ([`Index::spilled_runs`]).
 pub struct Index {
+    build: IndexBuild,
     summary: FeedSummary,
     records: u64,
     feed_hash: u128,
@@ -225,6 +238,11 @@ enum Body {
 }
 
 impl Index {
+    /// How the index was built (written into the file).
+    pub fn build(&self) -> &IndexBuild {
+        &self.build
+    }
+
     /// What the feed was.
     pub fn summary(&self) -> &FeedSummary {
         &self.summary
@@ -276,7 +294,9 @@ impl Index {
             self.records,
             self.summary.uncompressed_bytes,
             self.feed_hash,
+            FLAG_BUILD,
         ))?;
+        out.write(&self.build.encode())?;
         match &self.body {
             Body::Memory(entries) => {
                 let mut prev: &[u8] = &[];
@@ -338,11 +358,11 @@ fn hash_entry(hasher: &mut Xxh3, id: &[u8], hash: &[u8; 16]) {
 }
 
 /// The fixed header of an index file.
-fn header(records: u64, uncompressed_bytes: u64, feed_hash: u128) -> [u8; HEADER_LEN] {
+fn header(records: u64, uncompressed_bytes: u64, feed_hash: u128, flags: u32) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
     h[..8].copy_from_slice(MAGIC);
     h[8..12].copy_from_slice(&VERSION.to_le_bytes());
-    // 12..16: flags, 0.
+    h[12..16].copy_from_slice(&flags.to_le_bytes());
     h[16..24].copy_from_slice(&records.to_le_bytes());
     h[24..32].copy_from_slice(&uncompressed_bytes.to_le_bytes());
     h[32..48].copy_from_slice(&feed_hash.to_be_bytes());

@@ -1,13 +1,119 @@
 //! Streaming reader of index files ([`IndexReader`]), with the errors a damaged or foreign file
-//! gives ([`IndexError`]).
+//! gives ([`IndexError`]), and the build description an index carries ([`IndexBuild`]).
 
+use std::fmt;
 use std::io::{self, Read};
 
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 use super::window::Window;
-use super::{HEADER_LEN, MAGIC, MAX_ID_BYTES, VERSION};
+use super::{FLAG_BUILD, HEADER_LEN, MAGIC, MAX_BUILD_BYTES, MAX_ID_BYTES, VERSION};
+use crate::config::{EmptyCdata, IdSource};
+use crate::options::FeedOptions;
 use crate::record::RecordHash;
+use crate::varint;
+
+/// How an index was built: what decides which records it holds under which ids (the record tag
+/// and the id source) and how they are delivered (the empty CDATA mapping). Two indexes are
+/// comparable only when these are equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexBuild {
+    /// The record tag.
+    pub record_tag: String,
+    /// Where the ids came from.
+    pub id: IdSource,
+    /// How `<x><![CDATA[]]></x>` maps to JSON.
+    pub empty_cdata: EmptyCdata,
+}
+
+impl IndexBuild {
+    /// The build description of an index read with `opts`.
+    pub fn of(opts: &FeedOptions) -> IndexBuild {
+        IndexBuild {
+            record_tag: opts.record_tag.clone(),
+            id: opts.id.clone(),
+            empty_cdata: opts.empty_cdata,
+        }
+    }
+
+    /// A short stable name of this build: 16 lowercase hex digits of the xxh3-64 of its
+    /// encoded description. Stores key an index by snapshot and build, so that one snapshot
+    /// indexed with other options never replaces the index another build refers to.
+    pub fn digest(&self) -> String {
+        format!("{:016x}", xxh3_64(&self.body()))
+    }
+
+    /// The description's bytes (see the format in [`crate::index`]).
+    fn body(&self) -> Vec<u8> {
+        let mut body = Vec::new();
+        for text in [self.record_tag.clone(), self.id.to_string()] {
+            varint::put(&mut body, text.len() as u64);
+            body.extend_from_slice(text.as_bytes());
+        }
+        body.push(match self.empty_cdata {
+            EmptyCdata::Empty => 0,
+            EmptyCdata::Null => 1,
+        });
+        body
+    }
+
+    /// The bytes after the fixed header: `len` (u32 LE), the description, and its xxh3-64
+    /// (so that a damaged description is found before anything is decided on it).
+    pub(super) fn encode(&self) -> Vec<u8> {
+        let body = self.body();
+        let mut out = (body.len() as u32).to_le_bytes().to_vec();
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&xxh3_64(&body).to_le_bytes());
+        out
+    }
+
+    /// Reads the description (without its length prefix); what is wrong with it otherwise.
+    fn decode(body: &[u8]) -> Result<IndexBuild, &'static str> {
+        let mut at = 0;
+        let mut text = |what: &'static str| -> Result<String, &'static str> {
+            let len = varint::get(body, &mut at).ok_or(what)?;
+            let end = usize::try_from(len)
+                .ok()
+                .and_then(|l| at.checked_add(l))
+                .filter(|&e| e <= body.len())
+                .ok_or(what)?;
+            let s = std::str::from_utf8(&body[at..end]).map_err(|_| what)?;
+            at = end;
+            Ok(s.to_string())
+        };
+        let record_tag = text("bad record tag in the build description")?;
+        let id = text("bad id source in the build description")?;
+        let id = IdSource::parse(&id).ok_or("bad id source in the build description")?;
+        let empty_cdata = match &body[at..] {
+            [0] => EmptyCdata::Empty,
+            [1] => EmptyCdata::Null,
+            _ => return Err("bad empty CDATA byte in the build description"),
+        };
+        if record_tag.is_empty() {
+            return Err("empty record tag in the build description");
+        }
+        Ok(IndexBuild {
+            record_tag,
+            id,
+            empty_cdata,
+        })
+    }
+}
+
+impl fmt::Display for IndexBuild {
+    /// `--record-tag job --id reference --empty-cdata empty`: the options a user gives.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cdata = match self.empty_cdata {
+            EmptyCdata::Empty => "empty",
+            EmptyCdata::Null => "null",
+        };
+        write!(
+            f,
+            "--record-tag {} --id {} --empty-cdata {cdata}",
+            self.record_tag, self.id
+        )
+    }
+}
 
 /// Why an index file cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +126,7 @@ pub enum IndexError {
     #[error("not a feedpipe index file (bad magic bytes)")]
     NotAnIndex,
     /// A format version this build does not read.
-    #[error("index format version {0} is not supported (this build reads version 1)")]
+    #[error("index format version {0} is not supported (this build reads versions 1 and 2)")]
     Version(u32),
     /// The file ends early.
     #[error("the index file is truncated (entry {entry} of {records})")]
@@ -66,6 +172,7 @@ pub struct IndexReader<R> {
     hashed: usize,
     hasher: Xxh3,
     header: IndexHeader,
+    build: Option<IndexBuild>,
     read: u64,
     id: Vec<u8>,
     hash: RecordHash,
@@ -89,6 +196,7 @@ impl<R: Read> IndexReader<R> {
                 uncompressed_bytes: 0,
                 feed_hash: 0,
             },
+            build: None,
             read: 0,
             id: Vec::new(),
             hash: RecordHash(0),
@@ -117,8 +225,16 @@ impl<R: Read> IndexReader<R> {
             u64::from_le_bytes(b)
         };
         let version = u32_at(8);
-        if version != VERSION {
+        if version != 1 && version != VERSION {
             return Err(IndexError::Version(version));
+        }
+        let flags = u32_at(12);
+        let known = if version == 1 { 0 } else { FLAG_BUILD };
+        if flags & !known != 0 {
+            return Err(IndexError::Corrupt {
+                entry: 0,
+                detail: format!("unknown header flags {flags:#x}"),
+            });
         }
         let mut hash = [0u8; 16];
         hash.copy_from_slice(&h[32..48]);
@@ -129,7 +245,49 @@ impl<R: Read> IndexReader<R> {
             feed_hash: u128::from_be_bytes(hash),
         };
         reader.win.pos = HEADER_LEN;
+        if flags & FLAG_BUILD != 0 {
+            reader.build = Some(reader.read_build()?);
+        }
         Ok(reader)
+    }
+
+    /// Reads the build description at the window's position.
+    fn read_build(&mut self) -> Result<IndexBuild, IndexError> {
+        let truncated = IndexError::Truncated {
+            entry: 0,
+            records: self.header.records,
+        };
+        let corrupt = |detail: &str| IndexError::Corrupt {
+            entry: 0,
+            detail: detail.into(),
+        };
+        if !self.fill(4)? {
+            return Err(truncated);
+        }
+        let mut len = [0u8; 4];
+        len.copy_from_slice(&self.win.unread()[..4]);
+        let len = u32::from_le_bytes(len) as usize;
+        if len > MAX_BUILD_BYTES {
+            return Err(corrupt("build description longer than 4 MiB"));
+        }
+        self.win.pos += 4;
+        if !self.fill(len + 8)? {
+            return Err(truncated);
+        }
+        let (body, sum) = self.win.unread()[..len + 8].split_at(len);
+        if xxh3_64(body).to_le_bytes() != sum {
+            return Err(corrupt(
+                "the build description's checksum does not match: it is damaged",
+            ));
+        }
+        let build = IndexBuild::decode(body).map_err(corrupt)?;
+        self.win.pos += len + 8;
+        Ok(build)
+    }
+
+    /// How the index was built; None for a change list, or an index of format version 1.
+    pub fn build(&self) -> Option<&IndexBuild> {
+        self.build.as_ref()
     }
 
     /// The header.

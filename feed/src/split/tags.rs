@@ -8,7 +8,7 @@ use super::{lex, snippet, Emit, IdMatch, IdState, Phase, Rec, Splitter, MAX_DEPT
 use crate::error::{ErrorKind, FeedError};
 use crate::options::name_matches;
 use crate::record::{RecordHash, RecordRef};
-use crate::text::{decode_id, is_xml_ws, TextError};
+use crate::text::{decode_id, forbidden_char, forbidden_detail, is_xml_ws, TextError};
 
 impl Splitter {
     pub(super) fn start_tag(
@@ -28,13 +28,16 @@ impl Splitter {
         }
         let name = &inner[..n];
         let mut id_attr = None;
+        let mut second_id_attr = false;
         if n < inner.len() {
             let record_start =
                 self.rec.is_none() && self.phase == Phase::Root && name_matches(&self.tag, name);
             let value_base = at + 1 + n;
             lex::attributes(&inner[n..], |attr, (s, e)| {
-                if let (true, IdMatch::Attr(want), None) = (record_start, &self.id, id_attr) {
+                if let (true, IdMatch::Attr(want)) = (record_start, &self.id) {
                     if name_matches(want, attr) {
+                        // `a:id` and `b:id` both match `id`: which is meant is unclear.
+                        second_id_attr |= id_attr.is_some();
                         id_attr = Some((value_base + s - at, value_base + e - at));
                     }
                 }
@@ -54,9 +57,12 @@ impl Splitter {
                     );
                 }
                 let rel = at - rec.start;
-                if rec.stack.len() == 1 && matches!(rec.id, IdState::NotSeen) {
+                if rec.stack.len() == 1 {
                     if let IdMatch::Child(want) = &self.id {
                         if name_matches(want, name) {
+                            if !matches!(rec.id, IdState::NotSeen) {
+                                return Err(self.two_ids(at));
+                            }
                             rec.id = if self_closing {
                                 IdState::Span(end - rec.start, end - rec.start)
                             } else {
@@ -72,6 +78,15 @@ impl Splitter {
             }
             (Phase::Root, None) if name_matches(&self.tag, name) => {
                 self.records += 1;
+                if second_id_attr {
+                    return Err(FeedError::at(
+                        ErrorKind::TwoIds {
+                            detail: self.id_missing("a second"),
+                        },
+                        self.base + at as u64,
+                    )
+                    .in_record(self.records, None));
+                }
                 // The element stack of the previous record, reused (no allocation a record).
                 let mut stack = std::mem::take(&mut self.spare_stack);
                 stack.clear();
@@ -227,6 +242,13 @@ impl Splitter {
                 detail: self.id_missing("no"),
             }));
         };
+        if let Some((i, code)) = forbidden_char(&bytes[s..e]) {
+            return Err(FeedError::malformed(
+                format!("in the id: {}", forbidden_detail(code)),
+                offset + (s + i) as u64,
+            )
+            .in_record(rec.number, None));
+        }
         decode_id(&bytes[s..e], &mut self.id_buf).map_err(|err| match err {
             TextError::Undefined(name) => fail(ErrorKind::UndefinedEntity { name }),
             TextError::Bad(detail) => fail(ErrorKind::Malformed { detail }),
@@ -248,6 +270,16 @@ impl Splitter {
             hash: RecordHash(xxh3_128(bytes)),
             bytes,
         })
+    }
+
+    /// The error of a second id element at `at` in the record being read.
+    fn two_ids(&self, at: usize) -> FeedError {
+        self.locate(FeedError::at(
+            ErrorKind::TwoIds {
+                detail: self.id_missing("a second"),
+            },
+            self.base + at as u64,
+        ))
     }
 
     fn id_missing(&self, what: &str) -> String {

@@ -33,21 +33,79 @@ fn corrupt_gzip_is_reported_not_misread() {
     assert_eq!(e.location.compressed_offset, Some(11));
     assert!(
         e.to_string()
-            .contains("corrupt gzip data: invalid deflate data"),
+            .contains("the compressed (gzip) data is corrupt: invalid deflate data"),
         "{e}"
     );
-    // Damage in the middle is caught by the inflater, the XML checks or the CRC: never accepted.
-    let mut z = gz(&xml);
-    let mid = z.len() / 2;
-    for b in &mut z[mid..mid + 16] {
-        *b ^= 0x5a;
+    // Random bytes anywhere in a member: reported as corrupt compressed data, whether the
+    // inflater, the CRC or first the XML reader (on what the damage inflated into) notices.
+    let z0 = gz(&xml);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut via_xml = 0;
+    for round in 0..40 {
+        let mut z = z0.clone();
+        let at = 10 + (next() as usize) % (z.len() - 30);
+        let len = 1 + (next() as usize) % 24;
+        for b in &mut z[at..at + len] {
+            *b = next() as u8;
+        }
+        if z == z0 {
+            continue;
+        }
+        let e = err(&z, &opts());
+        assert!(
+            matches!(e.kind, ErrorKind::CorruptGzip { .. }),
+            "round {round}, {len} bytes at {at}: {e}"
+        );
+        let msg = e.to_string();
+        assert!(
+            msg.contains("the compressed (gzip) data is corrupt")
+                && msg.contains("in the gzip member that starts at compressed byte 0"),
+            "{msg}"
+        );
+        assert!(e.location.compressed_offset.unwrap() as usize >= at, "{e}");
+        via_xml += msg.contains("the XML reader had stopped") as u32;
+        // The indexers (pipelined: the splitter on a thread of its own) say the same.
+        for piped in [true, false] {
+            let mut ix = if piped {
+                feed::index::Indexer::new(&opts())
+            } else {
+                feed::index::Indexer::single_threaded(&opts())
+            };
+            let got = match ix.push(&z).and_then(|()| ix.finish().map(|_| ())) {
+                Err(e) => e.to_string(),
+                Ok(()) => panic!("damage accepted"),
+            };
+            assert_eq!(got, msg, "piped: {piped}");
+        }
     }
-    let e = err(&z, &opts());
     assert!(
-        matches!(
-            e.kind,
-            ErrorKind::CorruptGzip { .. } | ErrorKind::Malformed { .. }
-        ),
+        via_xml > 0,
+        "no damage reached the XML reader: the test tests too little"
+    );
+    // Intact gzip of malformed XML is still malformed XML.
+    let bad = String::from_utf8(xml.clone())
+        .unwrap()
+        .replacen("</reference>", "</referencx>", 3);
+    let e = err(&gz(bad.as_bytes()), &opts());
+    assert!(matches!(e.kind, ErrorKind::Malformed { .. }), "{e}");
+    // A second member's damage names where that member starts.
+    let mut two = gz(&xml[..xml.len() / 2]);
+    let second = two.len();
+    let mut z = gz(&xml[xml.len() / 2..]);
+    let n = z.len();
+    z[n - 8] ^= 1;
+    two.extend_from_slice(&z);
+    let e = err(&two, &opts());
+    assert!(
+        e.to_string().contains(&format!(
+            "CRC-32 mismatch in the gzip member that starts at compressed byte {second}"
+        )),
         "{e}"
     );
     // A damaged CRC in the trailer.
@@ -162,6 +220,113 @@ fn validating_index_finds_what_only_the_full_parse_finds() {
     }
 }
 
+/// The error of indexing `xml` with `--validate` (both indexers must agree).
+fn validate_error(xml: &[u8]) -> feed::FeedError {
+    let mut o = opts();
+    o.validate = true;
+    let mut errors = Vec::new();
+    for piped in [true, false] {
+        let mut ix = if piped {
+            feed::index::Indexer::new(&o)
+        } else {
+            feed::index::Indexer::single_threaded(&o)
+        };
+        match ix.push(xml).and_then(|()| ix.finish().map(|_| ())) {
+            Err(e) => errors.push(e),
+            Ok(()) => panic!("validation passed"),
+        }
+    }
+    assert_eq!(errors[0].to_string(), errors[1].to_string());
+    errors.remove(0)
+}
+
+/// The error of extracting record `id` of `xml`.
+fn extract_error(xml: &[u8], id: &str) -> feed::FeedError {
+    match feed::extract::extract_reader(xml, &opts(), [id.to_string()], &mut |_| Ok(())) {
+        Err(e) => e,
+        Ok(s) => panic!("extracted {}", s.extracted),
+    }
+}
+
+#[test]
+fn characters_xml_forbids_fail_validate_and_extract_naming_record_and_byte() {
+    for (text, code) in [
+        ("a\u{0}b", "U+0000 (NUL)"),
+        ("\u{1b}[31m", "U+001B"),
+        ("x\u{FFFF}", "U+FFFF"),
+    ] {
+        // In text, an attribute value, CDATA, a comment: all are the document's characters.
+        for body in [
+            format!("<t>{text}</t>"),
+            format!("<t a=\"{text}\"/>"),
+            format!("<t><![CDATA[{text}]]></t>"),
+            format!("<!--{text}-->"),
+        ] {
+            let xml = format!("<r><job><reference>1</reference></job><job><reference>2</reference>{body}</job></r>");
+            let at = xml.find(['\u{0}', '\u{1b}', '\u{FFFF}']).unwrap();
+            // The splitter alone (index without --validate) does not parse text.
+            assert!(feed::index::index_reader(xml.as_bytes(), &opts()).is_ok());
+            for e in [
+                validate_error(xml.as_bytes()),
+                extract_error(xml.as_bytes(), "2"),
+            ] {
+                assert!(matches!(e.kind, ErrorKind::Malformed { .. }), "{e}");
+                assert_eq!(
+                    (e.location.record, e.location.id.as_deref()),
+                    (Some(2), Some("2")),
+                    "{e}"
+                );
+                assert_eq!(e.location.offset as usize, at, "{body}: {e}");
+                let msg = e.to_string();
+                assert!(
+                    msg.contains(code) && msg.contains("not allowed in an XML 1.0 document"),
+                    "{msg}"
+                );
+            }
+        }
+    }
+    // In the id, the splitter finds it: every index and extract, validating or not.
+    let xml = "<r><job><reference>A\u{0}B</reference></job></r>";
+    let e = err(xml.as_bytes(), &opts());
+    assert_eq!(e.location.record, Some(1));
+    assert_eq!(e.location.offset as usize, xml.find('\u{0}').unwrap());
+    assert!(
+        e.to_string().contains("in the id: character U+0000 (NUL)"),
+        "{e}"
+    );
+    // By character reference too.
+    let xml = "<r><job><reference>1</reference><t>&#1;</t></job></r>";
+    let e = extract_error(xml.as_bytes(), "1");
+    assert!(
+        e.to_string().contains("invalid character reference &#1;"),
+        "{e}"
+    );
+}
+
+#[test]
+fn signed_character_references_are_refused() {
+    for r in ["&#+65;", "&#x+41;"] {
+        let xml = format!("<r><job><reference>1</reference><t>{r}</t></job></r>");
+        let e = extract_error(xml.as_bytes(), "1");
+        assert!(
+            e.to_string()
+                .contains(&format!("invalid character reference {r}")),
+            "{e}"
+        );
+        assert_eq!(e.location.offset as usize, xml.find(r).unwrap(), "{e}");
+        let e = validate_error(xml.as_bytes());
+        assert!(e.to_string().contains("invalid character reference"), "{e}");
+        // In an id (decoded by the splitter) and an attribute value.
+        let xml = format!("<r><job><reference>{r}</reference></job></r>");
+        assert!(err(xml.as_bytes(), &opts())
+            .to_string()
+            .contains("invalid character reference"));
+        let xml = format!("<r><job a=\"{r}\"><reference>1</reference></job></r>");
+        let e = extract_error(xml.as_bytes(), "1");
+        assert!(e.to_string().contains("invalid character reference"), "{e}");
+    }
+}
+
 #[test]
 fn record_without_id() {
     let xml = "<r><job><reference>1</reference></job><job><title>no id</title></job></r>";
@@ -186,6 +351,40 @@ fn record_without_id() {
     assert!(matches!(e.kind, ErrorKind::MissingId { .. }), "{e}");
 }
 
+#[test]
+fn a_record_with_two_ids_is_an_error_naming_it() {
+    let xml = "<r><job><reference>1</reference></job><job><reference>2</reference><t/><reference>3</reference></job></r>";
+    let e = err(xml.as_bytes(), &opts());
+    assert!(matches!(e.kind, ErrorKind::TwoIds { .. }), "{e}");
+    assert_eq!(e.kind.code(), "Feed.TwoIds");
+    crate::common::assert_error(
+        &e,
+        2,
+        xml.rfind("<reference>").unwrap(),
+        "record 2 (id \"2\"), byte {at}: the record has two ids: a second <reference> child element; an id must be unique within its record (keep one, or choose another id)",
+    );
+    // Self-closing, and prefixed names that match the same local name.
+    let e = err(
+        b"<r><job><reference>1</reference><a:reference/></job></r>",
+        &opts(),
+    );
+    assert!(matches!(e.kind, ErrorKind::TwoIds { .. }), "{e}");
+    // Deeper elements of the same name are content, not ids.
+    assert!(crate::common::scan(
+        b"<r><job><reference>1</reference><x><reference>2</reference></x></job></r>",
+        &opts()
+    )
+    .is_ok());
+    // Two attributes that match the id attribute's local name.
+    let o = FeedOptions::new("job", IdSource::Attribute("id".into()));
+    let xml = "<r><job id=\"1\"/><job a:id=\"2\" b:id=\"3\"/></r>";
+    let e = err(xml.as_bytes(), &o);
+    assert!(matches!(e.kind, ErrorKind::TwoIds { .. }), "{e}");
+    assert_eq!(e.location.record, Some(2));
+    assert_eq!(e.location.offset as usize, xml.rfind("<job").unwrap());
+    assert!(e.to_string().contains("a second @id attribute"), "{e}");
+}
+
 /// Scans `xml` with a record limit of `limit` bytes, expecting the limit error.
 fn too_large(xml: &str, limit: usize) -> feed::FeedError {
     let mut o = opts();
@@ -205,6 +404,11 @@ fn oversize_record() {
         "x".repeat(300)
     );
     let e = too_large(&big, 100);
+    assert!(
+        e.to_string()
+            .ends_with("the record is larger than the limit of 100 bytes"),
+        "no internal names: {e}"
+    );
     assert_eq!(e.location.record, Some(2));
     assert_eq!(e.location.id.as_deref(), Some("2"));
     assert_eq!(e.location.offset as usize, big.rfind("<job>").unwrap());

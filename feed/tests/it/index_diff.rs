@@ -145,9 +145,30 @@ fn damaged_index_files_are_detected() {
     let n = sum.len();
     sum[n - 1] ^= 0x80;
     assert!(matches!(read_all(&sum), Err(IndexError::Checksum)));
-    let mut v2 = idx.clone();
-    v2[8] = 2;
-    assert!(matches!(read_all(&v2), Err(IndexError::Version(2))));
+    let mut v3 = idx.clone();
+    v3[8] = 3;
+    assert!(matches!(read_all(&v3), Err(IndexError::Version(3))));
+    let mut flags = idx.clone();
+    flags[12] |= 0x02;
+    assert!(matches!(read_all(&flags), Err(IndexError::Corrupt { .. })));
+    // A damaged build description is found before anything is decided on it.
+    let mut desc = idx.clone();
+    desc[53] ^= 0x01;
+    assert!(
+        matches!(read_all(&desc), Err(IndexError::Corrupt { entry: 0, ref detail }) if detail.contains("build description")),
+        "{:?}",
+        read_all(&desc).err()
+    );
+    // A build description that claims more than the file holds, or more than 4 MiB.
+    for len in [1000u32, 5 << 20] {
+        let mut long = idx.clone();
+        long[48..52].copy_from_slice(&len.to_le_bytes());
+        let e = read_all(&long).unwrap_err();
+        assert!(
+            matches!(e, IndexError::Truncated { .. } | IndexError::Corrupt { .. }),
+            "{e}"
+        );
+    }
     let mut extra = idx;
     extra.push(0);
     assert!(matches!(read_all(&extra), Err(IndexError::Corrupt { .. })));
@@ -307,4 +328,80 @@ fn regression_huge_id_length_in_an_index_is_corrupt_not_an_allocation() {
             read_all(&bad)
         );
     }
+}
+
+/// An index file of format version 1 with the entries of `v2` (written by the previous
+/// version of this crate: no flag, no build description).
+fn as_version_1(v2: &[u8]) -> Vec<u8> {
+    let len = u32::from_le_bytes(v2[48..52].try_into().unwrap()) as usize;
+    let mut v1 = v2[..48].to_vec();
+    v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+    v1[12..16].copy_from_slice(&0u32.to_le_bytes());
+    v1.extend_from_slice(&v2[52 + len + 8..v2.len() - 8]);
+    let sum = xxhash_rust::xxh3::xxh3_64(&v1);
+    v1.extend_from_slice(&sum.to_le_bytes());
+    v1
+}
+
+#[test]
+fn an_index_records_how_it_was_built_and_diff_refuses_two_different_builds() {
+    use feed::config::{EmptyCdata, IdSource};
+    use feed::diff::DiffError;
+    use feed::index::IndexBuild;
+    let xml = b"<r><job id=\"9\"><reference>a</reference></job><job id=\"8\"><reference>b</reference></job></r>";
+    let by_child = index_of(xml);
+    let r = IndexReader::new(&by_child[..]).unwrap();
+    assert_eq!(r.header().version, 2);
+    let want = IndexBuild {
+        record_tag: "job".into(),
+        id: IdSource::Child("reference".into()),
+        empty_cdata: EmptyCdata::Empty,
+    };
+    assert_eq!(r.build(), Some(&want));
+    assert_eq!(
+        want.to_string(),
+        "--record-tag job --id reference --empty-cdata empty"
+    );
+    // The digest is stable (store keys depend on it) and tells builds apart.
+    assert_eq!(want.digest(), "35564cf2b6271fd1");
+    let other = IndexBuild {
+        empty_cdata: EmptyCdata::Null,
+        ..want.clone()
+    };
+    assert_ne!(other.digest(), want.digest());
+    let mut o = opts();
+    o.id = IdSource::Attribute("id".into());
+    let by_attr = index_reader(&xml[..], &o).unwrap().try_to_bytes().unwrap();
+    let mut null = opts();
+    null.empty_cdata = EmptyCdata::Null;
+    let with_null = index_reader(&xml[..], &null)
+        .unwrap()
+        .try_to_bytes()
+        .unwrap();
+    for (other, differs) in [(&by_attr, "--id @id"), (&with_null, "--empty-cdata null")] {
+        let mut changes = 0;
+        let e = diff(Some(&by_child[..]), &other[..], |_| {
+            changes += 1;
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(matches!(e, DiffError::Mismatch { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("old: --record-tag job --id reference --empty-cdata empty"),
+            "{msg}"
+        );
+        assert!(msg.contains(differs), "{msg}");
+        assert_eq!(changes, 0, "no change is reported before the refusal");
+    }
+    // Same build: diffed as ever.
+    let s = diff(Some(&by_child[..]), &by_child[..], |_| Ok(())).unwrap();
+    assert_eq!((s.unchanged, s.updated()), (2, false));
+    // A version 1 index (no build description) is still read, and compared with anything.
+    let old = as_version_1(&by_attr);
+    let r = IndexReader::new(&old[..]).unwrap();
+    assert_eq!((r.header().version, r.build()), (1, None));
+    assert_eq!(read_all(&old).unwrap(), read_all(&by_attr).unwrap());
+    let s = diff(Some(&old[..]), &by_child[..], |_| Ok(())).unwrap();
+    assert_eq!((s.added, s.removed), (2, 2));
 }

@@ -64,13 +64,24 @@ const V2: Revision = Revision {
 /// Stores a snapshot, its index and check.json as CheckFeed would.
 async fn stage(store: &Store, execution: &str, bytes: &[u8]) -> CheckResult {
     let opts = FeedOptions::new("job", feed::IdSource::Child("reference".into()));
+    stage_with(store, execution, bytes, &opts).await
+}
+
+/// [`stage`] with the index built with `opts`.
+async fn stage_with(
+    store: &Store,
+    execution: &str,
+    bytes: &[u8],
+    opts: &FeedOptions,
+) -> CheckResult {
+    let opts = opts.clone();
     let mut indexer = Indexer::new(&opts);
     indexer.push(bytes).unwrap();
     let index = indexer.finish().unwrap();
     let sha = hex::encode(Sha256::digest(bytes));
     let snapshot = SnapshotRef {
         snapshot: layout::snapshot("jobs", &sha, false),
-        index: layout::index("jobs", &sha),
+        index: layout::index("jobs", &sha, &index.build().digest()),
         sha256: sha,
         bytes: bytes.len() as u64,
         records: index.len() as u64,
@@ -285,6 +296,35 @@ async fn errors_carry_stable_kinds() {
     let corrupt = try_diff(&ctx, "e1").await.unwrap_err();
     assert_eq!(corrupt.kind.name(), "Feedpipe.BadFeed");
     assert!(corrupt.message.contains(".idx"), "{corrupt}");
+
+    // An index built with other options than the delivered one's: refused, naming both.
+    let c = stage(&ctx.store, "e1", &version(None)).await;
+    run_diff(&ctx, "e1").await;
+    commit(&ctx, commit_request("e1")).await.unwrap();
+    let mut null = FeedOptions::new("job", feed::IdSource::Child("reference".into()));
+    null.empty_cdata = feed::EmptyCdata::Null;
+    // The same bytes as e1's snapshot: the index gets a key of its own, so e1's stays.
+    let other = stage_with(&ctx.store, "e7", &version(None), &null).await;
+    assert_eq!(other.snapshot.snapshot, c.snapshot.snapshot);
+    assert_ne!(other.snapshot.index, c.snapshot.index);
+    let refused = try_diff(&ctx, "e7").await.unwrap_err();
+    assert_eq!(refused.kind.name(), "Feedpipe.BadRequest", "{refused}");
+    for part in [
+        c.snapshot.index.as_str(),
+        other.snapshot.index.as_str(),
+        "--empty-cdata empty",
+        "--empty-cdata null",
+    ] {
+        assert!(refused.message.contains(part), "{part}: {refused}");
+    }
+    assert!(
+        ctx.store
+            .get_opt(&layout::manifest("jobs", "e7"))
+            .await
+            .unwrap()
+            .is_none(),
+        "no manifest is written"
+    );
 
     // The payload the definition sends parses.
     let commit_payload: DiffFunctionRequest = serde_json::from_value(serde_json::json!({

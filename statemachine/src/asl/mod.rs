@@ -539,8 +539,14 @@ pub struct ParseError {
 }
 
 impl StateMachine {
-    /// Parses a definition from JSON text.
+    /// Parses a definition from JSON text. It must be a JSON object: serde would otherwise read
+    /// an array as the fields in order.
     pub fn from_json(text: &str) -> Result<StateMachine, ParseError> {
+        if !text.trim_start().starts_with('{') {
+            if let Ok(v) = serde_json::from_str::<Value>(text) {
+                return Err(not_an_object(&v));
+            }
+        }
         let de = &mut serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize(de).map_err(|e| ParseError {
             path: e.path().to_string(),
@@ -548,8 +554,11 @@ impl StateMachine {
         })
     }
 
-    /// Parses a definition from a JSON value.
+    /// Parses a definition from a JSON value, which must be an object.
     pub fn from_value(value: Value) -> Result<StateMachine, ParseError> {
+        if !value.is_object() {
+            return Err(not_an_object(&value));
+        }
         serde_path_to_error::deserialize(value).map_err(|e| ParseError {
             path: e.path().to_string(),
             message: e.inner().to_string(),
@@ -564,6 +573,24 @@ impl StateMachine {
     /// The definition as a JSON value.
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).expect("a definition always serializes")
+    }
+}
+
+/// The error of a definition that is valid JSON but no object.
+fn not_an_object(v: &Value) -> ParseError {
+    let kind = match v {
+        Value::Array(_) => "an array",
+        Value::String(_) => "a string",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "a boolean",
+        Value::Null => "null",
+        Value::Object(_) => "an object",
+    };
+    ParseError {
+        path: ".".into(),
+        message: format!(
+            "the definition must be a JSON object (with StartAt and States), not {kind}"
+        ),
     }
 }
 
@@ -686,6 +713,30 @@ mod tests {
         assert_eq!(p.result_path, Some(None));
         assert_eq!(p.input_path, None);
         assert_eq!(sm.to_value(), serde_json::from_str::<Value>(text).unwrap());
+    }
+
+    #[test]
+    fn a_definition_that_is_no_object_is_refused_as_such() {
+        for (text, kind) in [
+            ("[\"StartAt\", {}]", "not an array"),
+            ("  [1, 2]", "not an array"),
+            ("\"x\"", "not a string"),
+            ("7", "not a number"),
+            ("null", "not null"),
+        ] {
+            let e = StateMachine::from_json(text).unwrap_err();
+            assert_eq!(e.path, ".", "{text}");
+            assert!(
+                e.message.contains("the definition must be a JSON object")
+                    && e.message.contains(kind),
+                "{text}: {e}"
+            );
+            let v: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(StateMachine::from_value(v).unwrap_err().message, e.message);
+        }
+        // Text that is no JSON keeps serde's message with its line and column.
+        let e = StateMachine::from_json("[1,").unwrap_err();
+        assert!(e.message.contains("line 1"), "{e}");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! machine; `States.ALL` alone and last; reference paths well formed; `.$` fields hold a path or
 //! an intrinsic; fields of the other query language; Choice rules shaped right; Choice without
 //! `Default` (warning); task results that flow unselected into the state (payload-limit warning);
-//! a Map's `ItemBatcher` (DISTRIBUTED mode only, limits well formed: [`map_fields`]).
+//! a Map's `ItemBatcher` (DISTRIBUTED mode only, limits well formed: [`map_fields`]); literal
+//! values that would fail only at run time, such as a Wait's `Timestamp` that does not parse or
+//! `Seconds` out of range (`validate/literals.rs`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -15,6 +17,7 @@ use std::fmt;
 use indexmap::IndexMap;
 use serde_json::Value;
 
+mod literals;
 mod map_fields;
 
 use crate::asl::{
@@ -68,6 +71,7 @@ pub fn validate(machine: &StateMachine) -> Vec<Diagnostic> {
         seen: HashMap::new(),
     };
     let lang = machine.query_language.unwrap_or(QueryLanguage::JsonPath);
+    v.machine_timeout(machine.timeout_seconds);
     v.scope(&machine.start_at, &machine.states, lang, "machine");
     v.out.sort_by_key(|d| std::cmp::Reverse(d.severity));
     v.out
@@ -222,6 +226,7 @@ impl Validator {
         self.language_fields(name, state, lang);
         match state {
             State::Task(t) => {
+                self.task_literals(name, t);
                 self.paths(
                     name,
                     lang,
@@ -313,6 +318,7 @@ impl Validator {
                 }
             }
             State::Wait(w) => {
+                self.wait_literals(name, w, lang);
                 self.paths(
                     name,
                     lang,
@@ -378,6 +384,7 @@ impl Validator {
                 }
             }
             State::Map(m) => {
+                self.map_literals(name, m);
                 self.paths(
                     name,
                     lang,
@@ -442,13 +449,7 @@ impl Validator {
                     "must be at least 1.0".into(),
                 );
             }
-            if r.interval_seconds == Some(0) {
-                self.error(
-                    name,
-                    Some(&format!("Retry[{i}].IntervalSeconds")),
-                    "must be at least 1".into(),
-                );
-            }
+            self.retrier_literals(name, i, r);
         }
     }
 
@@ -663,6 +664,18 @@ impl Validator {
                                 name,
                                 Some(&format!("{field}.{}", op.name())),
                                 format!("{v} is the wrong type for {}", op.name()),
+                            );
+                        } else if op.name().starts_with("Timestamp")
+                            && v.as_str()
+                                .is_some_and(|t| crate::eval::Timestamp::parse(t).is_none())
+                        {
+                            self.warn(
+                                name,
+                                Some(&format!("{field}.{}", op.name())),
+                                format!(
+                                    "{v} is not an ISO-8601 extended offset date-time such as \
+                                     2026-11-23T06:00:00Z: this rule never matches"
+                                ),
                             );
                         }
                     }

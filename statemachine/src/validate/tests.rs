@@ -289,3 +289,108 @@ fn item_batcher_limits_are_checked() {
         "MaxInputBytesPerBatchPath is a JSONPath field"
     ));
 }
+
+#[test]
+fn literal_values_that_would_fail_at_run_time_are_errors() {
+    let wait = |fields: Value| {
+        let mut state = json!({"Type": "Wait", "End": true});
+        state
+            .as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        check(json!({"StartAt": "W", "States": {"W": state}}))
+    };
+    for (fields, needle) in [
+        (
+            json!({"Timestamp": "tomorrow"}),
+            "state \"W\", Timestamp: \"tomorrow\" is not an ISO-8601",
+        ),
+        (
+            json!({"Timestamp": "2026-11-23 06:00:00Z"}),
+            "Timestamp: \"2026-11-23 06:00:00Z\" is not",
+        ),
+        (
+            json!({"Timestamp": "2026-13-01T00:00:00Z"}),
+            "Timestamp: \"2026-13-01T00:00:00Z\" is not",
+        ),
+        (
+            json!({"Seconds": 100_000_000}),
+            "state \"W\", Seconds: 100000000 must be an integer from 0 to 99999999",
+        ),
+        (json!({"Seconds": -1}), "Seconds: -1 must be an integer"),
+        (json!({"Seconds": 1.5}), "Seconds: 1.5 must be an integer"),
+        (
+            json!({"Seconds": "10"}),
+            "Seconds: \"10\" must be an integer",
+        ),
+    ] {
+        let found = wait(fields.clone());
+        assert!(
+            has(&found, needle) && found.iter().all(|f| !f.starts_with("warning")),
+            "{fields}: {found:?}"
+        );
+    }
+    // What AWS accepts (and expressions, known only at run time) passes.
+    for fields in [
+        json!({"Timestamp": "2016-03-14T01:59:00Z"}),
+        json!({"Timestamp": "2016-03-05T21:29:29.243167252+02:00"}),
+        json!({"Seconds": 0}),
+        json!({"Seconds": 99_999_999}),
+    ] {
+        assert!(wait(fields.clone()).is_empty(), "{fields}");
+    }
+    let found = check(
+        json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Timestamp": "{% $states.input.t %}", "Next": "V"},
+            "V": {"Type": "Wait", "Seconds": "{% $states.input.s %}", "End": true}
+        }}),
+    );
+    assert!(found.is_empty(), "{found:?}");
+    let found = check(
+        json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Timestamp": "not a time", "End": true}
+        }}),
+    );
+    assert!(has(&found, "Timestamp: \"not a time\""), "{found:?}");
+
+    // Task, Map, Retry and the machine's own timeout.
+    let found = check(json!({"StartAt": "T", "TimeoutSeconds": 0, "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "Next": "H",
+              "TimeoutSeconds": 0,
+              "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 0, "MaxDelaySeconds": 31622401}]},
+        "H": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "Next": "M",
+              "TimeoutSeconds": 10, "HeartbeatSeconds": 10},
+        "M": {"Type": "Map", "End": true, "MaxConcurrency": -1, "ToleratedFailurePercentage": 101,
+              "ToleratedFailureCount": 1.5,
+              "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}
+    }}));
+    for needle in [
+        "TimeoutSeconds: 0 must be a positive integer",
+        "state \"T\", TimeoutSeconds: 0 must be an integer from 1 to 99999999",
+        "state \"T\", Retry[0].IntervalSeconds: 0 must be an integer from 1",
+        "state \"T\", Retry[0].MaxDelaySeconds: 31622401 must be an integer from 1 to 31622400",
+        "state \"H\", HeartbeatSeconds: 10 must be less than TimeoutSeconds (10)",
+        "state \"M\", MaxConcurrency: -1 must be an integer",
+        "state \"M\", ToleratedFailurePercentage: 101 must be a number from 0 to 100",
+        "state \"M\", ToleratedFailureCount: 1.5 must be an integer",
+    ] {
+        assert!(has(&found, needle), "{needle}: {found:?}");
+    }
+}
+
+#[test]
+fn a_choice_timestamp_literal_that_does_not_parse_is_a_warning() {
+    let found = check(json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Default": "D", "Choices": [
+            {"Variable": "$.t", "TimestampLessThan": "2026-11-23", "Next": "D"},
+            {"Variable": "$.t", "TimestampEquals": "2026-11-23T06:00:00Z", "Next": "D"}
+        ]},
+        "D": {"Type": "Succeed"}
+    }}));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("warning: state \"C\", Choices[0].TimestampLessThan: \"2026-11-23\"")
+            && found[0].contains("never matches"),
+        "{found:?}"
+    );
+}
