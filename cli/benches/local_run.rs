@@ -67,12 +67,16 @@ fn workers(execution: &str) -> Vec<(u32, String)> {
             continue;
         };
         let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        if !args.first().is_some_and(|a| a.ends_with(b"feedpipe-worker")) {
+        if !args
+            .first()
+            .is_some_and(|a| a.ends_with(b"feedpipe-worker"))
+        {
             continue;
         }
         let env = std::fs::read(entry.path().join("environ")).unwrap_or_default();
         if env.split(|&b| b == 0).any(|e| e == want.as_bytes()) {
-            let job = String::from_utf8_lossy(args.get(1).copied().unwrap_or_default()).into_owned();
+            let job =
+                String::from_utf8_lossy(args.get(1).copied().unwrap_or_default()).into_owned();
             out.push((pid, job));
         }
     }
@@ -111,7 +115,9 @@ fn run(dir: &Path, name: &str) -> Measured {
                 }
                 for (pid, job) in workers(&name) {
                     if let Some(k) = hwm_kib(pid) {
-                        let e = p.entry(format!("feedpipe-worker {job} (pid {pid})")).or_default();
+                        let e = p
+                            .entry(format!("feedpipe-worker {job} (pid {pid})"))
+                            .or_default();
                         *e = (*e).max(k);
                     }
                 }
@@ -124,9 +130,8 @@ fn run(dir: &Path, name: &str) -> Measured {
     let wall = started.elapsed().as_secs_f64();
     done.store(true, Ordering::Release);
     sampler.join().unwrap();
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr))
-    });
+    let summary: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(summary["status"], "SUCCEEDED", "{summary}");
     let mut peaks: Vec<(String, u64)> = peaks.lock().unwrap().clone().into_iter().collect();
     peaks.sort();
@@ -165,7 +170,9 @@ fn states(events: &[Value]) -> (Vec<(String, f64)>, usize, f64, f64) {
             let n = e["stateExitedEventDetails"]["name"].as_str().unwrap();
             out.push((n.to_string(), ts(e) - entered[n]));
         } else if ty == "TaskSucceeded" {
-            let output = e["taskSucceededEventDetails"]["output"].as_str().unwrap_or("{}");
+            let output = e["taskSucceededEventDetails"]["output"]
+                .as_str()
+                .unwrap_or("{}");
             let job: Value = serde_json::from_str(output).unwrap_or(Value::Null);
             for a in job["Attempts"].as_array().into_iter().flatten() {
                 let (s, t) = (a["StartedAt"].as_f64(), a["StoppedAt"].as_f64());
@@ -190,7 +197,10 @@ fn print_run(label: &str, m: &Measured, events: &[Value]) -> (f64, usize, f64, f
         println!("    {state:<12} {:>8.3} s", secs);
     }
     for (process, kib) in &m.peaks {
-        println!("    peak RSS {process:<40} {:>8.1} MiB", *kib as f64 / 1024.0);
+        println!(
+            "    peak RSS {process:<40} {:>8.1} MiB",
+            *kib as f64 / 1024.0
+        );
     }
     (m.wall, transitions, wall, in_jobs)
 }
@@ -272,7 +282,11 @@ fn main() {
 
     // The same overhead on the tiny example feed, where the jobs do almost nothing.
     let small = fresh_dir("local-run-small");
-    std::fs::write(small.join("jobs.xml"), include_str!("../../examples/jobs.xml")).unwrap();
+    std::fs::write(
+        small.join("jobs.xml"),
+        include_str!("../../examples/jobs.xml"),
+    )
+    .unwrap();
     project(&small, "file://jobs.xml", &sink);
     let m = run(&small, "small");
     let (_, transitions, wall, in_jobs) = print_run("3-record feed", &m, &history(&small, "small"));

@@ -1,24 +1,17 @@
-//! `feedpipe executions`, `describe`, `history`, `watch` and `stop`: looking at and stopping the
-//! executions kept under `.feedpipe/executions/`. Each first marks executions whose engine
-//! process died as FAILED (they can be redriven).
+//! `feedpipe executions`, `describe`, `history`, `watch` and `stop`: looking at and stopping
+//! executions, those kept under `.feedpipe/executions/` or, with `--aws`, those of the deployed
+//! state machine. Locally each first marks executions whose engine process died as FAILED (they
+//! can be redriven).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use runs::{Description, RunsError};
 use serde_json::{json, Value};
 use statemachine::engine::{ExecutionStatus, HistoryEvent};
 
-use crate::run_cmd::{local, runtime, status_code};
+use crate::backend::{Backend, Target};
+use crate::run_cmd::{runtime, status_code};
 use crate::view::{short, LiveView};
-
-/// Which configuration's executions.
-#[derive(clap::Args)]
-pub struct Where {
-    /// The configuration file (default ./feedpipe.toml, else the embedded example).
-    #[arg(long, env = "FEEDPIPE_CONFIG")]
-    pub config: Option<PathBuf>,
-}
 
 /// Status filter of `feedpipe executions`.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,7 +30,8 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
-    fn status(self) -> ExecutionStatus {
+    /// The status it filters on.
+    pub fn status(self) -> ExecutionStatus {
         match self {
             StatusFilter::Running => ExecutionStatus::Running,
             StatusFilter::Succeeded => ExecutionStatus::Succeeded,
@@ -52,7 +46,7 @@ impl StatusFilter {
 #[derive(clap::Args)]
 pub struct ExecutionsArgs {
     #[command(flatten)]
-    pub r#where: Where,
+    pub target: Target,
     /// Only executions in this status.
     #[arg(long, value_enum, ignore_case = true)]
     pub status: Option<StatusFilter>,
@@ -71,7 +65,7 @@ pub struct ExecutionsArgs {
 #[derive(clap::Args)]
 pub struct DescribeArgs {
     #[command(flatten)]
-    pub r#where: Where,
+    pub target: Target,
     /// The execution's name.
     pub execution: String,
     /// Print {"execution","status","output","error","cause"}.
@@ -83,7 +77,7 @@ pub struct DescribeArgs {
 #[derive(clap::Args)]
 pub struct HistoryArgs {
     #[command(flatten)]
-    pub r#where: Where,
+    pub target: Target,
     /// The execution's name.
     pub execution: String,
     /// Print GetExecutionHistory's JSON ({"events": [...]}).
@@ -95,7 +89,7 @@ pub struct HistoryArgs {
 #[derive(clap::Args)]
 pub struct WatchArgs {
     #[command(flatten)]
-    pub r#where: Where,
+    pub target: Target,
     /// The execution's name.
     pub execution: String,
 }
@@ -104,7 +98,7 @@ pub struct WatchArgs {
 #[derive(clap::Args)]
 pub struct StopArgs {
     #[command(flatten)]
-    pub r#where: Where,
+    pub target: Target,
     /// The execution's name.
     pub execution: String,
     /// The error recorded (as StopExecution's `error`).
@@ -147,20 +141,29 @@ fn list_item(d: &Description) -> Value {
 
 /// Runs `feedpipe executions`.
 pub fn executions(args: ExecutionsArgs) -> anyhow::Result<ExitCode> {
-    let local = local(args.r#where.config.as_deref(), false)?;
-    runtime()?.block_on(local.recover())?;
-    let list: Vec<Description> = local
-        .store()
-        .list()?
-        .into_iter()
-        .filter(|d| args.status.is_none_or(|s| d.status == s.status()))
-        .filter(|d| {
-            args.feed
-                .as_deref()
-                .is_none_or(|f| d.feed.as_deref() == Some(f))
-        })
-        .take(args.limit)
-        .collect();
+    let status = args.status.map(StatusFilter::status);
+    let list: Vec<Description> = runtime()?.block_on(async {
+        match args.target.backend(false).await? {
+            Backend::Local(local) => {
+                local.recover().await?;
+                Ok::<_, anyhow::Error>(
+                    local
+                        .store()
+                        .list()?
+                        .into_iter()
+                        .filter(|d| status.is_none_or(|s| d.status == s))
+                        .filter(|d| {
+                            args.feed
+                                .as_deref()
+                                .is_none_or(|f| d.feed.as_deref() == Some(f))
+                        })
+                        .take(args.limit)
+                        .collect(),
+                )
+            }
+            Backend::Aws(sfn) => Ok(sfn.list(status, args.feed.as_deref(), args.limit).await?),
+        }
+    })?;
     if args.json {
         let items: Vec<Value> = list.iter().map(list_item).collect();
         println!("{}", json!({ "executions": items }));
@@ -188,11 +191,28 @@ pub fn executions(args: ExecutionsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One execution's description from either backend (local: after crash recovery).
+async fn describe_on(backend: &Backend, name: &str) -> anyhow::Result<Description> {
+    Ok(match backend {
+        Backend::Local(local) => {
+            local.recover().await?;
+            local.store().description(name)?
+        }
+        Backend::Aws(sfn) => sfn.describe(name).await?,
+    })
+}
+
 /// Runs `feedpipe describe`.
 pub fn describe(args: DescribeArgs) -> anyhow::Result<ExitCode> {
-    let local = local(args.r#where.config.as_deref(), false)?;
-    runtime()?.block_on(local.recover())?;
-    let d = local.store().description(&args.execution)?;
+    let (d, logs) = runtime()?.block_on(async {
+        let backend = args.target.backend(false).await?;
+        let d = describe_on(&backend, &args.execution).await?;
+        let logs = match &backend {
+            Backend::Local(local) => Some(local.store().logs_dir(&d.name)),
+            Backend::Aws(_) => None,
+        };
+        Ok::<_, anyhow::Error>((d, logs))
+    })?;
     if args.json {
         println!("{}", d.summary_json());
         return Ok(ExitCode::SUCCESS);
@@ -230,23 +250,32 @@ pub fn describe(args: DescribeArgs) -> anyhow::Result<ExitCode> {
         }
         _ => {}
     }
-    println!("logs:       {}", local.store().logs_dir(&d.name).display());
+    if let Some(logs) = logs {
+        println!("logs:       {}", logs.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `feedpipe history`.
 pub fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
-    let local = local(args.r#where.config.as_deref(), false)?;
-    runtime()?.block_on(local.recover())?;
-    if !local.store().exists(&args.execution) {
-        return Err(RunsError::NoSuchExecution(args.execution).into());
-    }
-    let events = local.store().events(&args.execution)?;
+    let events: Vec<Value> = runtime()?.block_on(async {
+        match args.target.backend(false).await? {
+            Backend::Local(local) => {
+                local.recover().await?;
+                if !local.store().exists(&args.execution) {
+                    return Err(RunsError::NoSuchExecution(args.execution.clone()).into());
+                }
+                let events = local.store().events(&args.execution)?;
+                Ok::<_, anyhow::Error>(events.iter().map(event_value).collect())
+            }
+            Backend::Aws(sfn) => Ok(sfn.history(&args.execution).await?),
+        }
+    })?;
     if args.json {
         println!("{}", json!({ "events": events }));
         return Ok(ExitCode::SUCCESS);
     }
-    let start = events.first().map_or(0, |e| e.timestamp_ms);
+    let start = events.first().map_or(0.0, timestamp);
     println!(
         "{:>4} {:<32} {:<16} {:>9}  DETAILS",
         "ID", "TYPE", "STATE", "TIME"
@@ -257,40 +286,82 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_event(e: &HistoryEvent, start: i64) {
-    let d = &e.details;
-    let detail = match (&d.error, &d.cause) {
+fn event_value(e: &HistoryEvent) -> Value {
+    serde_json::to_value(e).unwrap_or(Value::Null)
+}
+
+fn timestamp(e: &Value) -> f64 {
+    e["timestamp"].as_f64().unwrap_or(0.0)
+}
+
+/// The details object of an event (`*EventDetails`), if any.
+fn details(e: &Value) -> &Value {
+    e.as_object()
+        .and_then(|m| {
+            m.iter()
+                .find(|(k, _)| k.ends_with("EventDetails"))
+                .map(|(_, v)| v)
+        })
+        .unwrap_or(&Value::Null)
+}
+
+fn print_event(e: &Value, start: f64) {
+    let d = details(e);
+    let s = |k: &str| d.get(k).and_then(Value::as_str);
+    let detail = match (s("error"), s("cause")) {
         (Some(err), Some(c)) => format!("{err}: {}", short(c, 120)),
-        (Some(err), None) => err.clone(),
-        _ => d.resource.clone().unwrap_or_default(),
+        (Some(err), None) => err.to_string(),
+        _ => s("resource").unwrap_or_default().to_string(),
     };
     println!(
         "{:>4} {:<32} {:<16} {:>8.2}s  {}",
-        e.id,
-        e.kind.as_str(),
-        d.name.as_deref().unwrap_or(""),
-        (e.timestamp_ms - start) as f64 / 1000.0,
+        e["id"],
+        e["type"].as_str().unwrap_or_default(),
+        s("name").unwrap_or_default(),
+        timestamp(e) - start,
         detail
     );
 }
 
+/// Follows an execution on either backend, showing each event; its description at the end.
+pub async fn follow_on(
+    backend: &Backend,
+    name: &str,
+    view: &LiveView,
+) -> anyhow::Result<Description> {
+    Ok(match backend {
+        Backend::Local(local) => local.follow(name, |e| view.show(e)).await?,
+        Backend::Aws(sfn) => {
+            sfn.follow(name, |v| {
+                if let Ok(e) = serde_json::from_value::<HistoryEvent>(v.clone()) {
+                    view.show(&e);
+                }
+            })
+            .await?
+        }
+    })
+}
+
 /// Runs `feedpipe watch`.
 pub fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
-    let local = local(args.r#where.config.as_deref(), false)?;
     let view = LiveView::new();
-    let d = runtime()?.block_on(local.follow(&args.execution, |e| view.show(e)))?;
+    let d = runtime()?.block_on(async {
+        let backend = args.target.backend(false).await?;
+        follow_on(&backend, &args.execution, &view).await
+    })?;
     view.finish(&d);
     Ok(status_code(&d))
 }
 
 /// Runs `feedpipe stop`.
 pub fn stop(args: StopArgs) -> anyhow::Result<ExitCode> {
-    let local = local(args.r#where.config.as_deref(), false)?;
-    let d = runtime()?.block_on(local.stop(
-        &args.execution,
-        args.error.as_deref(),
-        args.cause.as_deref(),
-    ))?;
+    let d = runtime()?.block_on(async {
+        let (e, c) = (args.error.as_deref(), args.cause.as_deref());
+        Ok::<_, anyhow::Error>(match args.target.backend(false).await? {
+            Backend::Local(local) => local.stop(&args.execution, e, c).await?,
+            Backend::Aws(sfn) => sfn.stop(&args.execution, e, c).await?,
+        })
+    })?;
     println!("{}: {}", d.name, d.status.as_str());
     Ok(ExitCode::SUCCESS)
 }

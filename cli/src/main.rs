@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod asl_cmd;
+mod backend;
 mod config;
 mod feed_cmd;
 mod graph_cmd;

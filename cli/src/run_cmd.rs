@@ -27,6 +27,7 @@ use statemachine::engine::{
 };
 use statemachine::validate::{validate, Severity};
 
+use crate::backend::{Backend, Target};
 use crate::config::Loaded;
 use crate::view::LiveView;
 
@@ -64,9 +65,8 @@ pub struct RunArgs {
 /// Start a pipeline run in the background and print its execution name.
 #[derive(clap::Args)]
 pub struct StartArgs {
-    /// The configuration file (default ./feedpipe.toml, else the embedded example).
-    #[arg(long, env = "FEEDPIPE_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: Target,
     /// The feed to run the pipeline for.
     #[arg(long)]
     pub feed: String,
@@ -84,9 +84,8 @@ pub struct StartArgs {
 /// Resume a FAILED, TIMED_OUT or ABORTED execution from the state that did not finish.
 #[derive(clap::Args)]
 pub struct RedriveArgs {
-    /// The configuration file (default ./feedpipe.toml, else the embedded example).
-    #[arg(long, env = "FEEDPIPE_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: Target,
     /// The execution's name.
     pub execution: String,
     /// Print one JSON object {"execution","status","output","error","cause"} (and no live view).
@@ -108,9 +107,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Runs `feedpipe redrive`.
+/// Runs `feedpipe redrive`: locally in this process to the new end; with `--aws`,
+/// RedriveExecution, then the execution followed to its new end.
 pub fn redrive(args: RedriveArgs) -> anyhow::Result<ExitCode> {
-    let local = local(args.config.as_deref(), true)?;
+    if args.target.aws {
+        let view = LiveView::new();
+        let d = runtime()?.block_on(async {
+            let backend = args.target.backend(false).await?;
+            let Backend::Aws(sfn) = &backend else {
+                unreachable!("--aws gives the AWS backend")
+            };
+            sfn.redrive(&args.execution).await?;
+            crate::inspect_cmd::follow_on(&backend, &args.execution, &view).await
+        })?;
+        if args.json {
+            println!("{}", d.summary_json());
+        } else {
+            view.finish(&d);
+        }
+        return Ok(status_code(&d));
+    }
+    let local = local(args.target.config.as_deref(), true)?;
     let name = args.execution;
     follow_result(args.json, move |view| async move {
         local.redrive(&name, view).await
@@ -120,7 +137,27 @@ pub fn redrive(args: RedriveArgs) -> anyhow::Result<ExitCode> {
 /// Runs `feedpipe start`: `feedpipe run` in a background process of its own (its output in
 /// `.feedpipe/logs/EXECUTION/engine.log`); returns when the execution exists.
 pub fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
-    let loaded = Loaded::load(args.config.as_deref())?;
+    if args.target.aws {
+        let name = args.name.clone().unwrap_or_else(|| {
+            runs::local::manual_name(&args.feed, runs::clock::SystemClock.now_ms())
+        });
+        let d = runtime()?.block_on(async {
+            let Backend::Aws(sfn) = args.target.backend(false).await? else {
+                unreachable!("--aws gives the AWS backend")
+            };
+            Ok::<_, anyhow::Error>(sfn.start(&args.feed, &name).await?)
+        })?;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"execution": d.name, "status": d.status.as_str(), "executionArn": d.execution_arn})
+            );
+        } else {
+            println!("{}", d.name);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let loaded = Loaded::load(args.target.config.as_deref())?;
     let project = loaded.project()?;
     if project.config.feed(&args.feed).is_none() {
         bail!(

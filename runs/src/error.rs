@@ -68,11 +68,17 @@ pub enum RunsError {
     /// Something the run needs could not be set up (the store, the worker program).
     #[error("{0}")]
     Setup(String),
+    /// An AWS call failed (the message names the call and what to check).
+    #[error("{0}")]
+    Aws(String),
 }
 
 impl RunsError {
     /// Whether the error is the user's to fix (exit 2) rather than a failed execution.
     pub fn is_usage(&self) -> bool {
-        !matches!(self, RunsError::Io { .. } | RunsError::Corrupt { .. })
+        !matches!(
+            self,
+            RunsError::Io { .. } | RunsError::Corrupt { .. } | RunsError::Aws(_)
+        )
     }
 }

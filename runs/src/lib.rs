@@ -11,6 +11,7 @@ pub mod error;
 pub mod integrations;
 pub mod local;
 pub mod scheduler;
+pub mod sfn;
 pub mod store;
 
 pub use error::RunsError;

@@ -1,0 +1,190 @@
+//! The execution commands with `--aws`, against moto server's Step Functions (over HTTP; the
+//! test script starts it): start, watch to the end, describe, history, executions with a status
+//! filter, stop. Moto runs Pass, Wait and Succeed states once told to execute state machines;
+//! it has no RedriveExecution and fails Batch `.sync` tasks, so the definition has neither
+//! (redrive is tested against `aws-smithy-mocks` in `runs`).
+
+use std::process::Output;
+
+use serde_json::{json, Value};
+
+fn endpoint() -> String {
+    store::testing::moto_endpoint()
+}
+
+fn feedpipe(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_feedpipe"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint())
+        .env_remove("FEEDPIPE_STATE_MACHINE_ARN")
+        .output()
+        .unwrap()
+}
+
+fn json_of(out: Output) -> (i32, Value) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), v)
+}
+
+/// A state machine on moto, executing for real.
+fn state_machine(name: &str, definition: Value) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{}/moto-api/config", endpoint()))
+            .header("content-type", "application/json")
+            .body(json!({"stepfunctions": {"execute_state_machine": true}}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        let sdk = store::s3::sdk_config(Some(&endpoint())).await;
+        let sfn = aws_sdk_sfn::Client::new(&sdk);
+        sfn.create_state_machine()
+            .name(format!("{name}-{}", std::process::id()))
+            .definition(definition.to_string())
+            .role_arn("arn:aws:iam::123456789012:role/feedpipe-states")
+            .send()
+            .await
+            .unwrap()
+            .state_machine_arn
+    })
+}
+
+/// `args` with `--aws --state-machine ARN`.
+fn aws_args(args: &[&str], arn: &str) -> Vec<String> {
+    let mut v: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    v.extend(["--aws".into(), "--state-machine".into(), arn.to_string()]);
+    v
+}
+
+fn run(args: Vec<String>) -> Output {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    feedpipe(&refs)
+}
+
+#[test]
+fn start_watch_describe_history_executions_and_stop_work_against_step_functions() {
+    let quick = state_machine(
+        "feedpipe-quick",
+        json!({"StartAt": "Check", "States": {
+            "Check": {"Type": "Pass", "Result": "checked", "ResultPath": "$.check", "Next": "Pause"},
+            "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+            "Done": {"Type": "Succeed"}}}),
+    );
+    let with = |args: &[&str]| aws_args(args, &quick);
+
+    let (code, started) = json_of(run(with(&[
+        "start",
+        "--feed",
+        "jobs",
+        "--name",
+        "jobs-aws-1",
+        "--json",
+    ])));
+    assert_eq!(code, 0, "{started}");
+    assert_eq!(started["execution"], "jobs-aws-1");
+
+    let out = run(with(&["watch", "jobs-aws-1"]));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        shown.contains("→ Check") && shown.contains("succeeded"),
+        "{shown}"
+    );
+
+    let (code, d) = json_of(run(with(&["describe", "jobs-aws-1", "--json"])));
+    assert_eq!(code, 0);
+    assert_eq!(d["status"], "SUCCEEDED");
+    assert_eq!(d["output"]["check"], "checked");
+    assert_eq!(d["output"]["feed"], "jobs");
+
+    let (code, h) = json_of(run(with(&["history", "jobs-aws-1", "--json"])));
+    assert_eq!(code, 0);
+    let types: Vec<&str> = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.first(), Some(&"ExecutionStarted"), "{types:?}");
+    assert_eq!(types.last(), Some(&"ExecutionSucceeded"), "{types:?}");
+    assert!(types.contains(&"WaitStateEntered"), "{types:?}");
+
+    let slow = state_machine(
+        "feedpipe-slow",
+        json!({"StartAt": "Pause", "States": {
+            "Pause": {"Type": "Wait", "Seconds": 600, "End": true}}}),
+    );
+    let slow_with = |args: &[&str]| aws_args(args, &slow);
+    let out = run(slow_with(&[
+        "start",
+        "--feed",
+        "jobs",
+        "--name",
+        "jobs-aws-2",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, running) = json_of(run(slow_with(&[
+        "executions",
+        "--status",
+        "RUNNING",
+        "--json",
+    ])));
+    assert_eq!(running["executions"][0]["name"], "jobs-aws-2");
+    let out = run(slow_with(&[
+        "stop",
+        "jobs-aws-2",
+        "--error",
+        "Manual",
+        "--cause",
+        "test",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, d) = json_of(run(slow_with(&["describe", "jobs-aws-2", "--json"])));
+    assert_eq!(d["status"], "ABORTED");
+    let (_, aborted) = json_of(run(slow_with(&[
+        "executions",
+        "--status",
+        "ABORTED",
+        "--json",
+    ])));
+    assert_eq!(aborted["executions"].as_array().unwrap().len(), 1);
+    let (_, none) = json_of(run(slow_with(&[
+        "executions",
+        "--status",
+        "SUCCEEDED",
+        "--json",
+    ])));
+    assert_eq!(none["executions"].as_array().unwrap().len(), 0);
+
+    let out = run(with(&["describe", "no-such-run"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    let out = feedpipe(&["executions", "--aws"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--state-machine"));
+}
