@@ -13,6 +13,7 @@ mod config;
 mod feed_cmd;
 mod graph_cmd;
 mod run_cmd;
+mod synth_cmd;
 
 /// Keep downstream systems in step with large XML feeds.
 ///
@@ -38,6 +39,8 @@ enum Command {
     Graph(graph_cmd::GraphArgs),
     /// Run an ASL definition locally, to its end.
     Run(run_cmd::RunArgs),
+    /// Print the CloudFormation template of the AWS deployment.
+    Synth(synth_cmd::SynthArgs),
     /// Work with feed files directly: index, diff, extract.
     #[command(subcommand)]
     Feed(feed_cmd::FeedCommand),
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => graph_cmd::run(args),
         Command::Feed(cmd) => feed_cmd::run(cmd),
         Command::Run(args) => run_cmd::run(args),
+        Command::Synth(args) => synth_cmd::run(args),
     };
     match result {
         Ok(code) => code,
