@@ -266,6 +266,8 @@ fn outputs(store: &Store) -> Value {
         "ConfigUrl": { "Description": "Where feedpipe deploy uploads feedpipe.toml (FEEDPIPE_CONFIG)", "Value": store.config_url() },
         "TopicArn": { "Description": "The events topic", "Value": cfn::r("EventsTopic") },
         "JobQueueArn": { "Description": "The Batch job queue", "Value": cfn::r("JobQueue") },
+        "DiffFunctionArn": { "Description": "The feedpipe-diff Lambda", "Value": cfn::get_att("DiffFunction", "Arn") },
+        "ShapeFunctionArn": { "Description": "The feedpipe-shape Lambda", "Value": cfn::get_att("ShapeFunction", "Arn") },
         "ScheduleDeadLetterQueueUrl": { "Description": "Schedule invocations that failed every retry", "Value": cfn::r("ScheduleDeadLetterQueue") },
         "ConsoleUrl": {
             "Description": "The state machine in the Step Functions console",
