@@ -60,7 +60,8 @@ impl Default for AwsConfig {
 /// Whether Fargate offers a task of `vcpu` vCPUs with `memory_mib` MiB of memory.
 pub fn fargate_size_ok(vcpu: f64, memory_mib: u32) -> bool {
     let m = memory_mib;
-    let steps = |lo: u32, hi: u32, step: u32| (lo..=hi).contains(&m) && (m - lo) % step == 0;
+    let steps =
+        |lo: u32, hi: u32, step: u32| (lo..=hi).contains(&m) && (m - lo).is_multiple_of(step);
     if vcpu == 0.25 {
         matches!(m, 512 | 1024 | 2048)
     } else if vcpu == 0.5 {

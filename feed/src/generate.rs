@@ -297,7 +297,7 @@ fn record<W: Write>(out: &mut Out<W>, opts: &GenOptions, i: u64, variant: u64) -
         for _ in 0..2 + rng.next() % 4 {
             sentence(&mut rng, &mut text, opts.natural);
         }
-        if rng.next() % 4 == 0 {
+        if rng.next().is_multiple_of(4) {
             text.push_str(pick(&mut rng, SENTENCES));
         }
         text.push_str("</p>\n");
@@ -409,7 +409,7 @@ fn sentence(rng: &mut Rng, out: &mut String, natural: bool) {
         } else {
             out.push_str(w);
         }
-        if rng.next() % 16 == 0 {
+        if rng.next().is_multiple_of(16) {
             out.push_str(&format!(" {}", rng.next() % 10_000));
         }
     }

@@ -93,7 +93,7 @@ impl IdSet {
     }
 
     fn push_sorted(&mut self, prev: &[u8], id: &[u8]) {
-        let prev = if self.len % BLOCK == 0 {
+        let prev = if self.len.is_multiple_of(BLOCK) {
             self.blocks.push(self.data.len() as u64);
             &[]
         } else {
