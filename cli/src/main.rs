@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod asl_cmd;
 mod config;
+mod deploy_cmd;
 mod feed_cmd;
 mod graph_cmd;
 mod run_cmd;
@@ -39,6 +40,8 @@ enum Command {
     Graph(graph_cmd::GraphArgs),
     /// Run an ASL definition locally, to its end.
     Run(run_cmd::RunArgs),
+    /// Create or update the AWS deployment (CloudFormation stack), upload code and configuration.
+    Deploy(deploy_cmd::DeployArgs),
     /// Print the CloudFormation template of the AWS deployment.
     Synth(synth_cmd::SynthArgs),
     /// Work with feed files directly: index, diff, extract.
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Feed(cmd) => feed_cmd::run(cmd),
         Command::Run(args) => run_cmd::run(args),
         Command::Synth(args) => synth_cmd::run(args),
+        Command::Deploy(args) => deploy_cmd::run(args),
     };
     match result {
         Ok(code) => code,

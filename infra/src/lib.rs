@@ -14,6 +14,7 @@
 
 mod batch;
 pub mod cfn;
+pub mod deploy;
 mod functions;
 mod machine;
 pub mod policy;
