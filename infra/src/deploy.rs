@@ -33,6 +33,15 @@ pub enum DeployError {
     /// The configuration's store is not on S3.
     #[error("store {0:?}: a deployed feedpipe keeps its store in the stack's bucket: set store = \"s3://BUCKET/prefix\" in the configuration")]
     StoreNotS3(String),
+    /// A feed or sink URL of the configuration names a local file, which no job in AWS can
+    /// reach.
+    #[error("{key} = {url:?}: a deployed job cannot read or write local files: use an http(s):// or s3:// URL")]
+    LocalUrl {
+        /// The configuration key, e.g. `feed[0].sink.url`.
+        key: String,
+        /// The URL.
+        url: String,
+    },
     /// A Lambda zip is missing from `--lambda-zips`.
     #[error("no zip for {function} in {dir}: expected {function}/bootstrap.zip (cargo lambda build --output-format zip) or {function}.zip")]
     MissingZip {
@@ -116,6 +125,7 @@ impl DeployError {
         matches!(
             self,
             DeployError::StoreNotS3(_)
+                | DeployError::LocalUrl { .. }
                 | DeployError::MissingZip { .. }
                 | DeployError::Read { .. }
                 | DeployError::MissingParameters { .. }
@@ -255,6 +265,18 @@ pub async fn deploy(
         }
         None => return Err(DeployError::StoreNotS3(request.store_url.clone())),
     };
+    if let Ok(config) = feed::config::Config::parse(&request.config_text, "feedpipe.toml") {
+        for (i, f) in config.feeds.iter().enumerate() {
+            for (key, url) in [("url", &f.url), ("sink.url", &f.sink.url)] {
+                if url.starts_with("file://") {
+                    return Err(DeployError::LocalUrl {
+                        key: format!("feed[{i}].{key}"),
+                        url: url.clone(),
+                    });
+                }
+            }
+        }
+    }
     let template_params = request.template["Parameters"]
         .as_object()
         .cloned()

@@ -271,6 +271,19 @@ async fn a_failed_deploy_names_the_failing_resource_and_its_reason() {
         "{text}"
     );
 
+    // A feed or sink on local files cannot be deployed.
+    let mut r = request(&stack, "s3://x-placeholder", &[]);
+    r.config_text = r
+        .config_text
+        .replace("https://sink.example.com/jobs", "file://out");
+    let e = deploy(&cfn, &s3, &r, &mut |_| {}).await.unwrap_err();
+    assert!(e.is_usage());
+    assert!(
+        e.to_string()
+            .starts_with("feed[0].sink.url = \"file://out\""),
+        "{e}"
+    );
+
     // And a configuration whose store is not on S3 is refused up front.
     let mut r = request(&stack, "s3://x-placeholder", &[]);
     r.store_url = "file://.feedpipe/store".into();
