@@ -58,15 +58,18 @@ pub(crate) fn add(resources: &mut Map<String, Value>, store: &Store, _config: &C
         logs("DiffFunctionLogGroup"),
         xray.clone(),
     ];
+    // The functions' trust policies carry no aws:SourceAccount condition: Lambda assumes an
+    // execution role itself, not on behalf of a caller, so the confused-deputy guard of the
+    // other roles does not apply.
     resources.insert(
         "DiffFunctionRole".into(),
-        role("lambda.amazonaws.com", true, "diff-feed", diff),
+        role("lambda.amazonaws.com", false, "diff-feed", diff),
     );
     resources.insert(
         "ShapeFunctionRole".into(),
         role(
             "lambda.amazonaws.com",
-            true,
+            false,
             "shape-notification",
             vec![logs("ShapeFunctionLogGroup"), xray],
         ),
