@@ -350,11 +350,27 @@ fn cfn_lint_finds_no_errors_and_only_justified_warnings() {
             "justified cfn-lint warning no longer occurs: {l}"
         );
     }
+    // The configuration-driven parts the example lacks (S3 feed and sink, a second feed, a time
+    // zone, job sizes, a store prefix) lint clean too.
+    let variant = infra::synth_config(&Config::parse(TWO_FEEDS, "two.toml").unwrap()).unwrap();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("infra-template");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("two-feeds.template.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&variant).unwrap()).unwrap();
+    let out = Command::new(tool("FEEDPIPE_CFN_LINT", ".cache/venv/bin/cfn-lint"))
+        .arg("--")
+        .arg(&file)
+        .output()
+        .expect("cfn-lint runs");
+    assert!(
+        out.status.success(),
+        "cfn-lint on the two-feed variant:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
     // cfn-lint really checks: a job definition with a bad property is an error.
     let mut broken = example_template();
     broken["Resources"]["CheckJobDefinition"]["Properties"]["Type"] = "no-such-type".into();
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("infra-template");
-    std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("broken.template.json");
     std::fs::write(&file, serde_json::to_string_pretty(&broken).unwrap()).unwrap();
     let out = Command::new(tool("FEEDPIPE_CFN_LINT", ".cache/venv/bin/cfn-lint"))
