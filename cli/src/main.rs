@@ -11,11 +11,13 @@ use clap::{Parser, Subcommand};
 mod asl_cmd;
 mod backend;
 mod config;
+mod deploy_cmd;
 mod feed_cmd;
 mod graph_cmd;
 mod inspect_cmd;
 mod run_cmd;
 mod schedule_cmd;
+mod synth_cmd;
 mod view;
 
 /// Keep downstream systems in step with large XML feeds.
@@ -58,6 +60,10 @@ enum Command {
     Redrive(run_cmd::RedriveArgs),
     /// Start each feed on its schedule (the local EventBridge Scheduler), or print the plan.
     Schedule(schedule_cmd::ScheduleArgs),
+    /// Create or update the AWS deployment (CloudFormation stack), upload code and configuration.
+    Deploy(deploy_cmd::DeployArgs),
+    /// Print the CloudFormation template of the AWS deployment.
+    Synth(synth_cmd::SynthArgs),
     /// Work with feed files directly: index, diff, extract.
     #[command(subcommand)]
     Feed(feed_cmd::FeedCommand),
@@ -86,6 +92,8 @@ fn main() -> ExitCode {
         Command::Stop(args) => inspect_cmd::stop(args),
         Command::Redrive(args) => run_cmd::redrive(args),
         Command::Schedule(args) => schedule_cmd::run(args),
+        Command::Synth(args) => synth_cmd::run(args),
+        Command::Deploy(args) => deploy_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -22,6 +22,63 @@ pub struct Config {
     pub feeds: Vec<FeedConfig>,
     /// The optional `[pipeline]` table: settings of the state machine itself.
     pub pipeline: PipelineConfig,
+    /// The optional `[aws]` table: sizes of the deployed jobs (used by `feedpipe synth`).
+    pub aws: AwsConfig,
+}
+
+/// The `[aws]` table: what the CloudFormation template gives the Batch jobs.
+///
+/// vCPU and memory must be a pair that Fargate offers (e.g. 1 vCPU with 2048 to 8192 MiB in
+/// steps of 1024); [`fargate_size_ok`] says which.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AwsConfig {
+    /// vCPUs of the CheckFeed job (default 1).
+    pub check_vcpu: f64,
+    /// Memory of the CheckFeed job in MiB (default 2048).
+    pub check_memory_mib: u32,
+    /// vCPUs of the ConsumeFeed job (default 1).
+    pub consume_vcpu: f64,
+    /// Memory of the ConsumeFeed job in MiB (default 2048).
+    pub consume_memory_mib: u32,
+    /// Fargate ephemeral storage of both jobs in GiB, 21 to 200 (default 50): the index's spill
+    /// directory (`FEEDPIPE_TMPDIR`) lives there.
+    pub ephemeral_storage_gib: u32,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        AwsConfig {
+            check_vcpu: 1.0,
+            check_memory_mib: 2048,
+            consume_vcpu: 1.0,
+            consume_memory_mib: 2048,
+            ephemeral_storage_gib: 50,
+        }
+    }
+}
+
+/// Whether Fargate offers a task of `vcpu` vCPUs with `memory_mib` MiB of memory.
+pub fn fargate_size_ok(vcpu: f64, memory_mib: u32) -> bool {
+    let m = memory_mib;
+    let steps =
+        |lo: u32, hi: u32, step: u32| (lo..=hi).contains(&m) && (m - lo).is_multiple_of(step);
+    if vcpu == 0.25 {
+        matches!(m, 512 | 1024 | 2048)
+    } else if vcpu == 0.5 {
+        steps(1024, 4096, 1024)
+    } else if vcpu == 1.0 {
+        steps(2048, 8192, 1024)
+    } else if vcpu == 2.0 {
+        steps(4096, 16384, 1024)
+    } else if vcpu == 4.0 {
+        steps(8192, 30720, 1024)
+    } else if vcpu == 8.0 {
+        steps(16384, 61440, 4096)
+    } else if vcpu == 16.0 {
+        steps(32768, 122880, 8192)
+    } else {
+        false
+    }
 }
 
 /// The `[pipeline]` table.
@@ -57,7 +114,8 @@ pub struct FeedConfig {
     pub empty_cdata: EmptyCdata,
     /// EventBridge schedule expression: `rate(...)` or 6-field `cron(...)`.
     pub schedule: String,
-    /// The IANA time zone the schedule's wall-clock times are in (`None`: UTC).
+    /// The IANA time zone the schedule's wall-clock times are in (`schedule_timezone`, e.g.
+    /// `Europe/London`); UTC when unset.
     pub schedule_timezone: Option<String>,
     /// Where the changes are delivered.
     pub sink: SinkConfig,
@@ -135,6 +193,17 @@ struct RawConfig {
     #[serde(default)]
     feed: Vec<Spanned<RawFeed>>,
     pipeline: Option<RawPipeline>,
+    aws: Option<RawAws>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAws {
+    check_vcpu: Option<Spanned<f64>>,
+    check_memory_mib: Option<Spanned<i64>>,
+    consume_vcpu: Option<Spanned<f64>>,
+    consume_memory_mib: Option<Spanned<i64>>,
+    ephemeral_storage_gib: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -358,11 +427,16 @@ impl Config {
                 pipeline.consume_timeout_seconds,
             )?;
         }
+        let aws = match raw.aws {
+            None => AwsConfig::default(),
+            Some(a) => parse_aws(a, &at)?,
+        };
         Ok(Config {
             store,
             notify,
             feeds,
             pipeline,
+            aws,
         })
     }
 
@@ -389,6 +463,91 @@ impl Config {
             fix(&mut f.sink.url);
         }
     }
+}
+
+fn parse_aws(
+    a: RawAws,
+    at: &impl Fn(Range<usize>, &str, String) -> ConfigError,
+) -> Result<AwsConfig, ConfigError> {
+    let d = AwsConfig::default();
+    let int = |v: Option<Spanned<i64>>, key: &str, default: u32, range: Range<i64>| match v {
+        None => Ok((default, 0..0)),
+        Some(v) if range.contains(v.get_ref()) => Ok((*v.get_ref() as u32, v.span())),
+        Some(v) => Err(at(
+            v.span(),
+            &format!("aws.{key}"),
+            format!(
+                "{} is out of range: use {} to {}",
+                v.get_ref(),
+                range.start,
+                range.end - 1
+            ),
+        )),
+    };
+    let float = |v: Option<Spanned<f64>>, default: f64| match v {
+        None => (default, 0..0),
+        Some(v) => (*v.get_ref(), v.span()),
+    };
+    let (check_memory_mib, check_memory_span) = int(
+        a.check_memory_mib,
+        "check_memory_mib",
+        d.check_memory_mib,
+        512..122_881,
+    )?;
+    let (consume_memory_mib, consume_memory_span) = int(
+        a.consume_memory_mib,
+        "consume_memory_mib",
+        d.consume_memory_mib,
+        512..122_881,
+    )?;
+    let (ephemeral_storage_gib, _) = int(
+        a.ephemeral_storage_gib,
+        "ephemeral_storage_gib",
+        d.ephemeral_storage_gib,
+        21..201,
+    )?;
+    let (check_vcpu, check_vcpu_span) = float(a.check_vcpu, d.check_vcpu);
+    let (consume_vcpu, consume_vcpu_span) = float(a.consume_vcpu, d.consume_vcpu);
+    for (job, vcpu, vcpu_span, memory, memory_span) in [
+        (
+            "check",
+            check_vcpu,
+            check_vcpu_span,
+            check_memory_mib,
+            check_memory_span,
+        ),
+        (
+            "consume",
+            consume_vcpu,
+            consume_vcpu_span,
+            consume_memory_mib,
+            consume_memory_span,
+        ),
+    ] {
+        if !fargate_size_ok(vcpu, memory) {
+            let (key, span) = if vcpu_span.is_empty() {
+                (format!("aws.{job}_memory_mib"), memory_span)
+            } else {
+                (format!("aws.{job}_vcpu"), vcpu_span)
+            };
+            return Err(at(
+                span,
+                &key,
+                format!(
+                    "Fargate has no task of {vcpu} vCPU with {memory} MiB: use 0.25, 0.5, 1, 2, 4, 8 \
+                     or 16 vCPU with a memory size Fargate offers for it (1 vCPU: 2048 to 8192 MiB \
+                     in steps of 1024)"
+                ),
+            ));
+        }
+    }
+    Ok(AwsConfig {
+        check_vcpu,
+        check_memory_mib,
+        consume_vcpu,
+        consume_memory_mib,
+        ephemeral_storage_gib,
+    })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -499,6 +658,62 @@ parallelism = 4
         assert!(check_schedule("rate(1 days)").is_err());
         assert!(check_schedule("cron(0 6 * * *)").is_err());
         assert!(check_schedule("cron(0 6 * * * *)").is_err());
+    }
+
+    #[test]
+    fn aws_table_and_timezone() {
+        let c = Config::parse(GOOD, "x.toml").unwrap();
+        assert_eq!(c.aws, AwsConfig::default());
+        assert_eq!(c.feeds[0].schedule_timezone, None);
+
+        let text = GOOD.replace(
+            "schedule = \"cron(0 6 * * ? *)\"",
+            "schedule = \"cron(0 6 * * ? *)\"\nschedule_timezone = \"Europe/London\"",
+        )
+            + "\n[aws]\ncheck_vcpu = 2\ncheck_memory_mib = 4096\nephemeral_storage_gib = 100\n";
+        let c = Config::parse(&text, "x.toml").unwrap();
+        assert_eq!(
+            c.feeds[0].schedule_timezone.as_deref(),
+            Some("Europe/London")
+        );
+        assert_eq!((c.aws.check_vcpu, c.aws.check_memory_mib), (2.0, 4096));
+        assert_eq!(c.aws.ephemeral_storage_gib, 100);
+        assert_eq!(c.aws.consume_memory_mib, 2048);
+
+        let bad = GOOD.replace(
+            "schedule = \"cron(0 6 * * ? *)\"",
+            "schedule_timezone = \"london time\"",
+        );
+        let e = Config::parse(&bad, "x.toml").unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("feed[0].schedule_timezone", 9),
+            "{e}"
+        );
+
+        // 1 vCPU cannot have 1024 MiB on Fargate: the error names the key given and its line.
+        let e = Config::parse(
+            &(GOOD.to_string() + "\n[aws]\nconsume_memory_mib = 1024\n"),
+            "x.toml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("aws.consume_memory_mib", 16),
+            "{e}"
+        );
+        assert!(e.message.contains("1 vCPU with 1024 MiB"), "{e}");
+        let e =
+            Config::parse(&(GOOD.to_string() + "\n[aws]\ncheck_vcpu = 3\n"), "x.toml").unwrap_err();
+        assert_eq!(e.key, "aws.check_vcpu", "{e}");
+        let e = Config::parse(
+            &(GOOD.to_string() + "\n[aws]\nephemeral_storage_gib = 20\n"),
+            "x.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "aws.ephemeral_storage_gib", "{e}");
+        assert!(fargate_size_ok(0.25, 512) && !fargate_size_ok(0.25, 4096));
+        assert!(fargate_size_ok(8.0, 20480) && !fargate_size_ok(8.0, 17408));
     }
 
     #[test]
