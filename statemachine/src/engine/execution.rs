@@ -115,6 +115,22 @@ impl<'e> Execution<'e> {
         };
         let (definition, input, resume, exec) = {
             let mut r = lock(&self.record);
+            // An input StartExecution would have refused ends the execution before any state
+            // runs, without copies of it (callers should refuse it first: `check_start_input`).
+            if opening == EventType::ExecutionStarted {
+                if let Err(e) = super::check_start_input(&r.input) {
+                    drop(r);
+                    let failure = Failure::new(
+                        Some(crate::eval::ErrorKind::DataLimitExceeded.name().into()),
+                        Some(e.to_string()),
+                    );
+                    let outcome = match self.history.push(0, opening, details) {
+                        Err(_) => Err(Failure::history_full()),
+                        Ok(_) => Err(failure),
+                    };
+                    return self.close(1, outcome);
+                }
+            }
             let exec = ExecInfo {
                 arn: r.execution_arn.clone(),
                 name: r.name.clone(),
@@ -171,9 +187,14 @@ impl<'e> Execution<'e> {
             }
         };
         let prev = frame.prev;
+        self.close(prev, outcome)
+    }
+
+    /// Ends the attempt (closing event, status) and returns the finished record.
+    fn close(&self, prev: u64, outcome: Result<Value, Failure>) -> ExecutionRecord {
         self.finish(prev, outcome);
         let mut r = lock(&self.record);
-        r.stop_date_ms = Some(clock.now_ms());
+        r.stop_date_ms = Some(self.engine.clock.now_ms());
         let mut record = r.clone();
         record.history = self.history.take_events();
         record
@@ -189,7 +210,7 @@ impl<'e> Execution<'e> {
         match outcome {
             Ok(output) => {
                 let d = EventDetails {
-                    output: Some(output.clone()),
+                    output: Some(self.history.text(&output)),
                     ..EventDetails::default()
                 };
                 match self.history.push(prev, EventType::ExecutionSucceeded, d) {

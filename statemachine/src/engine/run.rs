@@ -249,12 +249,24 @@ impl<'e> Run<'e> {
         let lang = state.query_language().unwrap_or(frame.lang);
         let entered_ms = self.engine.clock.now_ms();
         let entered_prev = frame.prev;
+        // The input's text for the history, written once and shared with the previous event
+        // when equal; an input over the limits is shown (as far as it can be) and then fails.
+        let (text, fits) = if eval::exceeds_depth(input, eval::MAX_PAYLOAD_DEPTH) {
+            (None, Err(eval::too_deep(name)))
+        } else {
+            let text = frame.history.share(super::history::text_of(input));
+            let fits = match text.len() > eval::PAYLOAD_LIMIT_BYTES {
+                true => Err(eval::too_large(name)),
+                false => Ok(()),
+            };
+            (Some(text), fits)
+        };
         let entered_id = self.event(
             frame,
             EventType::entered(state.type_name()),
             EventDetails {
                 name: Some(name.to_string()),
-                input: Some(input.clone()),
+                input: text,
                 ..EventDetails::default()
             },
         )?;
@@ -266,7 +278,7 @@ impl<'e> Run<'e> {
             entered_ms,
             lang,
         };
-        if let Err(e) = eval::check_payload_size(input, name) {
+        if let Err(e) = fits {
             return Err(self.eval_failure(e, &here, frame));
         }
         match state {
@@ -332,22 +344,37 @@ impl<'e> Run<'e> {
         assigned: Option<Map<String, Value>>,
         next: Option<&str>,
     ) -> Result<Step, Failure> {
-        if let Err(e) = eval::check_payload_size(&output, here.name) {
-            return Err(self.eval_failure(e, here, frame));
-        }
-        let assigned = assigned.filter(|a| !a.is_empty());
-        if let Some(vars) = &assigned {
-            for (k, v) in vars {
-                frame.vars.own.insert(k.clone(), v.clone());
+        let text = match eval::payload_text(&output, here.name) {
+            Ok(text) => frame.history.share(text),
+            Err(e) => {
+                eval::drop_deep(output);
+                return Err(self.eval_failure(e, here, frame));
             }
+        };
+        let assigned = assigned.filter(|a| !a.is_empty());
+        let mut texts = None;
+        if let Some(vars) = assigned {
+            if vars
+                .values()
+                .any(|v| eval::exceeds_depth(v, eval::MAX_PAYLOAD_DEPTH))
+            {
+                vars.into_iter().for_each(|(_, v)| eval::drop_deep(v));
+                return Err(self.eval_failure(eval::too_deep(here.name), here, frame));
+            }
+            let mut list = Vec::with_capacity(vars.len());
+            for (k, v) in vars {
+                list.push((k.clone(), frame.history.text(&v)));
+                frame.vars.own.insert(k, v);
+            }
+            texts = Some(list);
         }
         self.event(
             frame,
             EventType::exited(here.state.type_name()),
             EventDetails {
                 name: Some(here.name.to_string()),
-                output: Some(output.clone()),
-                assigned_variables: assigned,
+                output: Some(text),
+                assigned_variables: texts,
                 ..EventDetails::default()
             },
         )?;

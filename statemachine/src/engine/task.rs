@@ -235,11 +235,11 @@ impl Run<'_> {
                 d.timeout_in_seconds = t.timeout_seconds;
                 if lambda {
                     d.resource = Some(r.arn.clone());
-                    d.input = Some(params.clone());
+                    d.input = Some(frame.history.text(params));
                     EventType::LambdaFunctionScheduled
                 } else {
                     d.region = Some(self.engine.options.region.clone());
-                    d.parameters = Some(params.clone());
+                    d.parameters = Some(frame.history.text(params));
                     d.heartbeat_in_seconds = t.heartbeat_seconds;
                     EventType::TaskScheduled
                 }
@@ -247,11 +247,11 @@ impl Run<'_> {
             Phase::Started if lambda => EventType::LambdaFunctionStarted,
             Phase::Started => EventType::TaskStarted,
             Phase::Submitted(response) => {
-                d.output = Some(response.clone());
+                d.output = Some(frame.history.text(response));
                 EventType::TaskSubmitted
             }
             Phase::Succeeded(out) => {
-                d.output = Some(out.clone());
+                d.output = Some(frame.history.text(out));
                 if lambda {
                     EventType::LambdaFunctionSucceeded
                 } else {
