@@ -69,7 +69,7 @@ impl<'e> Execution<'e> {
         engine: &'e Engine<'e>,
         mut record: ExecutionRecord,
         opening: EventType,
-        details: EventDetails,
+        mut details: EventDetails,
     ) -> Execution<'e> {
         let history = Recorder::new(
             engine.clock,
@@ -77,6 +77,8 @@ impl<'e> Execution<'e> {
             std::mem::take(&mut record.history),
         )
         .observed(engine.observer);
+        // The first state's input is usually the execution's: one string for both.
+        details.input = details.input.map(|t| history.remember(t));
         Execution {
             engine,
             record: Mutex::new(record),

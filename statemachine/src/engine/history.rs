@@ -513,6 +513,19 @@ impl<'c> Recorder<'c> {
         t
     }
 
+    /// `text` remembered as a recent payload (or the equal one remembered already).
+    pub(crate) fn remember(&self, text: JsonText) -> JsonText {
+        let mut recent = lock(&self.recent);
+        if let Some(t) = recent.iter().find(|t| **t == text) {
+            return t.clone();
+        }
+        if recent.len() == RECENT_TEXTS {
+            recent.pop_back();
+        }
+        recent.push_front(text.clone());
+        text
+    }
+
     /// The history text of `value`, shared as [`Recorder::share`] does.
     pub(crate) fn text(&self, value: &Value) -> JsonText {
         self.share(text_of(value))

@@ -34,6 +34,8 @@ mod test_state;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_limits;
+#[cfg(test)]
 mod tests_links;
 #[cfg(test)]
 mod tests_map_run;

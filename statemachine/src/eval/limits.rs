@@ -14,7 +14,10 @@ pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
 
 /// The deepest nesting of arrays and objects a payload may have in the local engine (a
 /// scalar is depth 0, `[1]` depth 1). Past it a state fails with `States.DataLimitExceeded`.
-pub const MAX_PAYLOAD_DEPTH: usize = 1000;
+/// Cloning, comparing, writing and dropping a `Value` recurse once per level: in a debug build
+/// a 2 MiB thread stack (tokio's and the test harness's default) overflows at about 1,250
+/// levels, so the bound leaves half of that for the code around it.
+pub const MAX_PAYLOAD_DEPTH: usize = 512;
 
 /// `Ok` when `value` fits the limits; otherwise the `States.DataLimitExceeded` error AWS raises,
 /// naming `who` (the state name, or a task's resource ARN for a task result). Stops reading
@@ -189,7 +192,7 @@ mod tests {
         let err = check_payload_size(&deep, "Wrap").unwrap_err();
         assert_eq!(err.error(), "States.DataLimitExceeded");
         assert!(
-            err.cause.contains("nested deeper than 1000 levels"),
+            err.cause.contains("nested deeper than 512 levels"),
             "{}",
             err.cause
         );
