@@ -5,10 +5,11 @@
 //! `cargo bench -p feedpipe-tests --bench engine_memory [-- CASE...]`, cases `pass-loop` (a
 //! Pass/Choice loop carrying a 200 KiB payload, the round counter in a variable), `map` (an
 //! inline Map of 10,000 items), `big-input` (a 10 MB input of 215,000 small objects, over the
-//! 256 KiB limit), `deep` (a loop that nests its payload one level per round, then `$..a`) and
+//! 256 KiB limit; `check_start_input` first, then the engine as if it had not been called),
+//! `deep` (a loop that nests its payload one level per round, then `$..a`) and
 //! `baseline` (the small Pass/Choice loop of `benches/engine.rs`, transitions per second).
 //! `ENGINE_MEMORY_ROUNDS` (default 10,000) sets the rounds of `pass-loop`,
-//! `ENGINE_MEMORY_DEPTH` (default 2,000) the depth of `deep`. Each child runs under a
+//! `ENGINE_MEMORY_DEPTH` (default 500) the depth of `deep`. Each child runs under a
 //! virtual-memory cap (`ENGINE_MEMORY_CAP_MIB`, default 8,192) so that a regression ends in
 //! an allocation failure, not in a machine out of memory.
 
@@ -94,10 +95,26 @@ fn child(case: &str) {
         "pass-loop" => pass_loop(env_num("ENGINE_MEMORY_ROUNDS", 10_000)),
         "map" => inline_map(10_000),
         "big-input" => big_input(215_000),
-        "deep" => deep(env_num("ENGINE_MEMORY_DEPTH", 2_000)),
+        "deep" => deep(env_num("ENGINE_MEMORY_DEPTH", 500)),
         other => panic!("unknown case {other}"),
     };
-    let input_bytes = serde_json::to_string(&input).map_or(0, |t| t.len());
+    let input_bytes = json_len(&input);
+    let (_, before_run) = rss_mib();
+    if case == "big-input" {
+        // What a caller does first: refuse the input as StartExecution would.
+        let t = Instant::now();
+        let refused = statemachine::engine::check_start_input(&input);
+        let (peak, _) = rss_mib();
+        println!(
+            "{case:<10} check_start_input: {} in {:.1} ms, peak RSS {peak:.1} MiB (the input value itself: {:.1} MiB)",
+            match &refused {
+                Ok(()) => "accepted".to_string(),
+                Err(e) => format!("refused ({e})"),
+            },
+            t.elapsed().as_secs_f64() * 1e3,
+            before_run - start_peak,
+        );
+    }
     let (record, wall) = execute(definition, input);
     let (peak, now) = rss_mib();
     let transitions = record
@@ -107,7 +124,7 @@ fn child(case: &str) {
         .count();
     let history_bytes: usize = record.history.iter().map(event_len).sum();
     println!(
-        "{case:<10} {note}: {} in {:.2} s ({:.0} transitions/s), {} events, history {:.1} MiB as JSON; input {:.1} KiB; peak RSS {:.1} MiB (at start {:.1}), RSS after {:.1} MiB{}",
+        "{case:<10} {note}: {} in {:.2} s ({:.0} transitions/s), {} events, history {:.1} MiB as JSON; input {:.1} KiB; peak RSS {:.1} MiB (at start {:.1}, input built {:.1}), RSS after {:.1} MiB{}",
         record.status.as_str(),
         wall.as_secs_f64(),
         transitions as f64 / wall.as_secs_f64().max(1e-9),
@@ -116,6 +133,7 @@ fn child(case: &str) {
         input_bytes as f64 / 1024.0,
         peak,
         start_peak,
+        before_run,
         now,
         record
             .error
@@ -226,7 +244,7 @@ fn big_input(n: usize) -> (Value, Value, String) {
     let definition = json!({"StartAt": "First", "States": {
         "First": {"Type": "Pass", "End": true}}});
     let items: Vec<Value> = (0..n)
-        .map(|i| json!({"id": i, "sku": format!("SKU-{i:07}"), "quantity": i % 7, "unit": "box"}))
+        .map(|i| json!({"id": i, "sku": format!("SKU-{i:07}"), "qty": i % 7, "on": true}))
         .collect();
     (
         definition,
@@ -235,7 +253,8 @@ fn big_input(n: usize) -> (Value, Value, String) {
     )
 }
 
-/// Nests the payload one level a round (`{"a": previous}`), then counts `$..a`.
+/// Nests the payload one level a round (`{"a": previous}`), then counts `$..a` (past
+/// `MAX_PAYLOAD_DEPTH` levels the loop fails by name first).
 fn deep(depth: u64) -> (Value, Value, String) {
     let definition = json!({"StartAt": "Init", "States": {
         "Init": {"Type": "Pass", "Assign": {"round": 0}, "Next": "Wrap"},
