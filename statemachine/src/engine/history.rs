@@ -526,9 +526,27 @@ impl<'c> Recorder<'c> {
         text
     }
 
-    /// The history text of `value`, shared as [`Recorder::share`] does.
+    /// The history text of `value`, shared as [`Recorder::share`] does; when it equals a
+    /// recent one, found without writing it anywhere (no allocation).
     pub(crate) fn text(&self, value: &Value) -> JsonText {
-        self.share(text_of(value))
+        if crate::eval::exceeds_depth(value, crate::eval::MAX_PAYLOAD_DEPTH) {
+            return JsonText::from_text(TOO_DEEP_TEXT);
+        }
+        match self.recent_match(value) {
+            Some(t) => t,
+            None => self.share(serde_json::to_string(value).unwrap_or_default()),
+        }
+    }
+
+    /// The recent payload text `value` writes exactly, if any: compared byte by byte while
+    /// `value` is written, stopping at the first difference. `value` must be no deeper than
+    /// [`crate::eval::MAX_PAYLOAD_DEPTH`].
+    pub(crate) fn recent_match(&self, value: &Value) -> Option<JsonText> {
+        let recent = lock(&self.recent);
+        recent
+            .iter()
+            .find(|t| writes_as(value, t.as_str()))
+            .cloned()
     }
 
     /// The same recorder, telling `observer` of each event it appends.
@@ -592,6 +610,28 @@ impl<'c> Recorder<'c> {
     }
 }
 
+/// Whether `value`'s compact JSON text is exactly `text` (written against it, not kept).
+fn writes_as(value: &Value, text: &str) -> bool {
+    /// Accepts only the bytes `rest` starts with.
+    struct Same<'t>(&'t [u8]);
+    impl std::io::Write for Same<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            match self.0.strip_prefix(buf) {
+                Some(rest) => {
+                    self.0 = rest;
+                    Ok(buf.len())
+                }
+                None => Err(std::io::Error::other("different")),
+            }
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut same = Same(text.as_bytes());
+    serde_json::to_writer(&mut same, value).is_ok() && same.0.is_empty()
+}
+
 /// Events that end an execution attempt.
 pub(crate) fn is_terminal(kind: EventType) -> bool {
     matches!(
@@ -645,6 +685,11 @@ mod tests {
         let a = rec.text(&big);
         let b = rec.text(&big.clone());
         assert!(a.shares(&b));
+        // A prefix or an extension of a recent text is not that text.
+        let short = serde_json::json!({"records": vec!["x".repeat(100); 99]});
+        assert!(!rec.text(&short).shares(&a));
+        assert_eq!(rec.text(&short).to_value(), short);
+        assert!(rec.text(&big).shares(&a));
         assert_eq!(a.to_value(), big);
         let other = rec.text(&serde_json::json!({"n": 1}));
         assert!(!other.shares(&a));

@@ -254,7 +254,7 @@ impl<'e> Run<'e> {
         let (text, fits) = if eval::exceeds_depth(input, eval::MAX_PAYLOAD_DEPTH) {
             (None, Err(eval::too_deep(name)))
         } else {
-            let text = frame.history.share(super::history::text_of(input));
+            let text = frame.history.text(input);
             let fits = match text.len() > eval::PAYLOAD_LIMIT_BYTES {
                 true => Err(eval::too_large(name)),
                 false => Ok(()),
@@ -344,8 +344,19 @@ impl<'e> Run<'e> {
         assigned: Option<Map<String, Value>>,
         next: Option<&str>,
     ) -> Result<Step, Failure> {
-        let text = match eval::payload_text(&output, here.name) {
-            Ok(text) => frame.history.share(text),
+        // The output's text: a recent one when equal (a state that passes its input on), else
+        // written once, and only up to the size limit.
+        let text = if eval::exceeds_depth(&output, eval::MAX_PAYLOAD_DEPTH) {
+            Err(eval::too_deep(here.name))
+        } else {
+            match frame.history.recent_match(&output) {
+                Some(t) if t.len() > eval::PAYLOAD_LIMIT_BYTES => Err(eval::too_large(here.name)),
+                Some(t) => Ok(t),
+                None => eval::payload_text(&output, here.name).map(|t| frame.history.share(t)),
+            }
+        };
+        let text = match text {
+            Ok(text) => text,
             Err(e) => {
                 eval::drop_deep(output);
                 return Err(self.eval_failure(e, here, frame));

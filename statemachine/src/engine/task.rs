@@ -15,7 +15,7 @@ use super::states::{assign, jsonata_output};
 use super::test_state::Mock;
 use crate::asl::{QueryLanguage, TaskState};
 use crate::eval::{
-    apply_input_path, apply_output_path, apply_result_path, check_payload_size, evaluate_payload,
+    apply_input_path, apply_result_path, check_payload_size, evaluate_payload, output_path_owned,
     task_timeouts, uuid_v4, EvalError, TaskTimeouts,
 };
 
@@ -168,7 +168,7 @@ impl Run<'_> {
                     )?;
                     let after = apply_result_path(&s.result_path, input, selected)?;
                     self.inspect(here, "afterResultPath", || after.clone());
-                    Ok((apply_output_path(&s.output_path, &after, &scope)?, assigned))
+                    Ok((output_path_owned(&s.output_path, after, &scope)?, assigned))
                 }
                 QueryLanguage::Jsonata => {
                     let scope = scope.with_result(&result);

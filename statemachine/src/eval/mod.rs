@@ -43,6 +43,7 @@ pub mod timestamp;
 pub use error::{ErrorKind, EvalError};
 pub use fields::{
     apply_input_path, apply_output_path, apply_result_path, evaluate_assign, evaluate_payload,
+    input_path_ref, output_path_owned,
 };
 pub use limits::{
     check_payload_size, drop_deep, exceeds_depth, json_len, payload_text, too_deep, too_large,
