@@ -462,6 +462,26 @@ pub(crate) struct Recorder<'c> {
 /// How many recent payload texts a recorder compares a new one with.
 const RECENT_TEXTS: usize = 4;
 
+/// Texts shorter than this are not worth sharing (nor may they push a large payload out of the
+/// recent ones: a loop's counter changes every round, its payload not).
+const SHARED_TEXT_BYTES: usize = 256;
+
+/// The recent text at `i`, moved to the front (the most recently used).
+fn touch(recent: &mut VecDeque<JsonText>, i: usize) -> JsonText {
+    let t = recent.remove(i).unwrap_or_else(|| JsonText::from_text(""));
+    recent.push_front(t.clone());
+    t
+}
+
+/// `text` at the front of the recent texts, the least recently used one dropped if full.
+fn remember_in(recent: &mut VecDeque<JsonText>, text: JsonText) -> JsonText {
+    if recent.len() == RECENT_TEXTS {
+        recent.pop_back();
+    }
+    recent.push_front(text.clone());
+    text
+}
+
 /// What a history shows for a payload nested deeper than the engine accepts (whose text is not
 /// written: serializing it would recurse that deep).
 const TOO_DEEP_TEXT: &str = "\"(a value nested deeper than the engine accepts)\"";
@@ -501,29 +521,26 @@ impl<'c> Recorder<'c> {
     /// `text` as a history payload: the string of a recent payload with the same text, or a
     /// new one (then remembered).
     pub(crate) fn share(&self, text: String) -> JsonText {
+        if text.len() < SHARED_TEXT_BYTES {
+            return JsonText::from_text(text);
+        }
         let mut recent = lock(&self.recent);
-        if let Some(t) = recent.iter().find(|t| t.as_str() == text) {
-            return t.clone();
+        if let Some(i) = recent.iter().position(|t| t.as_str() == text) {
+            return touch(&mut recent, i);
         }
-        let t = JsonText::from_text(text);
-        if recent.len() == RECENT_TEXTS {
-            recent.pop_back();
-        }
-        recent.push_front(t.clone());
-        t
+        remember_in(&mut recent, JsonText::from_text(text))
     }
 
     /// `text` remembered as a recent payload (or the equal one remembered already).
     pub(crate) fn remember(&self, text: JsonText) -> JsonText {
+        if text.len() < SHARED_TEXT_BYTES {
+            return text;
+        }
         let mut recent = lock(&self.recent);
-        if let Some(t) = recent.iter().find(|t| **t == text) {
-            return t.clone();
+        if let Some(i) = recent.iter().position(|t| *t == text) {
+            return touch(&mut recent, i);
         }
-        if recent.len() == RECENT_TEXTS {
-            recent.pop_back();
-        }
-        recent.push_front(text.clone());
-        text
+        remember_in(&mut recent, text)
     }
 
     /// The history text of `value`, shared as [`Recorder::share`] does; when it equals a
@@ -542,11 +559,9 @@ impl<'c> Recorder<'c> {
     /// `value` is written, stopping at the first difference. `value` must be no deeper than
     /// [`crate::eval::MAX_PAYLOAD_DEPTH`].
     pub(crate) fn recent_match(&self, value: &Value) -> Option<JsonText> {
-        let recent = lock(&self.recent);
-        recent
-            .iter()
-            .find(|t| writes_as(value, t.as_str()))
-            .cloned()
+        let mut recent = lock(&self.recent);
+        let i = recent.iter().position(|t| writes_as(value, t.as_str()))?;
+        Some(touch(&mut recent, i))
     }
 
     /// The same recorder, telling `observer` of each event it appends.
@@ -693,6 +708,11 @@ mod tests {
         assert_eq!(a.to_value(), big);
         let other = rec.text(&serde_json::json!({"n": 1}));
         assert!(!other.shares(&a));
+        // Small texts (a loop's counter) neither share nor push a payload out.
+        for n in 0..10 {
+            rec.text(&serde_json::json!(n));
+        }
+        assert!(rec.text(&big).shares(&a));
         // A value too deep to write is shown as a note, not serialized.
         let mut deep = serde_json::json!(1);
         for _ in 0..100_000 {
