@@ -10,8 +10,8 @@ use serde_json::Value;
 use super::clock::lock;
 use super::failure::Failure;
 use super::history::{EventDetails, EventType, Recorder};
-use super::record::{ExecutionRecord, ExecutionStatus, ResumePoint};
-use super::run::{ExecInfo, Frame, Run, Vars};
+use super::record::{ExecutionRecord, ExecutionStatus};
+use super::run::{ExecInfo, Frame, Progress, Run, Vars};
 use super::Engine;
 use crate::asl::QueryLanguage;
 
@@ -22,7 +22,7 @@ pub struct Execution<'e> {
     history: Recorder<'e>,
     opening: Mutex<Option<(EventType, EventDetails)>>,
     abort: AbortSignal,
-    progress: Mutex<Option<ResumePoint>>,
+    progress: Mutex<Option<Progress>>,
 }
 
 /// A request to stop an execution from outside, and the wakers of the waits it interrupts.
@@ -104,7 +104,7 @@ impl<'e> Execution<'e> {
         r.history = self.history.events();
         if r.status == ExecutionStatus::Running {
             // Where a redrive would resume if this run ended now (e.g. its process died).
-            r.resume = lock(&self.progress).clone();
+            r.resume = lock(&self.progress).as_ref().map(Progress::point);
         }
         r
     }

@@ -50,6 +50,27 @@ pub(crate) struct Run<'e> {
     pub abort: Option<&'e AbortSignal>,
 }
 
+/// The state the top-level thread is in, with its input (shared, not copied) and variables:
+/// the point a redrive would resume from if the run ended now.
+#[derive(Debug, Clone)]
+pub(crate) struct Progress {
+    pub state: String,
+    pub input: Arc<Value>,
+    pub variables: Map<String, Value>,
+}
+
+impl Progress {
+    /// As a [`ResumePoint`] (copies the input).
+    pub(crate) fn point(&self) -> ResumePoint {
+        ResumePoint {
+            state: self.state.clone(),
+            input: (*self.input).clone(),
+            variables: self.variables.clone(),
+            children: None,
+        }
+    }
+}
+
 /// Variables of one scope over those of the scopes around it (read-only from inside).
 #[derive(Debug, Default)]
 pub(crate) struct Vars<'p> {
@@ -76,7 +97,7 @@ pub(crate) struct Frame<'p> {
     /// The history this thread writes to.
     pub history: &'p Recorder<'p>,
     /// Where the top-level thread publishes the state it is in (for a record saved mid-run).
-    pub progress: Option<&'p Mutex<Option<ResumePoint>>>,
+    pub progress: Option<&'p Mutex<Option<Progress>>>,
     /// Where a Map iteration or Parallel branch shows the event that would say its current
     /// state was stopped (`TaskStateAborted`, ...), should its Map or Parallel stop it.
     pub current: Option<&'p Mutex<Option<EventType>>>,
@@ -188,7 +209,8 @@ impl<'e> Run<'e> {
     ) -> BoxFuture<'a, Result<Value, Failure>> {
         Box::pin(async move {
             let mut name = start.to_string();
-            let mut input = input;
+            // Shared with the published progress, which then costs no copy of the input.
+            let mut input = Arc::new(input);
             let mut resume = resume;
             loop {
                 self.check_deadline()?;
@@ -201,16 +223,15 @@ impl<'e> Run<'e> {
                     *lock(c) = aborted_event(state);
                 }
                 if let Some(p) = frame.progress {
-                    let point = ResumePoint {
+                    let progress = Progress {
                         state: name.clone(),
                         input: input.clone(),
                         variables: frame.vars.own.clone(),
-                        children: None,
                     };
                     if let Some(observer) = self.engine.observer {
-                        observer.progress(&point);
+                        observer.progress(&progress.point());
                     }
-                    *lock(p) = Some(point);
+                    *lock(p) = Some(progress);
                 }
                 let step = self
                     .run_state(&name, state, &input, frame, resume.take())
@@ -218,14 +239,14 @@ impl<'e> Run<'e> {
                 match step {
                     Ok(Step::Next(next, output)) => {
                         name = next;
-                        input = output;
+                        input = Arc::new(output);
                     }
                     Ok(Step::End(output)) => return Ok(output),
                     Err(mut failure) => {
                         if failure.resume.is_none() && !failure.history_full {
                             failure.resume = Some(Box::new(ResumePoint {
                                 state: name.clone(),
-                                input,
+                                input: Arc::try_unwrap(input).unwrap_or_else(|a| (*a).clone()),
                                 variables: frame.vars.own.clone(),
                                 children: failure.children.take(),
                             }));

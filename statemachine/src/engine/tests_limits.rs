@@ -103,3 +103,62 @@ fn a_payload_carried_through_states_is_one_string_in_the_history() {
     assert!(texts.iter().all(|t| t.shares(texts[0])));
     assert_eq!(texts[0].to_value()["records"][499]["id"], 499);
 }
+
+/// Collects what an [`Observer`] is told.
+#[derive(Default)]
+struct Seen {
+    lines: std::sync::Mutex<Vec<String>>,
+    points: std::sync::Mutex<Vec<ResumePoint>>,
+}
+
+impl Observer for Seen {
+    fn event(&self, event: &HistoryEvent) {
+        let line = serde_json::to_string(event).unwrap_or_default();
+        self.lines.lock().unwrap().push(line);
+    }
+
+    fn progress(&self, resume: &ResumePoint) {
+        self.points.lock().unwrap().push(resume.clone());
+    }
+}
+
+#[test]
+fn the_observer_sees_each_event_as_its_json_line_and_each_top_level_state() {
+    let definition = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Result": {"n": 1}, "Assign": {"v": 2}, "Next": "B"},
+        "B": {"Type": "Pass", "End": true}}});
+    let clock = VirtualClock::new(T0);
+    let random = SeededRandom::new(1);
+    let integrations = Integrations::new();
+    let seen = Seen::default();
+    let mut engine = Engine::new(&clock, &random, &integrations);
+    engine.observer = Some(&seen);
+    let start = StartExecution {
+        state_machine_name: "M".into(),
+        name: "e".into(),
+        input: json!({"in": true}),
+        express: false,
+    };
+    let machine = crate::asl::StateMachine::from_value(definition).unwrap();
+    let r = clock
+        .block_on(engine.start(machine, start), None)
+        .expect("finishes");
+    let lines: Vec<String> = r
+        .history
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    assert_eq!(*seen.lines.lock().unwrap(), lines);
+    assert!(lines[2].contains(r#""output":"{\"n\":1}""#), "{}", lines[2]);
+    let points = seen.points.lock().unwrap();
+    assert_eq!(points.len(), 2);
+    assert_eq!(
+        (points[0].state.as_str(), &points[0].input),
+        ("A", &json!({"in": true}))
+    );
+    assert_eq!(
+        (points[1].state.as_str(), &points[1].input),
+        ("B", &json!({"n": 1}))
+    );
+    assert_eq!(points[1].variables.get("v"), Some(&json!(2)));
+}
