@@ -1,8 +1,10 @@
 //! Property: random definitions and inputs never panic the engine. Definitions are built from
 //! the ASL vocabulary (every state type, paths good and bad, templates with intrinsics and
-//! JSONata, Retry/Catch, Map/Parallel nesting, Next pointing anywhere), so most parse and many
-//! run; whatever they do, the engine must end with a status (or stop at the time horizon),
-//! never a panic. TestState gets the same states one at a time.
+//! JSONata, Retry/Catch, Map/Parallel nesting, Next pointing anywhere, templates that nest or
+//! double the payload each time round a loop), so most parse and many run; whatever they do,
+//! the engine must end with a status within its step budget (the history quota), a failure must
+//! carry an error name, and the process's peak memory must stay under a bound. TestState gets
+//! the same states one at a time. JSONPath `..` gets random deep values.
 
 use std::sync::Arc;
 
@@ -13,6 +15,8 @@ use statemachine::engine::{
     Engine, ExecutionStatus, InspectionLevel, Integrations, Mock, Recorded, Replay, SeededRandom,
     StartExecution, TaskError, TestStateInput, VirtualClock,
 };
+use statemachine::eval::jsonpath::QueryError;
+use statemachine::eval::{drop_deep, NoVariables, Scope};
 
 const NAMES: [&str; 5] = ["A", "B", "C", "D", "E"];
 
@@ -70,6 +74,8 @@ fn template() -> impl Strategy<Value = Value> {
         "States.Base64Decode($.a)",
         "States.Nope(1)",
         "States.Format(",
+        "States.Array($, $)",
+        "States.ArrayLength($..a)",
     ]);
     (prop::collection::vec(
         (
@@ -91,6 +97,8 @@ fn jsonata() -> impl Strategy<Value = Value> {
         "{% ( %}",
         "{% $states.result %}",
         "{% $nope() %}",
+        "{% [$states.input, $states.input] %}",
+        "{% {'a': $states.input} %}",
     ])
     .prop_map(Value::from)
 }
@@ -270,6 +278,126 @@ fn outcomes() -> impl Strategy<Value = Vec<Recorded>> {
         ],
         0..4,
     )
+}
+
+/// An input: a small random value, or one carrying a 100 KiB string (a few doublings from the
+/// 256 KiB limit).
+fn input() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        4 => json_value(),
+        1 => json_value().prop_map(|v| json!({"a": v, "b": "x".repeat(100 * 1024)})),
+    ]
+}
+
+/// This process's peak resident memory in MiB (Linux; 0 elsewhere).
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+/// The peak memory any case may bring the test process to.
+const RSS_BOUND_MIB: u64 = 256;
+
+/// A value nested `levels` deep, built without recursion: each level an object (`{"a": inner}`,
+/// sometimes with a sibling `b`) or an array (`[inner]`, sometimes with a scalar after it).
+fn deep_value(levels: &[(bool, bool)]) -> Value {
+    let mut v = json!(0);
+    for &(object, sibling) in levels {
+        v = if object {
+            let mut m = Map::new();
+            m.insert("a".into(), v);
+            if sibling {
+                m.insert("b".into(), json!(1));
+            }
+            Value::Object(m)
+        } else {
+            let mut a = vec![v];
+            if sibling {
+                a.push(json!("s"));
+            }
+            Value::Array(a)
+        };
+    }
+    v
+}
+
+/// How many objects in `v` have the key `a` (what `$..a` finds), counted without recursion.
+fn count_a(v: &Value) -> usize {
+    let mut n = 0;
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(m) => {
+                n += usize::from(m.contains_key("a"));
+                stack.extend(m.values());
+            }
+            Value::Array(a) => stack.extend(a.iter()),
+            _ => {}
+        }
+    }
+    n
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_definition_finishes_within_its_step_budget_or_fails_by_name(def in definition(), input in input(), outs in outcomes()) {
+        let Ok(machine) = StateMachine::from_value(def) else { return Ok(()); };
+        let replay = Replay::new(
+            NAMES.iter().flat_map(|n| outs.iter().map(|o| (n.to_string(), o.clone()))).chain(outs.iter().map(|o| ("In".to_string(), o.clone()))),
+        );
+        let integrations = Integrations::new().route("", Arc::new(replay));
+        let clock = VirtualClock::new(1_700_000_000_000);
+        let random = SeededRandom::new(5);
+        let mut engine = Engine::new(&clock, &random, &integrations);
+        engine.options.history_limit = 300;
+        let start = StartExecution { state_machine_name: "P".into(), name: "p".into(), input, express: false };
+        // TimeoutSeconds is one day: the run ends by then on the virtual clock.
+        let record = clock.block_on(engine.start(machine, start), Some(1_700_000_000_000 + 2 * 86_400_000));
+        let record = record.expect("the execution ends within its timeout");
+        prop_assert_ne!(record.status, ExecutionStatus::Running);
+        prop_assert!(record.history.len() <= 300);
+        if record.status != ExecutionStatus::Succeeded {
+            let error = record.error.as_deref().unwrap_or("");
+            prop_assert!(!error.is_empty(), "a failure without an error name: {:?}", record.cause);
+        }
+        let peak = peak_rss_mib();
+        prop_assert!(peak <= RSS_BOUND_MIB, "peak RSS {} MiB", peak);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn descendant_paths_on_deep_values_end_with_a_value_or_a_named_error(
+        levels in prop::collection::vec((any::<bool>(), prop::bool::weighted(0.1)), 0..560),
+        path in prop::sample::select(vec!["$..a", "$..b", "$..*", "$..a..a", "$..[0]", "$..a.b", "$..[?(@.b)]", "$..a.length()", "$..a[0]"]),
+    ) {
+        let value = deep_value(&levels);
+        let context = json!({});
+        let random = SeededRandom::new(1);
+        let scope = Scope::new(&value, &context, &NoVariables, &random);
+        match statemachine::eval::jsonpath::query(path, &scope) {
+            Ok(found) => {
+                if path == "$..a" {
+                    prop_assert_eq!(found.as_array().map(Vec::len), Some(count_a(&value)));
+                }
+                drop_deep(found);
+            }
+            Err(QueryError::TooLarge(m)) => prop_assert!(m.contains("selects more than"), "{}", m),
+            Err(e) => prop_assert!(path.ends_with("length()"), "{}: {}", path, e),
+        }
+        drop_deep(value);
+    }
 }
 
 proptest! {

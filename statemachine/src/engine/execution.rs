@@ -10,8 +10,8 @@ use serde_json::Value;
 use super::clock::lock;
 use super::failure::Failure;
 use super::history::{EventDetails, EventType, Recorder};
-use super::record::{ExecutionRecord, ExecutionStatus, ResumePoint};
-use super::run::{ExecInfo, Frame, Run, Vars};
+use super::record::{ExecutionRecord, ExecutionStatus};
+use super::run::{ExecInfo, Frame, Progress, Run, Vars};
 use super::Engine;
 use crate::asl::QueryLanguage;
 
@@ -22,7 +22,7 @@ pub struct Execution<'e> {
     history: Recorder<'e>,
     opening: Mutex<Option<(EventType, EventDetails)>>,
     abort: AbortSignal,
-    progress: Mutex<Option<ResumePoint>>,
+    progress: Mutex<Option<Progress>>,
 }
 
 /// A request to stop an execution from outside, and the wakers of the waits it interrupts.
@@ -69,7 +69,7 @@ impl<'e> Execution<'e> {
         engine: &'e Engine<'e>,
         mut record: ExecutionRecord,
         opening: EventType,
-        details: EventDetails,
+        mut details: EventDetails,
     ) -> Execution<'e> {
         let history = Recorder::new(
             engine.clock,
@@ -77,6 +77,8 @@ impl<'e> Execution<'e> {
             std::mem::take(&mut record.history),
         )
         .observed(engine.observer);
+        // The first state's input is usually the execution's: one string for both.
+        details.input = details.input.map(|t| history.remember(t));
         Execution {
             engine,
             record: Mutex::new(record),
@@ -102,7 +104,7 @@ impl<'e> Execution<'e> {
         r.history = self.history.events();
         if r.status == ExecutionStatus::Running {
             // Where a redrive would resume if this run ended now (e.g. its process died).
-            r.resume = lock(&self.progress).clone();
+            r.resume = lock(&self.progress).as_ref().map(Progress::point);
         }
         r
     }
@@ -115,6 +117,22 @@ impl<'e> Execution<'e> {
         };
         let (definition, input, resume, exec) = {
             let mut r = lock(&self.record);
+            // An input StartExecution would have refused ends the execution before any state
+            // runs, without copies of it (callers should refuse it first: `check_start_input`).
+            if opening == EventType::ExecutionStarted {
+                if let Err(e) = super::check_start_input(&r.input) {
+                    drop(r);
+                    let failure = Failure::new(
+                        Some(crate::eval::ErrorKind::DataLimitExceeded.name().into()),
+                        Some(e.to_string()),
+                    );
+                    let outcome = match self.history.push(0, opening, details) {
+                        Err(_) => Err(Failure::history_full()),
+                        Ok(_) => Err(failure),
+                    };
+                    return self.close(1, outcome);
+                }
+            }
             let exec = ExecInfo {
                 arn: r.execution_arn.clone(),
                 name: r.name.clone(),
@@ -171,9 +189,14 @@ impl<'e> Execution<'e> {
             }
         };
         let prev = frame.prev;
+        self.close(prev, outcome)
+    }
+
+    /// Ends the attempt (closing event, status) and returns the finished record.
+    fn close(&self, prev: u64, outcome: Result<Value, Failure>) -> ExecutionRecord {
         self.finish(prev, outcome);
         let mut r = lock(&self.record);
-        r.stop_date_ms = Some(clock.now_ms());
+        r.stop_date_ms = Some(self.engine.clock.now_ms());
         let mut record = r.clone();
         record.history = self.history.take_events();
         record
@@ -189,7 +212,7 @@ impl<'e> Execution<'e> {
         match outcome {
             Ok(output) => {
                 let d = EventDetails {
-                    output: Some(output.clone()),
+                    output: Some(self.history.text(&output)),
                     ..EventDetails::default()
                 };
                 match self.history.push(prev, EventType::ExecutionSucceeded, d) {

@@ -6,8 +6,14 @@
 //! `GetExecutionHistory` has (`timestamp` in epoch seconds, `type`, `id`, `previousEventId`, and
 //! the details under the key AWS uses for that type, with `input`/`output`/`parameters` as JSON
 //! text), and reads that JSON back, so histories can be stored and shown again.
+//!
+//! Payloads are kept as that text ([`JsonText`], shared): an event holds a reference-counted
+//! string, never a copy of the value, and the recorder hands out the same string again when a
+//! payload's text equals one of the last few it wrote (a state's input is usually the previous
+//! state's output), so a history costs about the text of its distinct payloads.
 
-use std::sync::Mutex;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use serde::de::Error as _;
 use serde::ser::SerializeMap;
@@ -144,6 +150,79 @@ impl EventType {
     }
 }
 
+/// A JSON value kept as its compact text, shared between the events that carry it (cloning one
+/// copies a pointer). History events hold their payloads this way, as AWS's API returns them.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct JsonText(Arc<str>);
+
+impl JsonText {
+    /// The compact JSON text of `value` (as `serde_json::to_string` writes it).
+    pub fn new(value: &Value) -> JsonText {
+        JsonText(Arc::from(serde_json::to_string(value).unwrap_or_default()))
+    }
+
+    /// Text that is already JSON (kept as it is, not checked).
+    pub fn from_text(text: impl Into<Arc<str>>) -> JsonText {
+        JsonText(text.into())
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Bytes of the text.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty (never, for text made from a value).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value again; text serde_json cannot read back (nested deeper than its parser's 128
+    /// levels) comes back as a JSON string holding the text.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or_else(|_| Value::String(self.0.to_string()))
+    }
+
+    /// Whether both share one string (a cheap test of sharing, for tests and benchmarks).
+    pub fn shares(&self, other: &JsonText) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for JsonText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Value> for JsonText {
+    fn from(value: Value) -> JsonText {
+        JsonText::new(&value)
+    }
+}
+
+impl From<&Value> for JsonText {
+    fn from(value: &Value) -> JsonText {
+        JsonText::new(value)
+    }
+}
+
+impl PartialEq<Value> for JsonText {
+    fn eq(&self, other: &Value) -> bool {
+        self.to_value() == *other
+    }
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
 /// The details of an event. Each event type uses a subset of these fields, the same subset
 /// AWS's `*EventDetails` structure for that type has.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -151,9 +230,9 @@ pub struct EventDetails {
     /// State name (`name`), or the Map state's name in iteration events.
     pub name: Option<String>,
     /// Input (JSON text in the serialized form).
-    pub input: Option<Value>,
+    pub input: Option<JsonText>,
     /// Output or result (JSON text in the serialized form).
-    pub output: Option<Value>,
+    pub output: Option<JsonText>,
     /// Error name.
     pub error: Option<String>,
     /// Error cause.
@@ -165,7 +244,7 @@ pub struct EventDetails {
     /// Task region.
     pub region: Option<String>,
     /// Task parameters (JSON text in the serialized form).
-    pub parameters: Option<Value>,
+    pub parameters: Option<JsonText>,
     /// Task timeout.
     pub timeout_in_seconds: Option<u64>,
     /// Task heartbeat.
@@ -178,8 +257,9 @@ pub struct EventDetails {
     pub role_arn: Option<String>,
     /// Map Run ARN.
     pub map_run_arn: Option<String>,
-    /// Variables a state assigned (values as JSON text in the serialized form).
-    pub assigned_variables: Option<Map<String, Value>>,
+    /// Variables a state assigned, in assignment order (values as JSON text in the serialized
+    /// form).
+    pub assigned_variables: Option<Vec<(String, JsonText)>>,
     /// Failed field (`EvaluationFailed`).
     pub location: Option<String>,
     /// Failed state (`EvaluationFailed`).
@@ -203,8 +283,6 @@ pub struct HistoryEvent {
     pub details: EventDetails,
 }
 
-const TEXT_FIELDS: [&str; 3] = ["input", "output", "parameters"];
-
 impl Serialize for HistoryEvent {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
@@ -213,59 +291,87 @@ impl Serialize for HistoryEvent {
         m.serialize_entry("id", &self.id)?;
         m.serialize_entry("previousEventId", &self.previous_event_id)?;
         if let Some(key) = self.kind.details_key() {
-            m.serialize_entry(key, &details_json(&self.details))?;
+            m.serialize_entry(key, &DetailsJson(&self.details))?;
         }
         m.end()
     }
 }
 
-fn details_json(d: &EventDetails) -> Map<String, Value> {
-    let mut out = Map::new();
-    let mut put = |k: &str, v: Option<Value>| {
-        if let Some(v) = v {
-            out.insert(k.to_string(), v);
-        }
-    };
-    let text = |v: &Option<Value>| v.as_ref().map(|v| Value::String(v.to_string()));
-    put("name", d.name.clone().map(Value::from));
-    put("roleArn", d.role_arn.clone().map(Value::from));
-    put("resourceType", d.resource_type.clone().map(Value::from));
-    put("resource", d.resource.clone().map(Value::from));
-    put("region", d.region.clone().map(Value::from));
-    for (key, v) in TEXT_FIELDS.iter().zip([&d.input, &d.output, &d.parameters]) {
-        put(key, text(v));
-        if v.is_some() && *key != "parameters" {
-            put(
-                &format!("{key}Details"),
-                Some(serde_json::json!({"truncated": false})),
-            );
-        }
+/// The details object of an event, written entry by entry in the order AWS's API has them.
+struct DetailsJson<'a>(&'a EventDetails);
+
+/// `{"truncated": false}`: the payload is whole.
+struct NotTruncated;
+
+impl Serialize for NotTruncated {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("truncated", &false)?;
+        m.end()
     }
-    put("timeoutInSeconds", d.timeout_in_seconds.map(Value::from));
-    put(
-        "heartbeatInSeconds",
-        d.heartbeat_in_seconds.map(Value::from),
-    );
-    put("index", d.index.map(Value::from));
-    put("length", d.length.map(Value::from));
-    put("mapRunArn", d.map_run_arn.clone().map(Value::from));
-    put("error", d.error.clone().map(Value::from));
-    put("cause", d.cause.clone().map(Value::from));
-    put("location", d.location.clone().map(Value::from));
-    put("state", d.state.clone().map(Value::from));
-    put("redriveCount", d.redrive_count.map(Value::from));
-    if let Some(vars) = &d.assigned_variables {
-        let texts = vars
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
-            .collect();
-        put("assignedVariables", Some(Value::Object(texts)));
+}
+
+/// Assigned variables: name → JSON text.
+struct VarsJson<'a>(&'a [(String, JsonText)]);
+
+impl Serialize for VarsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for DetailsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        fn put<M: SerializeMap, T: Serialize>(
+            m: &mut M,
+            k: &str,
+            v: &Option<T>,
+        ) -> Result<(), M::Error> {
+            match v {
+                Some(v) => m.serialize_entry(k, v),
+                None => Ok(()),
+            }
+        }
+        let d = self.0;
+        let mut m = s.serialize_map(None)?;
+        put(&mut m, "name", &d.name)?;
+        put(&mut m, "roleArn", &d.role_arn)?;
+        put(&mut m, "resourceType", &d.resource_type)?;
+        put(&mut m, "resource", &d.resource)?;
+        put(&mut m, "region", &d.region)?;
+        put(&mut m, "input", &d.input)?;
         put(
-            "assignedVariablesDetails",
-            Some(serde_json::json!({"truncated": false})),
-        );
+            &mut m,
+            "inputDetails",
+            &d.input.as_ref().map(|_| NotTruncated),
+        )?;
+        put(&mut m, "output", &d.output)?;
+        put(
+            &mut m,
+            "outputDetails",
+            &d.output.as_ref().map(|_| NotTruncated),
+        )?;
+        put(&mut m, "parameters", &d.parameters)?;
+        put(&mut m, "timeoutInSeconds", &d.timeout_in_seconds)?;
+        put(&mut m, "heartbeatInSeconds", &d.heartbeat_in_seconds)?;
+        put(&mut m, "index", &d.index)?;
+        put(&mut m, "length", &d.length)?;
+        put(&mut m, "mapRunArn", &d.map_run_arn)?;
+        put(&mut m, "error", &d.error)?;
+        put(&mut m, "cause", &d.cause)?;
+        put(&mut m, "location", &d.location)?;
+        put(&mut m, "state", &d.state)?;
+        put(&mut m, "redriveCount", &d.redrive_count)?;
+        if let Some(vars) = &d.assigned_variables {
+            m.serialize_entry("assignedVariables", &VarsJson(vars))?;
+            m.serialize_entry("assignedVariablesDetails", &NotTruncated)?;
+        }
+        m.end()
     }
-    out
 }
 
 impl<'de> Deserialize<'de> for HistoryEvent {
@@ -299,12 +405,12 @@ impl<'de> Deserialize<'de> for HistoryEvent {
 fn parse_details(m: &Map<String, Value>) -> EventDetails {
     let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
     let n = |k: &str| m.get(k).and_then(Value::as_u64);
-    let json = |k: &str| {
-        m.get(k).map(|v| match v {
-            Value::String(t) => serde_json::from_str(t).unwrap_or_else(|_| v.clone()),
-            other => other.clone(),
-        })
+    // Payloads are JSON text; anything else (a value written as JSON) is kept as its text.
+    let text = |v: &Value| match v {
+        Value::String(t) => JsonText::from_text(t.as_str()),
+        other => JsonText::new(other),
     };
+    let json = |k: &str| m.get(k).map(text);
     EventDetails {
         name: s("name"),
         input: json("input"),
@@ -324,17 +430,7 @@ fn parse_details(m: &Map<String, Value>) -> EventDetails {
         assigned_variables: m
             .get("assignedVariables")
             .and_then(Value::as_object)
-            .map(|vars| {
-                vars.iter()
-                    .map(|(k, v)| {
-                        let parsed = v
-                            .as_str()
-                            .and_then(|t| serde_json::from_str(t).ok())
-                            .unwrap_or_else(|| v.clone());
-                        (k.clone(), parsed)
-                    })
-                    .collect()
-            }),
+            .map(|vars| vars.iter().map(|(k, v)| (k.clone(), text(v))).collect()),
         location: s("location"),
         state: s("state"),
         redrive_count: n("redriveCount").map(|c| c as u32),
@@ -359,6 +455,44 @@ pub(crate) struct Recorder<'c> {
     limit: usize,
     events: Mutex<Vec<HistoryEvent>>,
     observer: Option<&'c dyn Observer>,
+    /// The payload texts written last, most recent first, handed out again when equal.
+    recent: Mutex<VecDeque<JsonText>>,
+}
+
+/// How many recent payload texts a recorder compares a new one with.
+const RECENT_TEXTS: usize = 4;
+
+/// Texts shorter than this are not worth sharing (nor may they push a large payload out of the
+/// recent ones: a loop's counter changes every round, its payload not).
+const SHARED_TEXT_BYTES: usize = 256;
+
+/// The recent text at `i`, moved to the front (the most recently used).
+fn touch(recent: &mut VecDeque<JsonText>, i: usize) -> JsonText {
+    let t = recent.remove(i).unwrap_or_else(|| JsonText::from_text(""));
+    recent.push_front(t.clone());
+    t
+}
+
+/// `text` at the front of the recent texts, the least recently used one dropped if full.
+fn remember_in(recent: &mut VecDeque<JsonText>, text: JsonText) -> JsonText {
+    if recent.len() == RECENT_TEXTS {
+        recent.pop_back();
+    }
+    recent.push_front(text.clone());
+    text
+}
+
+/// What a history shows for a payload nested deeper than the engine accepts (whose text is not
+/// written: serializing it would recurse that deep).
+const TOO_DEEP_TEXT: &str = "\"(a value nested deeper than the engine accepts)\"";
+
+/// The JSON text of `value`, or [`TOO_DEEP_TEXT`] for a value nested deeper than
+/// [`crate::eval::MAX_PAYLOAD_DEPTH`].
+pub(crate) fn text_of(value: &Value) -> String {
+    if crate::eval::exceeds_depth(value, crate::eval::MAX_PAYLOAD_DEPTH) {
+        return TOO_DEEP_TEXT.to_string();
+    }
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// Sees an execution as it is written: each history event in order (called while the event is
@@ -380,7 +514,54 @@ impl<'c> Recorder<'c> {
             limit,
             events: Mutex::new(events),
             observer: None,
+            recent: Mutex::new(VecDeque::with_capacity(RECENT_TEXTS)),
         }
+    }
+
+    /// `text` as a history payload: the string of a recent payload with the same text, or a
+    /// new one (then remembered).
+    pub(crate) fn share(&self, text: String) -> JsonText {
+        if text.len() < SHARED_TEXT_BYTES {
+            return JsonText::from_text(text);
+        }
+        let mut recent = lock(&self.recent);
+        if let Some(i) = recent.iter().position(|t| t.as_str() == text) {
+            return touch(&mut recent, i);
+        }
+        remember_in(&mut recent, JsonText::from_text(text))
+    }
+
+    /// `text` remembered as a recent payload (or the equal one remembered already).
+    pub(crate) fn remember(&self, text: JsonText) -> JsonText {
+        if text.len() < SHARED_TEXT_BYTES {
+            return text;
+        }
+        let mut recent = lock(&self.recent);
+        if let Some(i) = recent.iter().position(|t| *t == text) {
+            return touch(&mut recent, i);
+        }
+        remember_in(&mut recent, text)
+    }
+
+    /// The history text of `value`, shared as [`Recorder::share`] does; when it equals a
+    /// recent one, found without writing it anywhere (no allocation).
+    pub(crate) fn text(&self, value: &Value) -> JsonText {
+        if crate::eval::exceeds_depth(value, crate::eval::MAX_PAYLOAD_DEPTH) {
+            return JsonText::from_text(TOO_DEEP_TEXT);
+        }
+        match self.recent_match(value) {
+            Some(t) => t,
+            None => self.share(serde_json::to_string(value).unwrap_or_default()),
+        }
+    }
+
+    /// The recent payload text `value` writes exactly, if any: compared byte by byte while
+    /// `value` is written, stopping at the first difference. `value` must be no deeper than
+    /// [`crate::eval::MAX_PAYLOAD_DEPTH`].
+    pub(crate) fn recent_match(&self, value: &Value) -> Option<JsonText> {
+        let mut recent = lock(&self.recent);
+        let i = recent.iter().position(|t| writes_as(value, t.as_str()))?;
+        Some(touch(&mut recent, i))
     }
 
     /// The same recorder, telling `observer` of each event it appends.
@@ -444,6 +625,28 @@ impl<'c> Recorder<'c> {
     }
 }
 
+/// Whether `value`'s compact JSON text is exactly `text` (written against it, not kept).
+fn writes_as(value: &Value, text: &str) -> bool {
+    /// Accepts only the bytes `rest` starts with.
+    struct Same<'t>(&'t [u8]);
+    impl std::io::Write for Same<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            match self.0.strip_prefix(buf) {
+                Some(rest) => {
+                    self.0 = rest;
+                    Ok(buf.len())
+                }
+                None => Err(std::io::Error::other("different")),
+            }
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut same = Same(text.as_bytes());
+    serde_json::to_writer(&mut same, value).is_ok() && same.0.is_empty()
+}
+
 /// Events that end an execution attempt.
 pub(crate) fn is_terminal(kind: EventType) -> bool {
     matches!(
@@ -469,7 +672,8 @@ mod tests {
             kind: EventType::PassStateEntered,
             details: EventDetails {
                 name: Some("A".into()),
-                input: Some(serde_json::json!({"x": 1})),
+                input: Some(JsonText::new(&serde_json::json!({"x": 1}))),
+                assigned_variables: Some(vec![("v".into(), JsonText::new(&"s".into()))]),
                 ..EventDetails::default()
             },
         };
@@ -480,8 +684,42 @@ mod tests {
             v["stateEnteredEventDetails"]["inputDetails"]["truncated"],
             false
         );
+        assert_eq!(
+            serde_json::to_string(&v["stateEnteredEventDetails"]).unwrap(),
+            r#"{"name":"A","input":"{\"x\":1}","inputDetails":{"truncated":false},"assignedVariables":{"v":"\"s\""},"assignedVariablesDetails":{"truncated":false}}"#
+        );
         let back: HistoryEvent = serde_json::from_value(v).unwrap();
         assert_eq!(back, e);
+    }
+
+    #[test]
+    fn equal_payload_texts_share_one_string() {
+        let clock = VirtualClock::new(0);
+        let rec = Recorder::new(&clock, 10, Vec::new());
+        let big = serde_json::json!({"records": vec!["x".repeat(100); 100]});
+        let a = rec.text(&big);
+        let b = rec.text(&big.clone());
+        assert!(a.shares(&b));
+        // A prefix or an extension of a recent text is not that text.
+        let short = serde_json::json!({"records": vec!["x".repeat(100); 99]});
+        assert!(!rec.text(&short).shares(&a));
+        assert_eq!(rec.text(&short).to_value(), short);
+        assert!(rec.text(&big).shares(&a));
+        assert_eq!(a.to_value(), big);
+        let other = rec.text(&serde_json::json!({"n": 1}));
+        assert!(!other.shares(&a));
+        // Small texts (a loop's counter) neither share nor push a payload out.
+        for n in 0..10 {
+            rec.text(&serde_json::json!(n));
+        }
+        assert!(rec.text(&big).shares(&a));
+        // A value too deep to write is shown as a note, not serialized.
+        let mut deep = serde_json::json!(1);
+        for _ in 0..100_000 {
+            deep = Value::Array(vec![deep]);
+        }
+        assert_eq!(rec.text(&deep).as_str(), TOO_DEEP_TEXT);
+        crate::eval::drop_deep(deep);
     }
 
     #[test]

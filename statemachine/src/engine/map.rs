@@ -247,7 +247,7 @@ impl Run<'_> {
         if here.lang == QueryLanguage::JsonPath && !reads {
             self.inspect(here, "afterItemsPath", || Value::Array(items.clone()));
         }
-        Ok((effective, items))
+        Ok((effective.into_owned(), items))
     }
 
     /// Each iteration's input: the item through ItemSelector (or the older Parameters).

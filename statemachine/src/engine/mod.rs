@@ -34,6 +34,8 @@ mod test_state;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_limits;
+#[cfg(test)]
 mod tests_links;
 #[cfg(test)]
 mod tests_map_run;
@@ -42,7 +44,7 @@ use serde_json::Value;
 
 pub use clock::{BoxFuture, Clock, VirtualClock};
 pub use execution::Execution;
-pub use history::{EventDetails, EventType, HistoryEvent, Observer, HISTORY_LIMIT};
+pub use history::{EventDetails, EventType, HistoryEvent, JsonText, Observer, HISTORY_LIMIT};
 pub use integration::{
     Heartbeat, Integrations, Pattern, Recorded, Replay, Resource, Submission, TaskError,
     TaskIntegration, TaskRequest,
@@ -91,6 +93,56 @@ pub struct StartExecution {
     pub input: Value,
     /// An EXPRESS state machine (ARN `...:express:...`, no `RedriveCount` in the context).
     pub express: bool,
+}
+
+/// Why an execution input is refused before the execution starts (as `StartExecution` refuses
+/// it, an API error: no execution exists).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// The input's JSON text is longer than Step Functions accepts.
+    #[error("the execution input is {bytes} bytes of JSON text, over the limit of {limit} bytes (256 KiB) that Step Functions accepts in StartExecution")]
+    InputTooLarge {
+        /// Bytes of the input's text (for a value: of its compact text).
+        bytes: usize,
+        /// The limit, [`crate::eval::PAYLOAD_LIMIT_BYTES`].
+        limit: usize,
+    },
+    /// The input nests arrays and objects deeper than the engine accepts.
+    #[error("the execution input nests arrays and objects deeper than {limit} levels, the most the local engine accepts")]
+    InputTooDeep {
+        /// The limit, [`crate::eval::MAX_PAYLOAD_DEPTH`].
+        limit: usize,
+    },
+}
+
+/// Checks an execution input before starting it, as `StartExecution` does: at most 256 KiB of
+/// JSON text (and at most [`crate::eval::MAX_PAYLOAD_DEPTH`] levels deep). Cheap for any
+/// input: the depth is measured without recursion and the size by counting the text's bytes
+/// as it is written, without keeping it.
+pub fn check_start_input(input: &Value) -> Result<(), StartError> {
+    let limit = crate::eval::PAYLOAD_LIMIT_BYTES;
+    if crate::eval::exceeds_depth(input, crate::eval::MAX_PAYLOAD_DEPTH) {
+        return Err(StartError::InputTooDeep {
+            limit: crate::eval::MAX_PAYLOAD_DEPTH,
+        });
+    }
+    let bytes = crate::eval::json_len(input);
+    if bytes > limit {
+        return Err(StartError::InputTooLarge { bytes, limit });
+    }
+    Ok(())
+}
+
+/// [`check_start_input`] for input given as text, before it is parsed: StartExecution limits
+/// the text as sent (UTF-8 bytes), whitespace included.
+pub fn check_start_input_text(text: &str) -> Result<(), StartError> {
+    if text.len() > crate::eval::PAYLOAD_LIMIT_BYTES {
+        return Err(StartError::InputTooLarge {
+            bytes: text.len(),
+            limit: crate::eval::PAYLOAD_LIMIT_BYTES,
+        });
+    }
+    Ok(())
 }
 
 /// Why a record cannot be redriven.
@@ -185,7 +237,7 @@ impl<'a> Engine<'a> {
             resume: None,
         };
         let opening = EventDetails {
-            input: Some(record.input.clone()),
+            input: Some(JsonText::from_text(history::text_of(&record.input))),
             role_arn: Some(o.role_arn.clone()),
             ..EventDetails::default()
         };

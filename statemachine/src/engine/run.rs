@@ -50,6 +50,27 @@ pub(crate) struct Run<'e> {
     pub abort: Option<&'e AbortSignal>,
 }
 
+/// The state the top-level thread is in, with its input (shared, not copied) and variables:
+/// the point a redrive would resume from if the run ended now.
+#[derive(Debug, Clone)]
+pub(crate) struct Progress {
+    pub state: String,
+    pub input: Arc<Value>,
+    pub variables: Map<String, Value>,
+}
+
+impl Progress {
+    /// As a [`ResumePoint`] (copies the input).
+    pub(crate) fn point(&self) -> ResumePoint {
+        ResumePoint {
+            state: self.state.clone(),
+            input: (*self.input).clone(),
+            variables: self.variables.clone(),
+            children: None,
+        }
+    }
+}
+
 /// Variables of one scope over those of the scopes around it (read-only from inside).
 #[derive(Debug, Default)]
 pub(crate) struct Vars<'p> {
@@ -76,7 +97,7 @@ pub(crate) struct Frame<'p> {
     /// The history this thread writes to.
     pub history: &'p Recorder<'p>,
     /// Where the top-level thread publishes the state it is in (for a record saved mid-run).
-    pub progress: Option<&'p Mutex<Option<ResumePoint>>>,
+    pub progress: Option<&'p Mutex<Option<Progress>>>,
     /// Where a Map iteration or Parallel branch shows the event that would say its current
     /// state was stopped (`TaskStateAborted`, ...), should its Map or Parallel stop it.
     pub current: Option<&'p Mutex<Option<EventType>>>,
@@ -188,7 +209,8 @@ impl<'e> Run<'e> {
     ) -> BoxFuture<'a, Result<Value, Failure>> {
         Box::pin(async move {
             let mut name = start.to_string();
-            let mut input = input;
+            // Shared with the published progress, which then costs no copy of the input.
+            let mut input = Arc::new(input);
             let mut resume = resume;
             loop {
                 self.check_deadline()?;
@@ -201,16 +223,15 @@ impl<'e> Run<'e> {
                     *lock(c) = aborted_event(state);
                 }
                 if let Some(p) = frame.progress {
-                    let point = ResumePoint {
+                    let progress = Progress {
                         state: name.clone(),
                         input: input.clone(),
                         variables: frame.vars.own.clone(),
-                        children: None,
                     };
                     if let Some(observer) = self.engine.observer {
-                        observer.progress(&point);
+                        observer.progress(&progress.point());
                     }
-                    *lock(p) = Some(point);
+                    *lock(p) = Some(progress);
                 }
                 let step = self
                     .run_state(&name, state, &input, frame, resume.take())
@@ -218,14 +239,14 @@ impl<'e> Run<'e> {
                 match step {
                     Ok(Step::Next(next, output)) => {
                         name = next;
-                        input = output;
+                        input = Arc::new(output);
                     }
                     Ok(Step::End(output)) => return Ok(output),
                     Err(mut failure) => {
                         if failure.resume.is_none() && !failure.history_full {
                             failure.resume = Some(Box::new(ResumePoint {
                                 state: name.clone(),
-                                input,
+                                input: Arc::try_unwrap(input).unwrap_or_else(|a| (*a).clone()),
                                 variables: frame.vars.own.clone(),
                                 children: failure.children.take(),
                             }));
@@ -249,12 +270,24 @@ impl<'e> Run<'e> {
         let lang = state.query_language().unwrap_or(frame.lang);
         let entered_ms = self.engine.clock.now_ms();
         let entered_prev = frame.prev;
+        // The input's text for the history, written once and shared with the previous event
+        // when equal; an input over the limits is shown (as far as it can be) and then fails.
+        let (text, fits) = if eval::exceeds_depth(input, eval::MAX_PAYLOAD_DEPTH) {
+            (None, Err(eval::too_deep(name)))
+        } else {
+            let text = frame.history.text(input);
+            let fits = match text.len() > eval::PAYLOAD_LIMIT_BYTES {
+                true => Err(eval::too_large(name)),
+                false => Ok(()),
+            };
+            (Some(text), fits)
+        };
         let entered_id = self.event(
             frame,
             EventType::entered(state.type_name()),
             EventDetails {
                 name: Some(name.to_string()),
-                input: Some(input.clone()),
+                input: text,
                 ..EventDetails::default()
             },
         )?;
@@ -266,7 +299,7 @@ impl<'e> Run<'e> {
             entered_ms,
             lang,
         };
-        if let Err(e) = eval::check_payload_size(input, name) {
+        if let Err(e) = fits {
             return Err(self.eval_failure(e, &here, frame));
         }
         match state {
@@ -332,22 +365,48 @@ impl<'e> Run<'e> {
         assigned: Option<Map<String, Value>>,
         next: Option<&str>,
     ) -> Result<Step, Failure> {
-        if let Err(e) = eval::check_payload_size(&output, here.name) {
-            return Err(self.eval_failure(e, here, frame));
-        }
-        let assigned = assigned.filter(|a| !a.is_empty());
-        if let Some(vars) = &assigned {
-            for (k, v) in vars {
-                frame.vars.own.insert(k.clone(), v.clone());
+        // The output's text: a recent one when equal (a state that passes its input on), else
+        // written once, and only up to the size limit.
+        let text = if eval::exceeds_depth(&output, eval::MAX_PAYLOAD_DEPTH) {
+            Err(eval::too_deep(here.name))
+        } else {
+            match frame.history.recent_match(&output) {
+                Some(t) if t.len() > eval::PAYLOAD_LIMIT_BYTES => Err(eval::too_large(here.name)),
+                Some(t) => Ok(t),
+                None => eval::payload_text(&output, here.name).map(|t| frame.history.share(t)),
             }
+        };
+        let text = match text {
+            Ok(text) => text,
+            Err(e) => {
+                eval::drop_deep(output);
+                return Err(self.eval_failure(e, here, frame));
+            }
+        };
+        let assigned = assigned.filter(|a| !a.is_empty());
+        let mut texts = None;
+        if let Some(vars) = assigned {
+            if vars
+                .values()
+                .any(|v| eval::exceeds_depth(v, eval::MAX_PAYLOAD_DEPTH))
+            {
+                vars.into_iter().for_each(|(_, v)| eval::drop_deep(v));
+                return Err(self.eval_failure(eval::too_deep(here.name), here, frame));
+            }
+            let mut list = Vec::with_capacity(vars.len());
+            for (k, v) in vars {
+                list.push((k.clone(), frame.history.text(&v)));
+                frame.vars.own.insert(k, v);
+            }
+            texts = Some(list);
         }
         self.event(
             frame,
             EventType::exited(here.state.type_name()),
             EventDetails {
                 name: Some(here.name.to_string()),
-                output: Some(output.clone()),
-                assigned_variables: assigned,
+                output: Some(text),
+                assigned_variables: texts,
                 ..EventDetails::default()
             },
         )?;

@@ -2,6 +2,8 @@
 //! shaped into the state's output (ResultSelector → ResultPath → OutputPath, or JSONata
 //! Output) with its Assign, and the exit (or the failure) that follows.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::failure::Failure;
@@ -9,7 +11,7 @@ use super::run::{Frame, Here, Run, Step};
 use super::states::{assign, jsonata_output, Assigned};
 use crate::asl::{MapState, NullablePath, ParallelState, QueryLanguage, TaskState};
 use crate::eval::{
-    apply_input_path, apply_output_path, apply_result_path, evaluate_payload, EvalError, Scope,
+    apply_result_path, evaluate_payload, input_path_ref, output_path_owned, EvalError, Scope,
 };
 
 /// The fields that shape a result into a state's output.
@@ -75,7 +77,7 @@ impl Run<'_> {
                 let after = apply_result_path(fields.result_path, input, selected)?;
                 self.inspect(here, "afterResultPath", || after.clone());
                 Ok((
-                    apply_output_path(fields.output_path, &after, &scope)?,
+                    output_path_owned(fields.output_path, after, &scope)?,
                     assigned,
                 ))
             }
@@ -88,19 +90,19 @@ impl Run<'_> {
     }
 
     /// The state's effective input: InputPath applied (JSONPath), the input itself (JSONata).
-    pub(crate) fn effective_input(
+    pub(crate) fn effective_input<'s>(
         &self,
         here: &Here<'_>,
         input_path: &NullablePath,
-        scope: &Scope<'_>,
-    ) -> Result<Value, EvalError> {
+        scope: &Scope<'s>,
+    ) -> Result<Cow<'s, Value>, EvalError> {
         match here.lang {
             QueryLanguage::JsonPath => {
-                let e = apply_input_path(input_path, scope)?;
-                self.inspect(here, "afterInputPath", || e.clone());
+                let e = input_path_ref(input_path, scope)?;
+                self.inspect(here, "afterInputPath", || e.as_ref().clone());
                 Ok(e)
             }
-            QueryLanguage::Jsonata => Ok(scope.input.clone()),
+            QueryLanguage::Jsonata => Ok(Cow::Borrowed(scope.input)),
         }
     }
 

@@ -8,8 +8,8 @@ use super::failure::Failure;
 use super::run::{next_of, ContextExtra, Frame, Here, Run, Step};
 use crate::asl::{ChoiceState, FailState, PassState, QueryLanguage, SucceedState, WaitState};
 use crate::eval::{
-    apply_input_path, apply_output_path, apply_result_path, choice::evaluate_rule, evaluate_assign,
-    evaluate_payload, fail_fields, wait_target, EvalError, Timestamp,
+    apply_output_path, apply_result_path, choice::evaluate_rule, evaluate_assign, evaluate_payload,
+    fail_fields, input_path_ref, output_path_owned, wait_target, EvalError, Timestamp,
 };
 
 /// Variables a state assigns.
@@ -30,7 +30,7 @@ impl Run<'_> {
             let scope = self.scope(input, &ctx, frame);
             match here.lang {
                 QueryLanguage::JsonPath => {
-                    let effective = apply_input_path(&s.input_path, &scope)?;
+                    let effective = input_path_ref(&s.input_path, &scope)?;
                     let in_scope = scope.with_input(&effective);
                     let result = match (&s.result, &s.parameters) {
                         (Some(r), _) => {
@@ -38,10 +38,10 @@ impl Run<'_> {
                             r.clone()
                         }
                         (None, p) => {
-                            self.inspect(here, "afterInputPath", || effective.clone());
+                            self.inspect(here, "afterInputPath", || effective.as_ref().clone());
                             let out = match p {
                                 Some(p) => evaluate_payload(here.lang, "Parameters", p, &in_scope)?,
-                                None => effective.clone(),
+                                None => effective.as_ref().clone(),
                             };
                             self.inspect(here, "afterParameters", || out.clone());
                             out
@@ -51,7 +51,7 @@ impl Run<'_> {
                     let assigned = assign(here.lang, &s.assign, &in_scope.with_result(&result))?;
                     let after = apply_result_path(&s.result_path, input, result)?;
                     self.inspect(here, "afterResultPath", || after.clone());
-                    Ok((apply_output_path(&s.output_path, &after, &scope)?, assigned))
+                    Ok((output_path_owned(&s.output_path, after, &scope)?, assigned))
                 }
                 QueryLanguage::Jsonata => {
                     let assigned = assign(here.lang, &s.assign, &scope)?;
@@ -90,7 +90,9 @@ impl Run<'_> {
             };
             let assigned = assign(here.lang, assign_field, &in_scope)?;
             let output = match here.lang {
-                QueryLanguage::JsonPath => apply_output_path(&s.output_path, &effective, &scope)?,
+                QueryLanguage::JsonPath => {
+                    output_path_owned(&s.output_path, effective.into_owned(), &scope)?
+                }
                 QueryLanguage::Jsonata => jsonata_output(output_field, &scope, input)?,
             };
             Ok(Some((
@@ -131,7 +133,7 @@ impl Run<'_> {
                     let in_scope = scope.with_input(&effective);
                     let target = wait_target(s, here.lang, &in_scope)?.deadline(now)?;
                     let assigned = assign(here.lang, &s.assign, &in_scope)?;
-                    let output = apply_output_path(&s.output_path, &effective, &scope)?;
+                    let output = output_path_owned(&s.output_path, effective.into_owned(), &scope)?;
                     Ok((target, output, assigned))
                 }
                 QueryLanguage::Jsonata => {

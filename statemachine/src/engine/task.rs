@@ -15,7 +15,7 @@ use super::states::{assign, jsonata_output};
 use super::test_state::Mock;
 use crate::asl::{QueryLanguage, TaskState};
 use crate::eval::{
-    apply_input_path, apply_output_path, apply_result_path, check_payload_size, evaluate_payload,
+    apply_input_path, apply_result_path, check_payload_size, evaluate_payload, output_path_owned,
     task_timeouts, uuid_v4, EvalError, TaskTimeouts,
 };
 
@@ -168,7 +168,7 @@ impl Run<'_> {
                     )?;
                     let after = apply_result_path(&s.result_path, input, selected)?;
                     self.inspect(here, "afterResultPath", || after.clone());
-                    Ok((apply_output_path(&s.output_path, &after, &scope)?, assigned))
+                    Ok((output_path_owned(&s.output_path, after, &scope)?, assigned))
                 }
                 QueryLanguage::Jsonata => {
                     let scope = scope.with_result(&result);
@@ -235,11 +235,11 @@ impl Run<'_> {
                 d.timeout_in_seconds = t.timeout_seconds;
                 if lambda {
                     d.resource = Some(r.arn.clone());
-                    d.input = Some(params.clone());
+                    d.input = Some(frame.history.text(params));
                     EventType::LambdaFunctionScheduled
                 } else {
                     d.region = Some(self.engine.options.region.clone());
-                    d.parameters = Some(params.clone());
+                    d.parameters = Some(frame.history.text(params));
                     d.heartbeat_in_seconds = t.heartbeat_seconds;
                     EventType::TaskScheduled
                 }
@@ -247,11 +247,11 @@ impl Run<'_> {
             Phase::Started if lambda => EventType::LambdaFunctionStarted,
             Phase::Started => EventType::TaskStarted,
             Phase::Submitted(response) => {
-                d.output = Some(response.clone());
+                d.output = Some(frame.history.text(response));
                 EventType::TaskSubmitted
             }
             Phase::Succeeded(out) => {
-                d.output = Some(out.clone());
+                d.output = Some(frame.history.text(out));
                 if lambda {
                     EventType::LambdaFunctionSucceeded
                 } else {

@@ -69,7 +69,14 @@ fn compare(
     operand: &Operand,
     scope: &Scope,
 ) -> Result<bool, EvalError> {
-    let value = jsonpath::query(variable, scope).ok();
+    let value = match jsonpath::query(variable, scope) {
+        Err(jsonpath::QueryError::TooLarge(m)) => {
+            return Err(EvalError::runtime(format!(
+                "Invalid path '{variable}': {m}"
+            )));
+        }
+        found => found.ok(),
+    };
     if op == Comparison::IsPresent {
         let expect = operand_bool(operand);
         return Ok(value.is_some() == expect);

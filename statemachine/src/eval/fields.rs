@@ -1,6 +1,8 @@
 //! Input/output processing and `Assign`: the fields every state shares, choosing JSONPath or
 //! JSONata by the state's query language where both exist.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::jsonpath::{self, QueryError, Root, Segment, Selector};
@@ -22,6 +24,30 @@ pub fn apply_output_path(
     scope: &Scope,
 ) -> Result<Value, EvalError> {
     select_path(path, &scope.with_input(output))
+}
+
+/// [`apply_input_path`] without a copy where there is no `InputPath`: the input, borrowed.
+pub fn input_path_ref<'a>(
+    path: &NullablePath,
+    scope: &Scope<'a>,
+) -> Result<Cow<'a, Value>, EvalError> {
+    match path {
+        None => Ok(Cow::Borrowed(scope.input)),
+        _ => select_path(path, scope).map(Cow::Owned),
+    }
+}
+
+/// [`apply_output_path`] taking the output: without an `OutputPath` it is returned as it is,
+/// not copied.
+pub fn output_path_owned(
+    path: &NullablePath,
+    output: Value,
+    scope: &Scope,
+) -> Result<Value, EvalError> {
+    match path {
+        None => Ok(output),
+        _ => apply_output_path(path, &output, scope),
+    }
 }
 
 fn select_path(path: &NullablePath, scope: &Scope) -> Result<Value, EvalError> {

@@ -10,7 +10,8 @@
 //! - Choice rules: [`choice::evaluate_rule`];
 //! - per-state fields: [`wait_target`], [`map_items`], [`map_limits`], [`fail_fields`],
 //!   [`task_timeouts`];
-//! - the payload size limit: [`check_payload_size`];
+//! - the payload limits (256 KiB of text, [`MAX_PAYLOAD_DEPTH`] levels): [`check_payload_size`],
+//!   [`payload_text`];
 //! - a Distributed Map's [`item_reader`] (reading JSON, JSON Lines, CSV and listings into items),
 //!   [`item_batcher`] (grouping items into batch inputs) and [`result_writer`] (the exported
 //!   result files and manifest, as JSON or JSON Lines).
@@ -42,8 +43,12 @@ pub mod timestamp;
 pub use error::{ErrorKind, EvalError};
 pub use fields::{
     apply_input_path, apply_output_path, apply_result_path, evaluate_assign, evaluate_payload,
+    input_path_ref, output_path_owned,
 };
-pub use limits::{check_payload_size, PAYLOAD_LIMIT_BYTES};
+pub use limits::{
+    check_payload_size, drop_deep, exceeds_depth, json_len, payload_text, too_deep, too_large,
+    MAX_PAYLOAD_DEPTH, PAYLOAD_LIMIT_BYTES,
+};
 pub use random::{uuid_v4, Random, SeededRandom};
 pub use scope::{Layered, NoVariables, Scope, Variables};
 pub use state_fields::{

@@ -51,6 +51,9 @@ pub fn dollar_field(expr: &str, field: &str, scope: &Scope) -> Result<Value, Eva
             "The value for the field '{field}' must be a valid JSONPath or a valid intrinsic function call: {p}"
         )),
         QueryError::NotFound(_) | QueryError::UnknownVariable(_) => not_found(expr, field, scope),
+        QueryError::TooLarge(m) => EvalError::runtime(format!(
+            "The JSONPath '{expr}' specified for the field '{field}' cannot be evaluated: {m}"
+        )),
     })
 }
 

@@ -79,6 +79,10 @@ fn path_argument(path: &str, field: &str, scope: &Scope) -> Result<Value, EvalEr
             "The JSONPath '{path}' specified for the field '{field}' could not be found in the input '{}'",
             compact(scope.input)
         )),
+
+        QueryError::TooLarge(m) => EvalError::runtime(format!(
+            "The JSONPath '{path}' specified for the field '{field}' cannot be evaluated: {m}"
+        )),
     })
 }
 

@@ -9,21 +9,76 @@ use serde_json::{Number, Value};
 use super::parse::{CmpOp, Filter, Function, Operand, Path, Root, Segment, Selector};
 use crate::eval::Scope;
 
-/// Evaluates `path` with `root` as the value of its root. `Err` holds Jayway's message.
-pub fn select(path: &Path, root: &Value, scope: &Scope) -> Result<Value, String> {
+/// The most values (counting every array, object and scalar inside them) an indefinite path
+/// may select in all: a selection is copied, and `..` over a deeply nested value selects each
+/// level together with everything below it, so its copy grows with the square of the depth.
+pub const MAX_SELECTED_VALUES: usize = 1 << 20;
+
+/// The most values one path evaluation may visit (`..` segments after `..` segments visit the
+/// same values again).
+pub const MAX_VISITS: usize = 1 << 24;
+
+/// Why a path gave no value.
+#[derive(Debug)]
+pub(super) enum Unselected {
+    /// Jayway's message for a definite path that found nothing.
+    NotFound(String),
+    /// The selection would exceed [`MAX_SELECTED_VALUES`] or [`MAX_VISITS`].
+    TooLarge(String),
+}
+
+/// Evaluates `path` with `root` as the value of its root.
+pub(super) fn select(path: &Path, root: &Value, scope: &Scope) -> Result<Value, Unselected> {
     let found = if path.is_definite() {
-        definite(path, root)?.clone()
+        definite(path, root).map_err(Unselected::NotFound)?.clone()
     } else {
         let mut nodes = vec![root];
+        let mut visits = 0usize;
+        let n = path.segments.len();
         for seg in &path.segments {
-            nodes = step(&nodes, seg, root, scope);
+            nodes = step(&nodes, seg, root, scope, &mut visits);
+            if visits > MAX_VISITS || nodes.len() > MAX_SELECTED_VALUES {
+                return Err(too_large(path, n));
+            }
+        }
+        let mut total = 0usize;
+        for node in &nodes {
+            total += count_values(node, MAX_SELECTED_VALUES - total.min(MAX_SELECTED_VALUES));
+            if total > MAX_SELECTED_VALUES {
+                return Err(too_large(path, n));
+            }
         }
         Value::Array(nodes.into_iter().cloned().collect())
     };
     match path.function {
         None => Ok(found),
-        Some(f) => apply_function(f, &found, path),
+        Some(f) => apply_function(f, &found, path).map_err(Unselected::NotFound),
     }
+}
+
+fn too_large(path: &Path, n: usize) -> Unselected {
+    Unselected::TooLarge(format!(
+        "The path {} selects more than {MAX_SELECTED_VALUES} values in all (or visits more than {MAX_VISITS}): each match of '..' in a deeply nested value holds every level below it",
+        path.render(n)
+    ))
+}
+
+/// How many values `v` holds, itself included, counting no further than just past `cap`.
+fn count_values(v: &Value, cap: usize) -> usize {
+    let mut count = 0usize;
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        count += 1;
+        if count > cap {
+            break;
+        }
+        match v {
+            Value::Array(a) => stack.extend(a.iter()),
+            Value::Object(m) => stack.extend(m.values()),
+            _ => {}
+        }
+    }
+    count
 }
 
 fn definite<'v>(path: &Path, root: &'v Value) -> Result<&'v Value, String> {
@@ -86,7 +141,13 @@ fn index(len: usize, idx: i64) -> Option<usize> {
     (k >= 0 && (k as usize) < len).then_some(k as usize)
 }
 
-fn step<'v>(nodes: &[&'v Value], seg: &Segment, root: &'v Value, scope: &Scope) -> Vec<&'v Value> {
+fn step<'v>(
+    nodes: &[&'v Value],
+    seg: &Segment,
+    root: &'v Value,
+    scope: &Scope,
+    visits: &mut usize,
+) -> Vec<&'v Value> {
     let mut out = Vec::new();
     match seg {
         Segment::Child(sel) => {
@@ -96,25 +157,40 @@ fn step<'v>(nodes: &[&'v Value], seg: &Segment, root: &'v Value, scope: &Scope) 
         }
         Segment::Descendant(sel) => {
             for n in nodes {
-                descend(sel, n, root, scope, &mut out);
+                descend(sel, n, root, scope, &mut out, visits);
+                if *visits > MAX_VISITS || out.len() > MAX_SELECTED_VALUES {
+                    break;
+                }
             }
         }
     }
     out
 }
 
+/// Applies `sel` to `node` and every value below it, in document order (a node before its
+/// children), without recursion: the depth of the value does not matter. Stops once
+/// `visits` passes [`MAX_VISITS`].
 fn descend<'v>(
     sel: &Selector,
     node: &'v Value,
     root: &'v Value,
     scope: &Scope,
     out: &mut Vec<&'v Value>,
+    visits: &mut usize,
 ) {
-    apply(sel, node, root, scope, out);
-    match node {
-        Value::Object(m) => m.values().for_each(|v| descend(sel, v, root, scope, out)),
-        Value::Array(a) => a.iter().for_each(|v| descend(sel, v, root, scope, out)),
-        _ => {}
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        *visits += 1;
+        if *visits > MAX_VISITS {
+            return;
+        }
+        apply(sel, node, root, scope, out);
+        // Children pushed last-first, so the first is visited next.
+        match node {
+            Value::Object(m) => stack.extend(m.values().rev()),
+            Value::Array(a) => stack.extend(a.iter().rev()),
+            _ => {}
+        }
     }
 }
 

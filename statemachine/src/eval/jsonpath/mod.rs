@@ -10,6 +10,7 @@ mod parse;
 use serde_json::Value;
 
 pub(crate) use eval::cmp_numbers;
+pub use eval::{MAX_SELECTED_VALUES, MAX_VISITS};
 pub use parse::{
     parse, CmpOp, Filter, Function, Operand, ParseError, Path, Root, Segment, Selector,
 };
@@ -28,6 +29,10 @@ pub enum QueryError {
     /// The path reads a variable that is not bound.
     #[error("the variable '{0}' is not defined")]
     UnknownVariable(String),
+    /// An indefinite path selects (or visits) more values than the engine copies
+    /// ([`MAX_SELECTED_VALUES`], [`MAX_VISITS`]): `..` over a deeply nested value.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// Evaluates the path `text` in `scope`: `$` is `scope.input`, `$$` the context, `$name` a
@@ -46,7 +51,10 @@ pub fn query_path(path: &Path, scope: &Scope) -> Result<Value, QueryError> {
             .var(name)
             .ok_or_else(|| QueryError::UnknownVariable(name.clone()))?,
     };
-    eval::select(path, root, scope).map_err(QueryError::NotFound)
+    eval::select(path, root, scope).map_err(|e| match e {
+        eval::Unselected::NotFound(m) => QueryError::NotFound(m),
+        eval::Unselected::TooLarge(m) => QueryError::TooLarge(m),
+    })
 }
 
 #[cfg(test)]
@@ -56,13 +64,17 @@ mod tests {
     use serde_json::json;
 
     fn q(path: &str, input: Value) -> Result<Value, QueryError> {
+        q_ref(path, &input)
+    }
+
+    fn q_ref(path: &str, input: &Value) -> Result<Value, QueryError> {
         let ctx = json!({"Execution": {"Name": "x"}});
         let rng = SeededRandom::new(1);
         let vars = json!({"v": {"a": [1, 2]}});
         let Value::Object(vars) = vars else {
             unreachable!()
         };
-        let scope = Scope::new(&input, &ctx, &vars, &rng);
+        let scope = Scope::new(input, &ctx, &vars, &rng);
         query(path, &scope)
     }
 
@@ -118,5 +130,47 @@ mod tests {
         assert_eq!(q("$.missing[*]", json!({})).unwrap(), json!([]));
         assert_eq!(q("$.item.items[1:5].v", json!({})).unwrap(), json!([]));
         assert_eq!(q("$[*]", json!({})).unwrap(), json!([]));
+    }
+
+    #[test]
+    fn descendants_keep_document_order() {
+        let input = json!({"a": {"a": 1, "b": [{"a": 2}, {"c": {"a": 3}}]}, "z": {"a": 4}});
+        assert_eq!(
+            q("$..a", input.clone()).unwrap(),
+            json!([{"a": 1, "b": [{"a": 2}, {"c": {"a": 3}}]}, 1, 2, 3, 4])
+        );
+        assert_eq!(q("$..b[*]..a", input).unwrap(), json!([2, 3]));
+    }
+
+    /// `{"a": {"a": ... {"a": 0}}}`, `depth` levels, built without recursion.
+    fn chain(depth: usize) -> Value {
+        // (`json!` would copy `v` through `to_value`, recursively.)
+        let mut v = json!(0);
+        for _ in 0..depth {
+            let mut m = serde_json::Map::new();
+            m.insert("a".into(), v);
+            v = Value::Object(m);
+        }
+        v
+    }
+
+    #[test]
+    fn descendants_of_deep_values_neither_recurse_nor_copy_without_bound() {
+        // 500 levels (about the most a payload may have): 500 matches, 125,000 values copied.
+        let two = chain(500);
+        let found = q_ref("$..a", &two).unwrap();
+        assert_eq!(found.as_array().map(Vec::len), Some(500));
+        crate::eval::drop_deep(found);
+        crate::eval::drop_deep(two);
+        // 5,000 levels: the copy would hold 12.5 million values; refused by name.
+        let deep = chain(5_000);
+        let err = q_ref("$..a", &deep).unwrap_err();
+        assert!(matches!(err, QueryError::TooLarge(_)), "{err:?}");
+        assert!(err.to_string().contains("$..['a']"), "{err}");
+        crate::eval::drop_deep(deep);
+        // Far deeper than the stack allows recursion over: `..` still walks it.
+        let very = chain(200_000);
+        assert_eq!(q_ref("$..b", &very).unwrap(), json!([]));
+        crate::eval::drop_deep(very);
     }
 }
