@@ -355,7 +355,13 @@ pub fn load_input(arg: &str) -> anyhow::Result<Value> {
         ),
         None => (arg.to_string(), "--input".to_string()),
     };
-    serde_json::from_str(&text).with_context(|| format!("{origin} is not JSON"))
+    // Step Functions refuses an input over 256 KiB in StartExecution: so does this, before
+    // the text is even parsed.
+    statemachine::engine::check_start_input_text(&text).with_context(|| origin.clone())?;
+    let value: Value =
+        serde_json::from_str(&text).with_context(|| format!("{origin} is not JSON"))?;
+    statemachine::engine::check_start_input(&value).with_context(|| origin.clone())?;
+    Ok(value)
 }
 
 fn print_record(record: &ExecutionRecord, json: bool) {

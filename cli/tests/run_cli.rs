@@ -153,3 +153,27 @@ fn bad_input_exits_2_naming_file_state_or_field() {
         }
     }
 }
+
+#[test]
+fn an_input_over_256_kib_is_refused_before_the_run_naming_the_limit() {
+    let definition = temp_file(
+        "pass-for-big-input.asl.json",
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}"#,
+    );
+    let big = temp_file(
+        "big-input.json",
+        &format!("{{\"a\":\"{}\"}}", "x".repeat(300_000)),
+    );
+    let (code, err) = refused(&[
+        "run",
+        "--definition",
+        definition.to_str().unwrap(),
+        "--input",
+        &format!("@{}", big.display()),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("262144 bytes") && err.contains("big-input.json"),
+        "{err}"
+    );
+}
