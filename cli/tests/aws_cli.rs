@@ -2,14 +2,65 @@
 //! test script starts it): start, watch to the end, describe, history, executions with a status
 //! filter, stop. Moto runs Pass, Wait and Succeed states once told to execute state machines;
 //! it has no RedriveExecution and fails Batch `.sync` tasks, so the definition has neither
-//! (redrive is tested against `aws-smithy-mocks` in `runs`).
+//! (redrive is tested against `aws-smithy-mocks` in `runs`). Telling moto to execute state
+//! machines is a setting of the whole server, which changes how it treats the state machines of
+//! other tests' stacks: this test runs a moto server of its own (`FEEDPIPE_MOTO_SERVER`, set by
+//! the test script), on a free loopback port.
 
-use std::process::Output;
+use std::process::{Child, Output};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+/// This test's own moto server, stopped when dropped.
+struct Moto {
+    endpoint: String,
+    child: Child,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let program = std::env::var("FEEDPIPE_MOTO_SERVER").unwrap_or_else(|_| {
+            panic!("FEEDPIPE_MOTO_SERVER is not set: run this test with ./scripts/test")
+        });
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto server starts");
+        let moto = Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        ENDPOINT.with(|e| *e.borrow_mut() = moto.endpoint.clone());
+        moto
+    }
+}
+
+thread_local! {
+    static ENDPOINT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 fn endpoint() -> String {
-    store::testing::moto_endpoint()
+    ENDPOINT.with(|e| e.borrow().clone())
 }
 
 fn feedpipe(args: &[&str]) -> Output {
@@ -75,6 +126,7 @@ fn run(args: Vec<String>) -> Output {
 
 #[test]
 fn start_watch_describe_history_executions_and_stop_work_against_step_functions() {
+    let _moto = Moto::start();
     let quick = state_machine(
         "feedpipe-quick",
         json!({"StartAt": "Check", "States": {

@@ -142,6 +142,19 @@ fn lambdas_build_as_arm64_zips_under_the_template_keys() {
     assert_eq!(f["Handler"], "bootstrap");
 }
 
+/// The platform the tests run on.
+fn host_triple() -> &'static str {
+    if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+        "x86_64-unknown-linux-gnu"
+    } else if cfg!(all(target_arch = "aarch64", target_os = "linux")) {
+        "aarch64-unknown-linux-gnu"
+    } else if cfg!(all(target_arch = "aarch64", target_os = "macos")) {
+        "aarch64-apple-darwin"
+    } else {
+        "x86_64-apple-darwin"
+    }
+}
+
 fn version_tuple(v: &str) -> Vec<u32> {
     let mut parts: Vec<u32> = v.split('.').map(|p| p.parse().unwrap()).collect();
     parts.resize(3, 0);
@@ -151,7 +164,17 @@ fn version_tuple(v: &str) -> Vec<u32> {
 #[test]
 fn rust_version_is_what_the_locked_dependencies_need() {
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        // The packages built for this platform (all of them are in the local cache after a
+        // build; other platforms' packages may never have been downloaded).
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--offline",
+            "--filter-platform",
+            host_triple(),
+        ])
         .current_dir(root())
         .output()
         .expect("cargo metadata runs");
