@@ -12,7 +12,10 @@ use super::JsonataError;
 use crate::eval::Scope;
 
 /// Deepest nesting of evaluation before giving up (keeps the stack safe).
-const MAX_DEPTH: usize = 150;
+pub const MAX_DEPTH: usize = 150;
+
+/// Most evaluation steps one expression may take before it fails as a runaway.
+pub const MAX_STEPS: u64 = 20_000_000;
 
 /// Evaluation state: the scope the expression reads (variables, randomness), the root frame
 /// and the recursion depth.
@@ -20,6 +23,9 @@ pub struct Evaluator<'s> {
     /// The state's scope.
     pub scope: &'s Scope<'s>,
     depth: usize,
+    max_depth: usize,
+    steps: u64,
+    max_steps: u64,
 }
 
 type R = Result<Option<V>, JsonataError>;
@@ -27,17 +33,40 @@ type R = Result<Option<V>, JsonataError>;
 impl<'s> Evaluator<'s> {
     /// An evaluator over `scope`.
     pub fn new(scope: &'s Scope<'s>) -> Evaluator<'s> {
-        Evaluator { scope, depth: 0 }
+        Evaluator::with_limits(scope, MAX_DEPTH, MAX_STEPS)
+    }
+
+    /// An evaluator over `scope` that fails (`U1001`) past `max_depth` nested evaluations or
+    /// `max_steps` evaluation steps.
+    pub fn with_limits(scope: &'s Scope<'s>, max_depth: usize, max_steps: u64) -> Evaluator<'s> {
+        Evaluator {
+            scope,
+            depth: 0,
+            max_depth,
+            steps: 0,
+            max_steps,
+        }
     }
 
     /// Evaluates `node` with context `ctx` in `frame`.
     pub fn eval(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        self.steps += 1;
+        if self.depth > self.max_depth {
             self.depth -= 1;
             return Err(JsonataError::new(
                 "U1001",
-                "Stack overflow error: the expression nests too deeply",
+                "Stack overflow error: the expression nests too deeply; consider rewriting a recursive function as tail-recursive",
+            ));
+        }
+        if self.steps > self.max_steps {
+            self.depth -= 1;
+            return Err(JsonataError::new(
+                "U1001",
+                &format!(
+                    "Expression evaluation timeout: more than {} steps; check for an infinite loop",
+                    self.max_steps
+                ),
             ));
         }
         let r = self.eval_inner(node, ctx, frame);

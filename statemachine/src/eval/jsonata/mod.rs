@@ -99,6 +99,58 @@ pub fn evaluate_raw(expr: &str, scope: &Scope) -> Result<Option<Value>, Result<J
     }
 }
 
+/// What a standalone evaluation ([`evaluate_document`]) sees besides its input document.
+pub struct DocumentOptions<'a> {
+    /// Variables bound before evaluation (`$name`).
+    pub bindings: &'a serde_json::Map<String, Value>,
+    /// The current time for `$now()` and `$millis()`, as an ISO 8601 timestamp.
+    pub now: &'a str,
+    /// Randomness for `$random()`, `$shuffle()`, `$uuid()`.
+    pub random: &'a dyn crate::eval::Random,
+    /// Deepest nesting of evaluation (`U1001` past it).
+    pub max_depth: usize,
+    /// Most evaluation steps (`U1001` past it).
+    pub max_steps: u64,
+}
+
+impl DocumentOptions<'_> {
+    /// The engine's own limits on nesting and steps.
+    pub const DEFAULT_MAX_DEPTH: usize = eval::MAX_DEPTH;
+    /// The engine's own limit on evaluation steps.
+    pub const DEFAULT_MAX_STEPS: u64 = eval::MAX_STEPS;
+}
+
+/// Evaluates a JSONata expression over a JSON document (`$`; `None` = undefined) outside any
+/// state machine: how JSONata's own test suite runs an expression. `Ok(None)` is undefined.
+/// A result JSON cannot hold (a function) is an error `T0001`.
+pub fn evaluate_document(
+    expr: &str,
+    input: Option<&Value>,
+    options: &DocumentOptions<'_>,
+) -> Result<Option<Value>, JsonataError> {
+    let node = parsed(expr)?;
+    let context = serde_json::json!({ "State": { "EnteredTime": options.now } });
+    let null = Value::Null;
+    let scope = Scope::new(
+        input.unwrap_or(&null),
+        &context,
+        options.bindings,
+        options.random,
+    );
+    let frame = Frame::default();
+    let mut ev = eval::Evaluator::with_limits(&scope, options.max_depth, options.max_steps);
+    let ctx = input.map(from_json);
+    match ev.eval(&node, ctx.as_ref(), &frame)? {
+        None => Ok(None),
+        Some(v) => to_json(&v).map(Some).map_err(|what| {
+            JsonataError::new(
+                "T0001",
+                &format!("the result holds a {what}, which JSON cannot hold"),
+            )
+        }),
+    }
+}
+
 /// Evaluates the JSONata expression `expr` (the text between `{%` and `%}`) of the field
 /// `field` (`Output`, `Arguments/FunctionName`, `Assign/x`, ...): `Ok(None)` when it yields
 /// nothing (undefined). Errors are `States.QueryEvaluationError`s located at `field`.
