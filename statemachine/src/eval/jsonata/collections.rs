@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use super::eval::{lookup, Evaluator};
 use super::functions::{arg, bad, num, num_arg, nums, str_arg, to_json_value};
-use super::parser::Node;
 use super::value::{collapse, deep_eq, from_json, truthy, Kind, V};
 use super::JsonataError;
 use crate::eval::intrinsics::call_function;
@@ -75,7 +74,6 @@ pub fn call(
                                 Some(f.clone()),
                                 vec![Some(sorted[at - 1].clone()), Some(item.clone())],
                                 None,
-                                &Node::Null,
                             )?;
                             if truthy(swap.as_ref()) {
                                 at -= 1;
@@ -304,16 +302,12 @@ fn higher_order(
     let Some(f) = f.filter(V::is_function) else {
         return Err(bad(name, 1));
     };
-    let arity = match &f {
-        V::Lambda(l, _) => l.params.len(),
-        _ => 1,
-    };
+    let arity = super::apply::arity(&f);
     let call = |ev: &mut Evaluator, args: Vec<Option<V>>| {
         ev.apply(
             Some(f.clone()),
             args.into_iter().take(arity.max(1)).collect(),
             None,
-            &Node::Null,
         )
     };
     match name {
@@ -357,7 +351,6 @@ fn higher_order(
                         .take(arity.max(2))
                         .collect(),
                     None,
-                    &Node::Null,
                 )?;
             }
             Ok(acc)

@@ -1,13 +1,16 @@
-//! The JSONata evaluator: walks a [`Node`] tree over [`V`] values with JSONata's sequence
-//! rules (path steps map over arrays and flatten; single results collapse).
+//! The JSONata evaluator: walks an [`ast::Node`] tree over [`V`] values with JSONata's
+//! sequence rules (path steps map over arrays and flatten; single results collapse). Paths,
+//! tuple streams, predicates, sorting and grouping are in [`super::path`]; calling functions
+//! (lambdas, built-ins, partial applications, chains, transforms) in [`super::apply`].
+//!
+//! Every evaluation counts against a depth and a step budget: past either it fails with
+//! `U1001`, so a runaway expression stops instead of exhausting the stack or running forever.
 
 use std::rc::Rc;
 
-use indexmap::IndexMap;
-
+use super::ast::{Kind as N, Node};
 use super::functions;
-use super::parser::Node;
-use super::value::{collapse, deep_eq, stringify, truthy, Frame, Kind, V};
+use super::value::{deep_eq, stringify, truthy, Closure, Frame, Kind, Made, V};
 use super::JsonataError;
 use crate::eval::Scope;
 
@@ -17,8 +20,8 @@ pub const MAX_DEPTH: usize = 150;
 /// Most evaluation steps one expression may take before it fails as a runaway.
 pub const MAX_STEPS: u64 = 20_000_000;
 
-/// Evaluation state: the scope the expression reads (variables, randomness), the root frame
-/// and the recursion depth.
+/// Evaluation state: the scope the expression reads (variables, randomness), the recursion
+/// depth and the step count.
 pub struct Evaluator<'s> {
     /// The state's scope.
     pub scope: &'s Scope<'s>,
@@ -28,10 +31,11 @@ pub struct Evaluator<'s> {
     max_steps: u64,
 }
 
-type R = Result<Option<V>, JsonataError>;
+/// An evaluation result: `None` is undefined.
+pub type R = Result<Option<V>, JsonataError>;
 
 impl<'s> Evaluator<'s> {
-    /// An evaluator over `scope`.
+    /// An evaluator over `scope` with the engine's limits.
     pub fn new(scope: &'s Scope<'s>) -> Evaluator<'s> {
         Evaluator::with_limits(scope, MAX_DEPTH, MAX_STEPS)
     }
@@ -48,19 +52,10 @@ impl<'s> Evaluator<'s> {
         }
     }
 
-    /// Evaluates `node` with context `ctx` in `frame`.
-    pub fn eval(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
-        self.depth += 1;
+    /// Counts one step against the budget (for loops inside built-in functions).
+    pub fn tick(&mut self) -> Result<(), JsonataError> {
         self.steps += 1;
-        if self.depth > self.max_depth {
-            self.depth -= 1;
-            return Err(JsonataError::new(
-                "U1001",
-                "Stack overflow error: the expression nests too deeply; consider rewriting a recursive function as tail-recursive",
-            ));
-        }
         if self.steps > self.max_steps {
-            self.depth -= 1;
             return Err(JsonataError::new(
                 "U1001",
                 &format!(
@@ -69,73 +64,75 @@ impl<'s> Evaluator<'s> {
                 ),
             ));
         }
-        let r = self.eval_inner(node, ctx, frame);
+        Ok(())
+    }
+
+    /// Evaluates `node` with context `ctx` in `frame`.
+    pub fn eval(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
+        self.depth += 1;
+        if self.depth > self.max_depth {
+            self.depth -= 1;
+            return Err(JsonataError::at(
+                "U1001",
+                node.pos,
+                "Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive.",
+            ));
+        }
+        if let Err(e) = self.tick() {
+            self.depth -= 1;
+            return Err(e);
+        }
+        let r = self.eval_node(node, ctx, frame);
         self.depth -= 1;
         r
     }
 
-    fn eval_inner(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
-        Ok(match node {
-            Node::Num(n) => Some(V::Num(*n)),
-            Node::Str(s) => Some(V::str(s)),
-            Node::Bool(b) => Some(V::Bool(*b)),
-            Node::Null => Some(V::Null),
-            Node::Regex(p, f) => {
-                let re = regress::Regex::with_flags(p, f.as_str()).map_err(|e| {
-                    JsonataError::new("S0302", &format!("invalid regular expression /{p}/: {e}"))
-                })?;
-                Some(V::Regex(Rc::new(re)))
+    fn eval_node(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
+        let mut result = self.eval_kind(node, ctx, frame)?;
+        for stage in &node.predicate {
+            if let super::ast::Stage::Filter(pred) = stage {
+                result = Some(self.filter(pred, result, frame)?);
             }
-            Node::Var(name) => self.variable(name, ctx, frame)?,
-            Node::Name(n) => ctx.and_then(|c| lookup(c, n)),
-            Node::Wildcard => ctx.and_then(wildcard),
-            Node::Descendants => ctx.and_then(|c| {
-                let mut out = Vec::new();
-                descendants(c, &mut out);
-                collapse(out)
-            }),
-            Node::Path(steps, keep) => self.path(steps, *keep, ctx, frame)?,
-            Node::Filter(base, pred) => {
-                let v = self.eval(base, ctx, frame)?;
-                match v {
-                    None => None,
-                    Some(v) => self.filter(&v, pred, frame)?,
-                }
+        }
+        if !matches!(node.kind, N::Path(_)) {
+            if let Some(g) = &node.group {
+                result = self.group(g, result, frame)?;
             }
-            Node::Neg(e) => match self.eval(e, ctx, frame)? {
+        }
+        Ok(finish(result, node.keep_array))
+    }
+
+    fn eval_kind(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
+        Ok(match &node.kind {
+            N::Num(n) => Some(V::Num(*n)),
+            N::Str(s) => Some(V::Str(s.clone())),
+            N::Bool(b) => Some(V::Bool(*b)),
+            N::Null => Some(V::Null),
+            N::Regex(re) => Some(V::Regex(re.clone())),
+            N::Var(name) => self.variable(name, ctx, frame),
+            N::Name(n) => ctx.and_then(|c| lookup(c, n)),
+            N::Wildcard => Some(wildcard(ctx)),
+            N::Descendants => descendants(ctx),
+            N::Parent(slot) => frame.lookup(&slot.borrow().label),
+            N::Placeholder => None,
+            N::Path(_) => self.path(node, ctx, frame)?,
+            N::Sort(_) => {
+                let input = ctx.map(V::items).unwrap_or_default();
+                Some(self.sort(node, input, frame)?)
+            }
+            N::Neg(e) => match self.eval(e, ctx, frame)? {
                 None => None,
                 Some(V::Num(n)) => Some(V::Num(-n)),
                 Some(_) => {
-                    return Err(JsonataError::new(
+                    return Err(JsonataError::at(
                         "D1002",
+                        node.pos,
                         "Cannot negate a non-numeric value",
                     ));
                 }
             },
-            Node::Binary(op, l, r) => {
-                let a = self.eval(l, ctx, frame)?;
-                let b = self.eval(r, ctx, frame)?;
-                binary(op, a, b)?
-            }
-            Node::And(l, r) => {
-                let a = self.eval(l, ctx, frame)?;
-                if !truthy(a.as_ref()) {
-                    Some(V::Bool(false))
-                } else {
-                    let b = self.eval(r, ctx, frame)?;
-                    Some(V::Bool(truthy(b.as_ref())))
-                }
-            }
-            Node::Or(l, r) => {
-                let a = self.eval(l, ctx, frame)?;
-                if truthy(a.as_ref()) {
-                    Some(V::Bool(true))
-                } else {
-                    let b = self.eval(r, ctx, frame)?;
-                    Some(V::Bool(truthy(b.as_ref())))
-                }
-            }
-            Node::Cond(c, then, otherwise) => {
+            N::Binary(op, l, r) => self.binary(node.pos, op, l, r, ctx, frame)?,
+            N::Cond(c, then, otherwise) => {
                 let v = self.eval(c, ctx, frame)?;
                 if truthy(v.as_ref()) {
                     self.eval(then, ctx, frame)?
@@ -146,14 +143,12 @@ impl<'s> Evaluator<'s> {
                     }
                 }
             }
-            Node::Bind(name, e) => {
+            N::Bind(name, e) => {
                 let v = self.eval(e, ctx, frame)?;
-                if let Some(v) = &v {
-                    frame.bind(name, v.clone());
-                }
+                frame.bind_opt(name, v.clone());
                 v
             }
-            Node::Block(items) => {
+            N::Block(items) => {
                 let inner = Frame::child(frame);
                 let mut last = None;
                 for e in items {
@@ -161,251 +156,100 @@ impl<'s> Evaluator<'s> {
                 }
                 last
             }
-            Node::Array(items) => {
-                let mut out = Vec::new();
+            N::Array(items) => {
+                let mut out: Vec<V> = Vec::new();
                 for item in items {
-                    match item {
-                        Node::Range(a, b) => {
-                            let a = self.eval(a, ctx, frame)?;
-                            let b = self.eval(b, ctx, frame)?;
-                            out.extend(range(a, b)?);
+                    let v = self.eval(item, ctx, frame)?;
+                    let Some(v) = v else { continue };
+                    if matches!(item.kind, N::Array(_)) {
+                        out.push(v);
+                    } else {
+                        match v {
+                            V::Arr(a, _) => out.extend(a.iter().cloned()),
+                            V::Tuples(_) => out.extend(v.items()),
+                            v => out.push(v),
                         }
-                        Node::Array(_) => out.extend(self.eval(item, ctx, frame)?),
-                        _ => match self.eval(item, ctx, frame)? {
-                            Some(V::Arr(a, _)) => out.extend(a.iter().cloned()),
-                            Some(v) => out.push(v),
-                            None => {}
-                        },
                     }
                 }
-                Some(V::arr(out, Kind::Cons))
+                Some(V::arr(
+                    out,
+                    if node.cons_array {
+                        Kind::Cons
+                    } else {
+                        Kind::Plain
+                    },
+                ))
             }
-            Node::Range(..) => {
-                return Err(JsonataError::new(
-                    "S0211",
-                    "'..' is only allowed inside [...]",
-                ));
-            }
-            Node::Object(pairs) => {
-                let mut m = IndexMap::new();
-                for (k, v) in pairs {
-                    let key = match self.eval(k, ctx, frame)? {
-                        Some(V::Str(s)) => s.to_string(),
-                        other => {
-                            return Err(JsonataError::new(
-                                "T1003",
-                                &format!(
-                                    "Key in object structure must evaluate to a string; got: {}",
-                                    other.as_ref().map_or("undefined".into(), stringify)
-                                ),
-                            ));
-                        }
-                    };
-                    if let Some(val) = self.eval(v, ctx, frame)? {
-                        m.insert(key, val);
-                    }
-                }
-                Some(V::Obj(Rc::new(m)))
-            }
-            Node::Call(f, args) => {
-                let callee = self.eval(f, ctx, frame)?;
-                let mut vals = Vec::with_capacity(args.len());
-                for a in args {
-                    vals.push(self.eval(a, ctx, frame)?);
-                }
-                self.apply(callee, vals, ctx, f)?
-            }
-            Node::Lambda(l) => Some(V::Lambda(l.clone(), frame.clone())),
-            Node::Chain(l, r) => {
-                let a = self.eval(l, ctx, frame)?;
-                match r.as_ref() {
-                    Node::Call(f, args) => {
-                        let callee = self.eval(f, ctx, frame)?;
-                        let mut vals = vec![a];
-                        for x in args {
-                            vals.push(self.eval(x, ctx, frame)?);
-                        }
-                        self.apply(callee, vals, ctx, f)?
-                    }
-                    other => {
-                        let callee = self.eval(other, ctx, frame)?;
-                        self.apply(callee, vec![a], ctx, other)?
-                    }
-                }
-            }
+            N::Object(g) => self.group(g, ctx.cloned(), frame)?,
+            N::Call(..) => self.call(node, ctx, frame, None)?,
+            N::Lambda(def) => Some(V::Lambda(Rc::new(Closure {
+                def: def.clone(),
+                frame: frame.clone(),
+                input: ctx.cloned(),
+            }))),
+            N::Apply(l, r) => self.apply_expr(node, l, r, ctx, frame)?,
+            N::Transform(t) => Some(V::Made(Rc::new(Made::Transform(t.clone(), frame.clone())))),
         })
     }
 
-    fn variable(&mut self, name: &str, ctx: Option<&V>, frame: &Frame) -> R {
+    fn variable(&mut self, name: &str, ctx: Option<&V>, frame: &Frame) -> Option<V> {
         if name.is_empty() {
-            return Ok(ctx.cloned());
+            return match ctx {
+                Some(V::Arr(a, Kind::Outer)) => a.first().cloned(),
+                other => other.cloned(),
+            };
         }
         if let Some(v) = frame.lookup(name) {
-            return Ok(Some(v));
+            return Some(v);
         }
         if let Some(v) = self.scope.var(name) {
-            return Ok(Some(super::value::from_json(v)));
+            return Some(super::value::from_json(v));
         }
-        Ok(functions::native(name).map(V::Native))
+        functions::native(name).map(V::Native)
     }
 
-    /// Calls a function value with arguments.
-    pub fn apply(
+    fn binary(
         &mut self,
-        callee: Option<V>,
-        args: Vec<Option<V>>,
+        pos: usize,
+        op: &'static str,
+        l: &Node,
+        r: &Node,
         ctx: Option<&V>,
-        what: &Node,
+        frame: &Frame,
     ) -> R {
-        match callee {
-            Some(V::Lambda(l, env)) => {
-                let inner = Frame::child(&env);
-                for (i, p) in l.params.iter().enumerate() {
-                    if let Some(Some(v)) = args.get(i) {
-                        inner.bind(p, v.clone());
-                    }
-                }
-                self.eval(&l.body, ctx, &inner)
-            }
-            Some(V::Native(name)) => functions::call(self, name, args, ctx),
-            _ => Err(JsonataError::new(
-                "T1006",
-                &format!("Attempted to invoke a non-function{}", describe(what)),
-            )),
-        }
-    }
-
-    fn path(&mut self, steps: &[Node], keep: bool, ctx: Option<&V>, frame: &Frame) -> R {
-        let Some((first, rest)) = steps.split_first() else {
-            return Ok(None);
-        };
-        // The first step sees the context; a variable or literal is evaluated once.
-        let mut inputs: Vec<V> = if !on_context(first) {
-            match self.eval(first, ctx, frame)? {
-                None => return Ok(None),
-                Some(v) => vec![v],
-            }
-        } else {
-            let Some(c) = ctx else {
-                return Ok(None);
-            };
-            let mut out = Vec::new();
-            for item in &c.items() {
-                if let Some(v) = self.eval(first, Some(item), frame)? {
-                    out.push(v);
-                }
-            }
-            flatten(out)
-        };
-        if let (true, [single]) = (rest.is_empty(), inputs.as_slice()) {
-            return Ok(Some(finish(single.clone(), keep)));
-        }
-        for (i, step) in rest.iter().enumerate() {
-            let last = i + 1 == rest.len();
-            let mut results = Vec::new();
-            let items: Vec<V> = if i == 0 && !on_context(first) {
-                // A variable's (or call's) array value is iterated by the next step.
-                inputs.iter().flat_map(V::items).collect()
+        let a = self.eval(l, ctx, frame)?;
+        if op == "and" || op == "or" {
+            let left = truthy(a.as_ref());
+            let result = if op == "and" {
+                left && truthy(self.eval(r, ctx, frame)?.as_ref())
             } else {
-                inputs
+                left || truthy(self.eval(r, ctx, frame)?.as_ref())
             };
-            for item in &items {
-                if let Some(v) = self.eval(step, Some(item), frame)? {
-                    results.push(v);
-                }
-            }
-            if last
-                && results.len() == 1
-                && matches!(results[0], V::Arr(_, Kind::Plain | Kind::Cons))
-            {
-                return Ok(Some(finish(results.remove(0), keep)));
-            }
-            inputs = flatten(results);
-            if inputs.is_empty() {
-                return Ok(None);
-            }
+            return Ok(Some(V::Bool(result)));
         }
-        if keep {
-            return Ok(Some(V::arr(inputs, Kind::Seq)));
-        }
-        Ok(collapse(inputs))
-    }
-
-    fn filter(&mut self, v: &V, pred: &Node, frame: &Frame) -> R {
-        let items = v.items();
-        if let Node::Num(n) = pred {
-            let len = items.len() as i64;
-            let mut i = n.floor() as i64;
-            if i < 0 {
-                i = i.saturating_add(len);
+        let b = self.eval(r, ctx, frame)?;
+        binary(op, a, b).map_err(|mut e| {
+            if e.position.is_none() {
+                e.position = Some(pos);
             }
-            return Ok(usize::try_from(i).ok().and_then(|i| items.get(i).cloned()));
-        }
-        let len = items.len() as i64;
-        let mut out = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            let r = self.eval(pred, Some(item), frame)?;
-            let keep = match &r {
-                Some(V::Num(n)) => index_matches(*n, index, len),
-                Some(V::Arr(a, _)) if !a.is_empty() && a.iter().all(|x| matches!(x, V::Num(_))) => {
-                    a.iter()
-                        .any(|x| matches!(x, V::Num(n) if index_matches(*n, index, len)))
-                }
-                other => truthy(other.as_ref()),
-            };
-            if keep {
-                out.push(item.clone());
-            }
-        }
-        Ok(collapse(out))
+            e
+        })
     }
 }
 
-fn index_matches(n: f64, index: usize, len: i64) -> bool {
-    let mut i = n.floor() as i64;
-    if i < 0 {
-        i = i.saturating_add(len);
-    }
-    i == index as i64
-}
-
-/// A path's final value: with `[]` kept as an array even when single.
-fn finish(v: V, keep: bool) -> V {
-    match (keep, v) {
-        (true, V::Arr(a, _)) => V::Arr(a, Kind::Seq),
-        (true, other) => V::arr(vec![other], Kind::Seq),
-        (false, v) => v,
-    }
-}
-
-/// Flattens step results: plain arrays and sequences spill their items, constructed arrays
-/// stay whole.
-fn flatten(results: Vec<V>) -> Vec<V> {
-    let mut out = Vec::with_capacity(results.len());
-    for r in results {
-        match r {
-            V::Arr(a, Kind::Plain | Kind::Seq) => out.extend(a.iter().cloned()),
-            other => out.push(other),
+/// The end of every evaluation: a sequence collapses (empty to undefined, one item to the
+/// item) unless it keeps singletons.
+pub fn finish(result: Option<V>, keep: bool) -> Option<V> {
+    match result {
+        Some(V::Arr(a, k)) if k.is_seq() => {
+            let k = if keep { Kind::SeqKeep } else { k };
+            match a.len() {
+                0 => None,
+                1 if k != Kind::SeqKeep => a.first().cloned(),
+                _ => Some(V::Arr(a, k)),
+            }
         }
-    }
-    out
-}
-
-/// Whether a first path step maps over the context items (names, wildcards) rather than being
-/// evaluated once (variables, literals, calls).
-fn on_context(n: &Node) -> bool {
-    match n {
-        Node::Name(_) | Node::Wildcard | Node::Descendants => true,
-        Node::Filter(base, _) => on_context(base),
-        _ => false,
-    }
-}
-
-fn describe(node: &Node) -> String {
-    match node {
-        Node::Var(n) => format!(": ${n}"),
-        Node::Name(n) => format!(": {n}"),
-        _ => String::new(),
+        other => other,
     }
 }
 
@@ -417,94 +261,80 @@ pub fn lookup(v: &V, name: &str) -> Option<V> {
             let mut out = Vec::new();
             for item in a.iter() {
                 match lookup(item, name) {
-                    Some(V::Arr(inner, Kind::Plain | Kind::Seq)) => {
-                        out.extend(inner.iter().cloned())
-                    }
+                    Some(V::Arr(inner, _)) => out.extend(inner.iter().cloned()),
                     Some(x) => out.push(x),
                     None => {}
                 }
             }
-            collapse(out)
+            Some(V::arr(out, Kind::Seq))
         }
         _ => None,
     }
 }
 
-fn wildcard(v: &V) -> Option<V> {
+fn wildcard(ctx: Option<&V>) -> V {
     let mut out = Vec::new();
-    match v {
-        V::Obj(m) => {
-            for x in m.values() {
-                match x {
-                    V::Arr(a, _) => out.extend(a.iter().cloned()),
-                    other => out.push(other.clone()),
-                }
-            }
-        }
-        V::Arr(a, _) => {
-            for item in a.iter() {
-                out.extend(wildcard(item));
-            }
-        }
-        _ => {}
-    }
-    collapse(out)
-}
-
-fn descendants(v: &V, out: &mut Vec<V>) {
-    match v {
-        V::Obj(m) => {
-            for x in m.values() {
-                if !matches!(x, V::Arr(..)) {
-                    out.push(x.clone());
-                }
-                descendants(x, out);
-            }
-        }
-        V::Arr(a, _) => {
-            for x in a.iter() {
-                if !matches!(x, V::Arr(..)) {
-                    out.push(x.clone());
-                }
-                descendants(x, out);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn range(a: Option<V>, b: Option<V>) -> Result<Vec<V>, JsonataError> {
-    let (Some(a), Some(b)) = (a, b) else {
-        return Ok(Vec::new());
+    let input = match ctx {
+        Some(V::Arr(a, Kind::Outer)) => a.first(),
+        other => other,
     };
-    let (V::Num(x), V::Num(y)) = (&a, &b) else {
-        return Err(JsonataError::new(
-            "T2003",
-            "The bounds of a range must be integers",
-        ));
-    };
-    if x.fract() != 0.0 || y.fract() != 0.0 {
-        return Err(JsonataError::new(
-            "T2003",
-            "The bounds of a range must be integers",
-        ));
+    if let Some(V::Obj(m)) = input {
+        for x in m.values() {
+            match x {
+                V::Arr(..) => flatten_into(x, &mut out),
+                other => out.push(other.clone()),
+            }
+        }
     }
-    if y - x > 1e7 {
-        return Err(JsonataError::new(
-            "D2014",
-            "The size of the range is too large",
-        ));
-    }
-    let (x, y) = (*x as i64, *y as i64);
-    Ok((x..=y).map(|i| V::Num(i as f64)).collect())
+    V::arr(out, Kind::Seq)
 }
 
-fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
+fn flatten_into(v: &V, out: &mut Vec<V>) {
+    // Iterative, so a deeply nested array cannot exhaust the stack.
+    let mut stack = vec![v.clone()];
+    while let Some(x) = stack.pop() {
+        match x {
+            V::Arr(a, _) => stack.extend(a.iter().rev().cloned()),
+            other => out.push(other),
+        }
+    }
+}
+
+/// Every value below `ctx` (itself included), depth first, without recursion.
+fn descendants(ctx: Option<&V>) -> Option<V> {
+    let c = ctx?;
+    let mut out = Vec::new();
+    let mut stack = vec![c.clone()];
+    while let Some(x) = stack.pop() {
+        match &x {
+            V::Arr(a, _) => stack.extend(a.iter().rev().cloned()),
+            V::Obj(m) => {
+                out.push(x.clone());
+                stack.extend(m.values().rev().cloned());
+            }
+            _ => out.push(x.clone()),
+        }
+    }
+    if out.len() == 1 {
+        return out.pop();
+    }
+    Some(V::arr(out, Kind::Seq))
+}
+
+/// Whether a value is a number (a finite double).
+fn num(v: &V) -> Option<f64> {
+    match v {
+        V::Num(n) => Some(*n),
+        _ => None,
+    }
+}
+
+/// A binary operator other than `and`/`or` over evaluated operands.
+pub fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
     match op {
         "+" | "-" | "*" | "/" | "%" => {
-            let (x, y) = match (&a, &b) {
-                (Some(V::Num(x)), Some(V::Num(y))) => (*x, *y),
-                (Some(v), _) if !matches!(v, V::Num(_)) => {
+            if let Some(v) = &a {
+                if num(v).is_none() {
                     return Err(JsonataError::new(
                         "T2001",
                         &format!(
@@ -512,7 +342,9 @@ fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
                         ),
                     ));
                 }
-                (_, Some(v)) if !matches!(v, V::Num(_)) => {
+            }
+            if let Some(v) = &b {
+                if num(v).is_none() {
                     return Err(JsonataError::new(
                         "T2002",
                         &format!(
@@ -520,8 +352,11 @@ fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
                         ),
                     ));
                 }
-                _ => return Ok(None),
+            }
+            let (Some(V::Num(x)), Some(V::Num(y))) = (&a, &b) else {
+                return Ok(None);
             };
+            let (x, y) = (*x, *y);
             let r = match op {
                 "+" => x + y,
                 "-" => x - y,
@@ -546,14 +381,21 @@ fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
             Ok(Some(V::Bool(if op == "=" { eq } else { !eq })))
         }
         "<" | "<=" | ">" | ">=" => {
+            let comparable = |v: &Option<V>| matches!(v, None | Some(V::Num(_) | V::Str(_)));
+            if !comparable(&a) || !comparable(&b) {
+                return Err(JsonataError::new(
+                    "T2010",
+                    &format!("The expressions either side of operator \"{op}\" must evaluate to numeric or string values"),
+                ));
+            }
             let ord = match (&a, &b) {
+                (None, _) | (_, None) => return Ok(None),
                 (Some(V::Num(x)), Some(V::Num(y))) => x.partial_cmp(y),
                 (Some(V::Str(x)), Some(V::Str(y))) => Some(x.encode_utf16().cmp(y.encode_utf16())),
-                (None, _) | (_, None) => return Ok(Some(V::Bool(false))),
                 _ => {
                     return Err(JsonataError::new(
-                        "T2010",
-                        &format!("The expressions either side of operator \"{op}\" must be of the same data type (number or string)"),
+                        "T2009",
+                        &format!("The values either side of operator \"{op}\" must be of the same data type"),
                     ));
                 }
             };
@@ -572,11 +414,62 @@ fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
             let (Some(x), Some(y)) = (&a, &b) else {
                 return Ok(Some(V::Bool(false)));
             };
-            Ok(Some(V::Bool(y.items().iter().any(|i| deep_eq(x, i)))))
+            Ok(Some(V::Bool(y.items().iter().any(|i| strict_eq(x, i)))))
         }
+        ".." => range(a, b),
         _ => Err(JsonataError::new(
             "S0201",
-            &format!("unknown operator {op}"),
+            &format!("Syntax error: unknown operator {op}"),
         )),
     }
+}
+
+/// JavaScript's `===`: values by value, objects and arrays by identity.
+fn strict_eq(a: &V, b: &V) -> bool {
+    match (a, b) {
+        (V::Obj(x), V::Obj(y)) => Rc::ptr_eq(x, y),
+        (V::Arr(x, _), V::Arr(y, _)) => Rc::ptr_eq(x, y),
+        (V::Arr(..) | V::Obj(_), _) | (_, V::Arr(..) | V::Obj(_)) => false,
+        _ => deep_eq(a, b),
+    }
+}
+
+fn range(a: Option<V>, b: Option<V>) -> R {
+    let int = |v: &Option<V>| match v {
+        None => Some(true),
+        Some(V::Num(n)) => Some(n.fract() == 0.0),
+        _ => None,
+    };
+    if int(&a) != Some(true) {
+        return Err(JsonataError::new(
+            "T2003",
+            "The left side of the range operator (..) must evaluate to an integer",
+        ));
+    }
+    if int(&b) != Some(true) {
+        return Err(JsonataError::new(
+            "T2004",
+            "The right side of the range operator (..) must evaluate to an integer",
+        ));
+    }
+    let (Some(V::Num(x)), Some(V::Num(y))) = (a, b) else {
+        return Ok(None);
+    };
+    if x > y {
+        return Ok(None);
+    }
+    if y - x + 1.0 > 1e7 {
+        return Err(JsonataError::new(
+            "D2014",
+            &format!(
+                "The size of the sequence allocated by the range operator (..) must not exceed 1e7.  Attempted to allocate {}.",
+                y - x + 1.0
+            ),
+        ));
+    }
+    let (x, y) = (x as i64, y as i64);
+    Ok(Some(V::arr(
+        (x..=y).map(|i| V::Num(i as f64)).collect(),
+        Kind::Seq,
+    )))
 }

@@ -8,6 +8,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::eval::Evaluator;
+use super::signature::Signature;
 use super::value::{collapse, stringify, to_json, Kind, V};
 use super::JsonataError;
 use crate::eval::{Random, SeededRandom};
@@ -77,6 +78,95 @@ const NAMES: &[&str] = &[
     "uuid",
     "parse",
 ];
+
+/// The signature text of a built-in.
+fn signature_text(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "sum" | "max" | "min" | "average" => "<a<n>:n>",
+        "count" => "<a:n>",
+        "string" => "<x-b?:s>",
+        "substring" => "<s-nn?:s>",
+        "substringBefore" | "substringAfter" => "<s-s:s>",
+        "lowercase" | "uppercase" | "trim" | "base64encode" | "base64decode"
+        | "encodeUrlComponent" | "encodeUrl" | "decodeUrlComponent" | "decodeUrl" => "<s-:s>",
+        "length" => "<s-:n>",
+        "pad" => "<s-ns?:s>",
+        "match" => "<s-f<s:o>n?:a<o>>",
+        "contains" => "<s-(sf):b>",
+        "replace" => "<s-(sf)(sf)n?:s>",
+        "split" => "<s-(sf)n?:a<s>>",
+        "join" => "<a<s>s?:s>",
+        "formatNumber" => "<n-so?:s>",
+        "formatBase" => "<n-n?:s>",
+        "formatInteger" => "<n-s:s>",
+        "parseInteger" => "<s-s:n>",
+        "number" => "<(nsb)-:n>",
+        "floor" | "ceil" | "abs" | "sqrt" => "<n-:n>",
+        "round" => "<n-n?:n>",
+        "power" => "<n-n:n>",
+        "random" => "<n?:n>",
+        "boolean" | "not" => "<x-:b>",
+        "map" | "filter" => "<af>",
+        "zip" => "<a+>",
+        "single" => "<af?>",
+        "reduce" => "<afj?:j>",
+        "sift" => "<o-f?:o>",
+        "keys" => "<x-:a<s>>",
+        "lookup" => "<x-s:x>",
+        "append" => "<xx:a>",
+        "exists" => "<x:b>",
+        "spread" => "<x-:a<o>>",
+        "merge" => "<a<o>:o>",
+        "reverse" | "shuffle" => "<a:a>",
+        "each" => "<o-f:a>",
+        "error" => "<s?:x>",
+        "assert" => "<bs?:x>",
+        "type" => "<x:s>",
+        "sort" => "<af?:a>",
+        "distinct" => "<x:x>",
+        "toMillis" => "<s-s?:n>",
+        "fromMillis" => "<n-s?s?:s>",
+        "now" => "<s?s?:s>",
+        "millis" => "<:n>",
+        _ => return None,
+    })
+}
+
+thread_local! {
+    static SIGNATURES: std::cell::RefCell<std::collections::HashMap<&'static str, Rc<Signature>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The parsed signature of a built-in (`None` for the AWS additions, which check their own
+/// arguments).
+pub fn signature(name: &'static str) -> Option<Rc<Signature>> {
+    let text = signature_text(name)?;
+    SIGNATURES.with(|c| {
+        if let Some(s) = c.borrow().get(name) {
+            return Some(s.clone());
+        }
+        let sig = Rc::new(Signature::parse(text).ok()?);
+        c.borrow_mut().insert(name, sig.clone());
+        Some(sig)
+    })
+}
+
+/// The object a regex called as a function gives for its first match at or after `from`:
+/// `match`, `start`, `end`, `groups`.
+pub fn regex_match_object(re: &regress::Regex, s: &str, from: usize) -> Option<V> {
+    let m = re.find_from(s, from).next()?;
+    let groups = m
+        .groups()
+        .skip(1)
+        .map(|g| V::str(g.map_or("", |r| &s[r])))
+        .collect();
+    let mut o = IndexMap::new();
+    o.insert("match".to_string(), V::str(&s[m.range()]));
+    o.insert("start".to_string(), V::Num(m.start() as f64));
+    o.insert("end".to_string(), V::Num(m.end() as f64));
+    o.insert("groups".to_string(), V::arr(groups, Kind::Plain));
+    Some(V::Obj(Rc::new(o)))
+}
 
 /// The built-in named `name`, if there is one.
 pub fn native(name: &str) -> Option<&'static str> {

@@ -1,19 +1,28 @@
-//! JSONata, the `QueryLanguage: JSONata` expressions written as `{% ... %}`: a parser and
-//! evaluator for the language (paths, predicates, operators, conditionals, variables,
-//! functions and lambdas, object and array constructors, regexes) with the `$states`
-//! variable (`input`, `context`, `result`, `errorOutput`), workflow variables, the standard
-//! function library and Step Functions' additions (`$partition`, `$range`, `$hash`, `$random`,
-//! `$uuid`, `$parse`).
+//! JSONata, the `QueryLanguage: JSONata` expressions written as `{% ... %}`: the language of
+//! JSONata 2.0.6 as Step Functions runs it, with the `$states` variable (`input`, `context`,
+//! `result`, `errorOutput`), workflow variables, the standard function library and Step
+//! Functions' additions (`$partition`, `$range`, `$hash`, `$random`, `$uuid`, `$parse`).
+//! `$eval` is not offered (as on AWS).
 //!
-//! Not supported: grouping `expr{...}`, sorting `^(...)`, `@`/`#` bindings, transforms
-//! `|...|`, `$eval`, `$formatNumber`, `$formatBase`, `$formatInteger`, `$parseInteger`, and
-//! picture strings for `$now`/`$fromMillis`. They fail with a syntax or unknown-function error.
+//! The pipeline: [`lexer`] (tokens), [`parser`] (raw tree by precedence), [`ast`] (paths,
+//! stages, focus/index/parent bindings, tail calls), [`eval`] with [`path`] (sequences, tuple
+//! streams, predicates, sort, grouping) and [`apply`] (lambdas, built-ins with [`signature`]
+//! checks, partial application, chains, transforms), over the values of [`value`].
+//! [`evaluate_document`] runs an expression over a document as JSONata's own test suite does
+//! (`tests/jsonata-suite`, measured by `tests/integration/jsonata_suite.rs`).
+//!
+//! Deterministic: the clock comes from the context object and randomness from the scope.
+//! Evaluation is bounded by a depth and a step budget (`U1001` past either).
 
+mod apply;
+mod ast;
 mod collections;
 mod eval;
 mod functions;
 mod lexer;
 mod parser;
+mod path;
+mod signature;
 mod value;
 
 use std::cell::RefCell;
@@ -24,7 +33,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::{EvalError, Scope};
-use parser::Node;
+use ast::Node;
 use value::{from_json, to_json, Frame, V};
 
 /// A JSONata syntax or evaluation error: the JSONata error code and message.
@@ -35,6 +44,8 @@ pub struct JsonataError {
     pub code: String,
     /// What went wrong.
     pub message: String,
+    /// Byte offset in the expression where it went wrong, when known.
+    pub position: Option<usize>,
 }
 
 impl JsonataError {
@@ -42,6 +53,15 @@ impl JsonataError {
         JsonataError {
             code: code.to_string(),
             message: message.to_string(),
+            position: None,
+        }
+    }
+
+    fn at(code: &str, position: usize, message: &str) -> JsonataError {
+        JsonataError {
+            code: code.to_string(),
+            message: message.to_string(),
+            position: Some(position),
         }
     }
 
@@ -67,7 +87,7 @@ fn parsed(expr: &str) -> Result<Rc<Node>, JsonataError> {
     if let Some(n) = CACHE.with(|c| c.borrow().get(expr).cloned()) {
         return Ok(n);
     }
-    let node = Rc::new(parser::parse(expr)?);
+    let node = Rc::new(ast::build(parser::parse(expr)?)?);
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() > 4096 {
@@ -139,7 +159,14 @@ pub fn evaluate_document(
     );
     let frame = Frame::default();
     let mut ev = eval::Evaluator::with_limits(&scope, options.max_depth, options.max_steps);
-    let ctx = input.map(from_json);
+    // An array input is wrapped in a sequence, as the reference implementation does.
+    let ctx = input.map(|v| match from_json(v) {
+        a @ V::Arr(..) => V::arr(vec![a], value::Kind::Outer),
+        other => other,
+    });
+    if let Some(c) = &ctx {
+        frame.bind("$", c.clone());
+    }
     match ev.eval(&node, ctx.as_ref(), &frame)? {
         None => Ok(None),
         Some(v) => to_json(&v).map(Some).map_err(|what| {

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use indexmap::IndexMap;
 use serde_json::{Map, Number, Value};
 
-use super::parser::Lambda;
+use super::ast::{LambdaDef, TransformDef};
 
 /// What kind of array a [`V::Arr`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,8 +18,58 @@ pub enum Kind {
     Plain,
     /// A result sequence: flattens into paths, collapses when single.
     Seq,
+    /// A result sequence that stays an array when single (`[]`).
+    SeqKeep,
+    /// The sequence wrapping an array given as the whole input.
+    Outer,
     /// Built by an array constructor `[...]`: never flattened by a path.
     Cons,
+}
+
+impl Kind {
+    /// Whether it is a result sequence.
+    pub fn is_seq(self) -> bool {
+        matches!(self, Kind::Seq | Kind::SeqKeep | Kind::Outer)
+    }
+}
+
+/// A user function: its definition, the scope it closes over and the context it was made in.
+pub struct Closure {
+    /// The definition.
+    pub def: Rc<LambdaDef>,
+    /// The scope it closes over.
+    pub frame: Frame,
+    /// The context (`$`) where it was defined.
+    pub input: Option<V>,
+}
+
+/// A function value made by the language rather than written as a lambda.
+pub enum Made {
+    /// `f(a, ?, c)`: the function and its arguments, `None` for a placeholder.
+    Partial(V, Vec<Option<Option<V>>>),
+    /// `f ~> g`: the composition (`g(f(x))`).
+    Chain(V, V),
+    /// `|pattern|update, delete|`, with the scope it was made in.
+    Transform(Rc<TransformDef>, Frame),
+}
+
+/// One tuple of a tuple stream: the context value `@` and the variables bound along the path.
+#[derive(Clone)]
+pub struct Tuple {
+    /// The context value.
+    pub at: V,
+    /// Focus, index and ancestor bindings.
+    pub vars: Vec<(Rc<str>, V)>,
+}
+
+impl Tuple {
+    /// Sets `name` to `v`, replacing an earlier binding.
+    pub fn set(&mut self, name: &str, v: V) {
+        match self.vars.iter_mut().find(|(k, _)| &**k == name) {
+            Some(slot) => slot.1 = v,
+            None => self.vars.push((Rc::from(name), v)),
+        }
+    }
 }
 
 /// A JSONata value.
@@ -38,7 +88,11 @@ pub enum V {
     /// An object, keys in insertion order.
     Obj(Rc<IndexMap<String, V>>),
     /// A user function with the frame it closes over.
-    Lambda(Rc<Lambda>, Frame),
+    Lambda(Rc<Closure>),
+    /// A partial application, chain or transform.
+    Made(Rc<Made>),
+    /// A tuple stream (inside path evaluation only).
+    Tuples(Rc<Vec<Tuple>>),
     /// A built-in function, by name.
     Native(&'static str),
     /// A regular expression.
@@ -69,6 +123,17 @@ impl Frame {
         self.0.vars.borrow_mut().insert(name.to_string(), v);
     }
 
+    /// Binds `name` to `v`; binding undefined removes the local binding (the name then
+    /// resolves in the enclosing scopes, as in JSONata).
+    pub fn bind_opt(&self, name: &str, v: Option<V>) {
+        match v {
+            Some(v) => self.bind(name, v),
+            None => {
+                self.0.vars.borrow_mut().remove(name);
+            }
+        }
+    }
+
     /// The nearest binding of `name`.
     pub fn lookup(&self, name: &str) -> Option<V> {
         let mut f = Some(self);
@@ -95,7 +160,10 @@ impl V {
 
     /// Whether this is a function (user or built-in).
     pub fn is_function(&self) -> bool {
-        matches!(self, V::Lambda(..) | V::Native(_))
+        matches!(
+            self,
+            V::Lambda(..) | V::Native(_) | V::Made(_) | V::Regex(_)
+        )
     }
 
     /// The type name `$type` reports.
@@ -107,7 +175,8 @@ impl V {
             V::Str(_) => "string",
             V::Arr(..) => "array",
             V::Obj(_) => "object",
-            V::Lambda(..) | V::Native(_) | V::Regex(_) => "function",
+            V::Lambda(..) | V::Native(_) | V::Regex(_) | V::Made(_) => "function",
+            V::Tuples(_) => "array",
         }
     }
 
@@ -115,6 +184,7 @@ impl V {
     pub fn items(&self) -> Vec<V> {
         match self {
             V::Arr(a, _) => a.as_ref().clone(),
+            V::Tuples(t) => t.iter().map(|t| t.at.clone()).collect(),
             other => vec![other.clone()],
         }
     }
@@ -171,7 +241,8 @@ pub fn to_json(v: &V) -> Result<Value, &'static str> {
             }
             Value::Object(out)
         }
-        V::Lambda(..) | V::Native(_) | V::Regex(_) => return Err("function"),
+        V::Tuples(t) => Value::Array(t.iter().map(|x| to_json(&x.at)).collect::<Result<_, _>>()?),
+        V::Lambda(..) | V::Native(_) | V::Regex(_) | V::Made(_) => return Err("function"),
     })
 }
 
@@ -184,7 +255,8 @@ pub fn truthy(v: Option<&V>) -> bool {
         Some(V::Str(s)) => !s.is_empty(),
         Some(V::Arr(a, _)) => a.iter().any(|x| truthy(Some(x))),
         Some(V::Obj(m)) => !m.is_empty(),
-        Some(V::Lambda(..) | V::Native(_) | V::Regex(_)) => false,
+        Some(V::Tuples(t)) => t.iter().any(|x| truthy(Some(&x.at))),
+        Some(V::Lambda(..) | V::Native(_) | V::Regex(_) | V::Made(_)) => false,
     }
 }
 
@@ -234,7 +306,7 @@ pub fn stringify(v: &V) -> String {
     match v {
         V::Str(s) => s.to_string(),
         V::Num(f) => js_number(*f),
-        V::Lambda(..) | V::Native(_) | V::Regex(_) => String::new(),
+        other if other.is_function() => String::new(),
         other => to_json_text(other),
     }
 }
@@ -261,6 +333,7 @@ fn to_json_text(v: &V) -> String {
         V::Str(s) => Value::String(s.to_string()).to_string(),
         V::Null => "null".into(),
         V::Bool(b) => b.to_string(),
-        V::Lambda(..) | V::Native(_) | V::Regex(_) => "\"\"".into(),
+        V::Tuples(_) => to_json_text(&V::arr(v.items(), Kind::Plain)),
+        V::Lambda(..) | V::Native(_) | V::Regex(_) | V::Made(_) => "\"\"".into(),
     }
 }
