@@ -37,7 +37,7 @@ fn proc_name(n: &Node) -> String {
 pub fn arity(f: &V) -> usize {
     match f {
         V::Lambda(c) => c.def.params.len(),
-        V::Native(name) => functions::signature(name).map_or(1, |s| s.arity()),
+        V::Native(name) => functions::signature(name).map_or(1, |s| s.required()),
         V::Made(m) => match m.as_ref() {
             Made::Partial(_, slots) => slots.iter().filter(|s| s.is_none()).count(),
             _ => 1,
@@ -193,6 +193,11 @@ impl Evaluator<'_> {
     ) -> R {
         match proc {
             Some(V::Native(fname)) => {
+                // The whole input given as an array is wrapped; a context argument is the array.
+                let ctx = match ctx {
+                    Some(V::Arr(a, Kind::Outer)) => a.first(),
+                    other => other,
+                };
                 let args = match functions::signature(fname) {
                     Some(sig) => sig.validate(&args, ctx, fname)?,
                     None => args,

@@ -146,20 +146,23 @@ pub fn call(
             let key = str_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
             a0.and_then(|v| lookup(&v, &key))
         }
-        "spread" => a0.map(|v| {
-            let mut out = Vec::new();
-            for item in v.items() {
-                match item {
-                    V::Obj(m) => out.extend(m.iter().map(|(k, x)| {
-                        let mut o = IndexMap::new();
-                        o.insert(k.clone(), x.clone());
-                        V::Obj(Rc::new(o))
-                    })),
-                    other => out.push(other),
+        "spread" => match a0 {
+            Some(V::Arr(..)) | Some(V::Obj(_)) => {
+                let mut out = Vec::new();
+                for item in a0.map(|v| v.items()).unwrap_or_default() {
+                    match item {
+                        V::Obj(m) => out.extend(m.iter().map(|(k, x)| {
+                            let mut o = IndexMap::new();
+                            o.insert(k.clone(), x.clone());
+                            V::Obj(Rc::new(o))
+                        })),
+                        other => out.push(other),
+                    }
                 }
+                Some(V::arr(out, Kind::Seq))
             }
-            V::arr(out, Kind::Plain)
-        }),
+            other => other,
+        },
         "merge" => a0.map(|v| {
             let mut m = IndexMap::new();
             for item in v.items() {
@@ -299,6 +302,14 @@ fn higher_order(
     init: Option<V>,
 ) -> Result<Option<V>, JsonataError> {
     let Some(data) = data else { return Ok(None) };
+    if name == "single" && f.is_none() {
+        let items = data.items();
+        return match items.len() {
+            1 => Ok(items.into_iter().next()),
+            0 => Err(JsonataError::new("D3139", "The $single() function expected exactly 1 matching result.  Instead it matched 0.")),
+            n => Err(JsonataError::new("D3138", &format!("The $single() function expected exactly 1 matching result.  Instead it matched {n}."))),
+        };
+    }
     let Some(f) = f.filter(V::is_function) else {
         return Err(bad(name, 1));
     };
@@ -329,7 +340,7 @@ fn higher_order(
                 }
             }
             Ok(if name == "each" {
-                collapse(list)
+                Some(V::arr(list, Kind::Seq))
             } else if kept.is_empty() {
                 None
             } else {
@@ -337,6 +348,12 @@ fn higher_order(
             })
         }
         "reduce" => {
+            if arity < 2 {
+                return Err(JsonataError::new(
+                    "D3050",
+                    "The second argument of reduce function must be a function with at least two arguments",
+                ));
+            }
             let items = data.items();
             let mut it = items.into_iter();
             let mut acc = match init {
@@ -377,7 +394,7 @@ fn higher_order(
                     n => Err(JsonataError::new("D3138", &format!("The $single() function expected exactly 1 matching result.  Instead it matched {n}."))),
                 };
             }
-            Ok(collapse(out))
+            Ok(Some(V::arr(out, Kind::Seq)))
         }
     }
 }

@@ -69,22 +69,29 @@ impl<'s> Evaluator<'s> {
 
     /// Evaluates `node` with context `ctx` in `frame`.
     pub fn eval(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
-        self.depth += 1;
-        if self.depth > self.max_depth {
-            self.depth -= 1;
+        self.enter(node.pos)?;
+        let r = self.eval_node(node, ctx, frame);
+        self.leave();
+        r
+    }
+
+    /// Enters one level of evaluation: fails past the depth or step budget.
+    pub fn enter(&mut self, pos: usize) -> Result<(), JsonataError> {
+        if self.depth >= self.max_depth {
             return Err(JsonataError::at(
                 "U1001",
-                node.pos,
+                pos,
                 "Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive.",
             ));
         }
-        if let Err(e) = self.tick() {
-            self.depth -= 1;
-            return Err(e);
-        }
-        let r = self.eval_node(node, ctx, frame);
+        self.tick()?;
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Leaves a level entered with [`Evaluator::enter`].
+    pub fn leave(&mut self) {
         self.depth -= 1;
-        r
     }
 
     fn eval_node(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
@@ -199,8 +206,8 @@ impl<'s> Evaluator<'s> {
                 other => other.cloned(),
             };
         }
-        if let Some(v) = frame.lookup(name) {
-            return Some(v);
+        if let Some(v) = frame.entry(name) {
+            return v;
         }
         if let Some(v) = self.scope.var(name) {
             return Some(super::value::from_json(v));
@@ -278,13 +285,17 @@ fn wildcard(ctx: Option<&V>) -> V {
         Some(V::Arr(a, Kind::Outer)) => a.first(),
         other => other,
     };
-    if let Some(V::Obj(m)) = input {
-        for x in m.values() {
-            match x {
-                V::Arr(..) => flatten_into(x, &mut out),
-                other => out.push(other.clone()),
+    match input {
+        Some(V::Obj(m)) => {
+            for x in m.values() {
+                match x {
+                    V::Arr(..) => flatten_into(x, &mut out),
+                    other => out.push(other.clone()),
+                }
             }
         }
+        Some(a @ V::Arr(..)) => flatten_into(a, &mut out),
+        _ => {}
     }
     V::arr(out, Kind::Seq)
 }
@@ -357,6 +368,9 @@ pub fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
                 return Ok(None);
             };
             let (x, y) = (*x, *y);
+            if !x.is_finite() || !y.is_finite() {
+                return Err(JsonataError::new("D1001", "Number out of range"));
+            }
             let r = match op {
                 "+" => x + y,
                 "-" => x - y,
@@ -364,9 +378,6 @@ pub fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
                 "/" => x / y,
                 _ => x % y,
             };
-            if !r.is_finite() {
-                return Err(JsonataError::new("D1001", "Number out of range"));
-            }
             Ok(Some(V::Num(r)))
         }
         "&" => {

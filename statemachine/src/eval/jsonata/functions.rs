@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::eval::Evaluator;
 use super::signature::Signature;
-use super::value::{collapse, stringify, to_json, Kind, V};
+use super::value::{collapse, to_json, Kind, V};
 use super::JsonataError;
 use crate::eval::{Random, SeededRandom};
 
@@ -269,7 +269,13 @@ pub fn call(
     }
     let a0 = arg(&args, 0).cloned();
     Ok(match name {
-        "string" => a0.map(|v| V::str(&stringify(&v))),
+        "string" => match a0 {
+            None => None,
+            Some(v) => {
+                let pretty = matches!(arg(&args, 1), Some(V::Bool(true)));
+                Some(V::str(&super::value::string_of(&v, pretty)?))
+            }
+        },
         "length" => str_arg(name, &args, 0)?.map(|s| V::Num(s.chars().count() as f64)),
         "substring" => {
             let Some(s) = str_arg(name, &args, 0)? else {
@@ -311,7 +317,9 @@ pub fn call(
                 return Ok(None);
             };
             let width = num_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
-            let pad = str_arg(name, &args, 2)?.unwrap_or_else(|| Rc::from(" "));
+            let pad = str_arg(name, &args, 2)?
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| Rc::from(" "));
             let len = s.chars().count();
             let want = width.abs() as usize;
             if want > MAX_PAD {
@@ -341,14 +349,21 @@ pub fn call(
             let Some(s) = str_arg(name, &args, 0)? else {
                 return Ok(None);
             };
-            let limit = num_arg(name, &args, 2)?.map(|l| l.max(0.0) as usize);
+            let limit = num_arg(name, &args, 2)?;
+            if limit.is_some_and(|l| l < 0.0) {
+                return Err(JsonataError::new(
+                    "D3020",
+                    "Third argument of split function must evaluate to a positive number",
+                ));
+            }
+            let limit = limit.map(|l| l as usize);
             let parts: Vec<String> = match arg(&args, 1) {
                 Some(V::Str(sep)) if sep.is_empty() => s.chars().map(String::from).collect(),
                 Some(V::Str(sep)) => s.split(sep.as_ref()).map(String::from).collect(),
                 Some(V::Regex(re)) => {
                     let mut out = Vec::new();
                     let mut last = 0;
-                    for m in re.find_iter(&s) {
+                    for m in regex_matches(re, &s, usize::MAX)? {
                         out.push(s[last..m.start()].to_string());
                         last = m.end();
                     }
@@ -377,20 +392,50 @@ pub fn call(
             let Some(s) = str_arg(name, &args, 0)? else {
                 return Ok(None);
             };
-            let to = str_arg(name, &args, 2)?.ok_or_else(|| bad(name, 2))?;
-            let limit = num_arg(name, &args, 3)?
-                .map(|l| l as usize)
-                .unwrap_or(usize::MAX);
+            if matches!(arg(&args, 1), Some(V::Str(p)) if p.is_empty()) {
+                return Err(JsonataError::new(
+                    "D3010",
+                    "Second argument of replace function cannot be an empty string",
+                ));
+            }
+            let limit = num_arg(name, &args, 3)?;
+            if limit.is_some_and(|l| l < 0.0) {
+                return Err(JsonataError::new(
+                    "D3011",
+                    "Fourth argument of replace function must evaluate to a positive number",
+                ));
+            }
+            let limit = limit.map_or(usize::MAX, |l| l as usize);
+            let to = arg(&args, 2).cloned();
             match arg(&args, 1) {
-                Some(V::Str(from)) if !from.is_empty() => {
-                    Some(V::str(&s.replacen(from.as_ref(), &to, limit)))
+                Some(V::Str(from)) => {
+                    let Some(V::Str(to)) = &to else {
+                        return Err(bad(name, 2));
+                    };
+                    Some(V::str(&s.replacen(from.as_ref(), to, limit)))
                 }
                 Some(V::Regex(re)) => {
+                    let re = re.clone();
                     let mut out = String::new();
                     let mut last = 0;
-                    for m in re.find_iter(&s).take(limit) {
+                    for m in regex_matches(&re, &s, limit)? {
                         out.push_str(&s[last..m.start()]);
-                        out.push_str(&expand(&to, &s, &m));
+                        match &to {
+                            Some(V::Str(t)) => out.push_str(&expand(t, &s, &m)),
+                            Some(f) => {
+                                let obj = match_object(&s, &m);
+                                match ev.apply(Some(f.clone()), vec![Some(obj)], None)? {
+                                    Some(V::Str(r)) => out.push_str(&r),
+                                    _ => {
+                                        return Err(JsonataError::new(
+                                            "D3012",
+                                            "Attempted to replace a matched string with a non-string value",
+                                        ))
+                                    }
+                                }
+                            }
+                            None => return Err(bad(name, 2)),
+                        }
                         last = m.end();
                     }
                     out.push_str(&s[last..]);
@@ -479,56 +524,175 @@ pub fn call(
     })
 }
 
-/// A string as a JSON number (what `$number` accepts), also `0x`, `0o`, `0b` forms.
+/// A string as a number, as `$number` accepts it: decimal digits with an optional fraction and
+/// exponent (leading zeros allowed), or `0x`, `0o`, `0b` integers.
 fn parse_number(s: &str) -> Option<f64> {
-    let t = s.trim();
-    for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
-        if let Some(d) = t.strip_prefix(prefix) {
-            return i64::from_str_radix(d, radix).ok().map(|i| i as f64);
+    let b = s.as_bytes();
+    if b.len() > 2 && b[0] == b'0' {
+        let radix = match b[1] {
+            b'x' | b'X' => Some(16),
+            b'o' | b'O' => Some(8),
+            b'b' | b'B' => Some(2),
+            _ => None,
+        };
+        if let Some(r) = radix {
+            return u64::from_str_radix(&s[2..], r).ok().map(|i| i as f64);
         }
     }
-    match serde_json::from_str::<Value>(t) {
-        Ok(Value::Number(n)) => n.as_f64(),
-        _ => None,
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let (mantissa, exp) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (mantissa, None),
+    };
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit());
+    let exp_ok = exp.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)));
+    if !digits(int) || !frac.is_none_or(digits) || !exp_ok {
+        return None;
     }
+    s.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// Shifts the decimal point of `n` by `places` through its decimal text (as the reference
+/// implementation does, so `4.525` shifted by 2 is exactly `452.5`).
+fn shift(n: f64, places: i32) -> f64 {
+    let text = super::value::js_number(n);
+    let (m, e) = match text.split_once('e') {
+        Some((m, e)) => (
+            m.to_string(),
+            e.trim_start_matches('+').parse::<i32>().unwrap_or(0),
+        ),
+        None => (text, 0),
+    };
+    format!("{m}e{}", e + places).parse().unwrap_or(n)
 }
 
 /// Rounds half to even at `precision` decimal places, as `$round` does.
 fn round_half_even(n: f64, precision: i32) -> f64 {
-    let factor = 10f64.powi(precision);
-    let x = n * factor;
-    let r = x.round();
-    let r = if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
-        r - x.signum()
+    let x = if precision != 0 {
+        shift(n, precision)
+    } else {
+        n
+    };
+    // JavaScript's Math.round: half up.
+    let mut r = (x + 0.5).floor();
+    if (r - x).abs() == 0.5 && (r % 2.0).abs() == 1.0 {
+        r -= 1.0;
+    }
+    let r = if precision != 0 {
+        shift(r, -precision)
     } else {
         r
     };
-    r / factor
+    if r == 0.0 {
+        0.0
+    } else {
+        r
+    }
 }
 
-/// Replacement text for a regex match: `$0`, `$1`... and `$$`.
-fn expand(to: &str, s: &str, m: &regress::Match) -> String {
-    let mut out = String::new();
-    let mut chars = to.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '$' {
-            out.push(c);
-            continue;
-        }
-        match chars.peek().copied() {
-            Some('$') => {
-                chars.next();
-                out.push('$');
+/// The successive matches of `re` in `s` (at most `limit`): a zero-length match that is not
+/// at the end of the string is `D1004`, as it would match forever.
+pub(super) fn regex_matches(
+    re: &regress::Regex,
+    s: &str,
+    limit: usize,
+) -> Result<Vec<regress::Match>, JsonataError> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while out.len() < limit && from <= s.len() {
+        let Some(m) = re.find_from(s, from).next() else {
+            break;
+        };
+        let (start, end) = (m.start(), m.end());
+        out.push(m);
+        if start == end {
+            if end < s.len() {
+                return Err(JsonataError::new(
+                    "D1004",
+                    "Regular expression matches zero length string",
+                ));
             }
-            Some(d) if d.is_ascii_digit() => {
-                chars.next();
-                let i = d as usize - '0' as usize;
-                if let Some(r) = m.group(i) {
-                    out.push_str(&s[r]);
+            break;
+        }
+        from = end;
+    }
+    Ok(out)
+}
+
+/// The object a replacement function receives for a match.
+fn match_object(s: &str, m: &regress::Match) -> V {
+    let groups = m
+        .groups()
+        .skip(1)
+        .map(|g| V::str(g.map_or("", |r| &s[r])))
+        .collect();
+    let mut o = IndexMap::new();
+    o.insert("match".to_string(), V::str(&s[m.range()]));
+    o.insert("index".to_string(), V::Num(m.start() as f64));
+    o.insert("groups".to_string(), V::arr(groups, Kind::Plain));
+    V::Obj(Rc::new(o))
+}
+
+/// Replacement text for a regex match: `$$`, `$0` (the match) and `$n` (the longest group
+/// number present, as the reference implementation reads it).
+fn expand(to: &str, s: &str, m: &regress::Match) -> String {
+    let groups = m.groups().count().saturating_sub(1);
+    let group = |i: usize| -> &str {
+        if i == 0 || i > groups {
+            return "";
+        }
+        m.group(i).map_or("", |r| &s[r])
+    };
+    let max_digits = if groups == 0 {
+        1
+    } else {
+        (groups as f64).log10().floor() as usize + 1
+    };
+    let b = to.as_bytes();
+    let mut out = String::new();
+    let mut pos = 0;
+    while pos < b.len() {
+        let Some(off) = to[pos..].find('$') else {
+            break;
+        };
+        let index = pos + off;
+        out.push_str(&to[pos..index]);
+        pos = index + 1;
+        match b.get(pos) {
+            Some(b'$') => {
+                out.push('$');
+                pos += 1;
+            }
+            Some(b'0') => {
+                out.push_str(&s[m.range()]);
+                pos += 1;
+            }
+            _ => {
+                let digits: String = to[pos..]
+                    .chars()
+                    .take(max_digits)
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                let mut n: Option<usize> = digits.parse().ok();
+                if max_digits > 1 && n.is_some_and(|n| n > groups) {
+                    n = digits[..digits.len().saturating_sub(1)].parse().ok();
+                }
+                match n {
+                    Some(n) => {
+                        if groups > 0 {
+                            out.push_str(group(n));
+                        }
+                        pos += n.to_string().len();
+                    }
+                    None => out.push('$'),
                 }
             }
-            _ => out.push('$'),
         }
     }
+    out.push_str(&to[pos.min(to.len())..]);
     out
 }

@@ -134,9 +134,14 @@ impl Signature {
         })
     }
 
-    /// How many parameters it declares.
-    pub fn arity(&self) -> usize {
-        self.params.len()
+    /// How many parameters are neither optional nor filled from the context (what the
+    /// reference implementation's functions declare, and so what `$map` passes them).
+    pub fn required(&self) -> usize {
+        self.params
+            .iter()
+            .filter(|p| p.context || !p.regex.ends_with('?'))
+            .count()
+            .max(1)
     }
 
     /// Checks `args` (with `context` for `-` parameters) and returns the arguments to call with.

@@ -105,7 +105,7 @@ pub struct Frame(Rc<FrameData>);
 
 #[derive(Default)]
 pub struct FrameData {
-    vars: RefCell<HashMap<String, V>>,
+    vars: RefCell<HashMap<String, Option<V>>>,
     parent: Option<Frame>,
 }
 
@@ -120,22 +120,16 @@ impl Frame {
 
     /// Binds `name` in this scope.
     pub fn bind(&self, name: &str, v: V) {
+        self.0.vars.borrow_mut().insert(name.to_string(), Some(v));
+    }
+
+    /// Binds `name` to `v`; binding undefined hides the name in enclosing scopes.
+    pub fn bind_opt(&self, name: &str, v: Option<V>) {
         self.0.vars.borrow_mut().insert(name.to_string(), v);
     }
 
-    /// Binds `name` to `v`; binding undefined removes the local binding (the name then
-    /// resolves in the enclosing scopes, as in JSONata).
-    pub fn bind_opt(&self, name: &str, v: Option<V>) {
-        match v {
-            Some(v) => self.bind(name, v),
-            None => {
-                self.0.vars.borrow_mut().remove(name);
-            }
-        }
-    }
-
-    /// The nearest binding of `name`.
-    pub fn lookup(&self, name: &str) -> Option<V> {
+    /// The nearest binding of `name`: `Some(None)` when it is bound to undefined.
+    pub fn entry(&self, name: &str) -> Option<Option<V>> {
         let mut f = Some(self);
         while let Some(frame) = f {
             if let Some(v) = frame.0.vars.borrow().get(name) {
@@ -144,6 +138,11 @@ impl Frame {
             f = frame.0.parent.as_ref();
         }
         None
+    }
+
+    /// The value of the nearest binding of `name`.
+    pub fn lookup(&self, name: &str) -> Option<V> {
+        self.entry(name).flatten()
     }
 }
 
@@ -312,28 +311,92 @@ pub fn stringify(v: &V) -> String {
 }
 
 fn to_json_text(v: &V) -> String {
+    let mut out = String::new();
+    // A non-finite number inside cannot happen through `stringify`'s callers that check first;
+    // here it prints as null, as JSON.stringify would.
+    let _ = write_json(v, None, 0, &mut out);
+    out
+}
+
+/// `$string(v, pretty)`: strings as they are, everything else as JSON text (functions as
+/// `""`, numbers at 15 significant digits, two-space indentation when `pretty`). A non-finite
+/// number is `D3001` on its own and `D1001` inside a structure.
+pub fn string_of(v: &V, pretty: bool) -> Result<String, super::JsonataError> {
     match v {
-        V::Num(f) => js_number(*f),
-        V::Arr(a, _) => {
-            let items: Vec<String> = a
-                .iter()
-                .filter(|x| !x.is_function())
-                .map(to_json_text)
-                .collect();
-            format!("[{}]", items.join(","))
+        V::Str(s) => Ok(s.to_string()),
+        V::Num(f) if !f.is_finite() => Err(super::JsonataError::new(
+            "D3001",
+            "Attempting to invoke string function on Infinity or NaN",
+        )),
+        V::Num(f) => Ok(js_number(*f)),
+        other if other.is_function() => Ok(String::new()),
+        other => {
+            let mut out = String::new();
+            write_json(other, pretty.then_some(2), 0, &mut out)?;
+            Ok(out)
+        }
+    }
+}
+
+fn write_json(
+    v: &V,
+    indent: Option<usize>,
+    level: usize,
+    out: &mut String,
+) -> Result<(), super::JsonataError> {
+    let newline = |out: &mut String, level: usize| {
+        if let Some(n) = indent {
+            out.push('\n');
+            out.push_str(&" ".repeat(n * level));
+        }
+    };
+    match v {
+        V::Num(f) if !f.is_finite() => {
+            return Err(super::JsonataError::new("D1001", "Number out of range"));
+        }
+        V::Num(f) => out.push_str(&js_number(*f)),
+        V::Arr(..) | V::Tuples(_) => {
+            let items = v.items();
+            if items.is_empty() {
+                out.push_str("[]");
+                return Ok(());
+            }
+            out.push('[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, level + 1);
+                write_json(x, indent, level + 1, out)?;
+            }
+            newline(out, level);
+            out.push(']');
         }
         V::Obj(m) => {
-            let items: Vec<String> = m
-                .iter()
-                .filter(|(_, x)| !x.is_function())
-                .map(|(k, x)| format!("{}:{}", Value::String(k.clone()), to_json_text(x)))
-                .collect();
-            format!("{{{}}}", items.join(","))
+            if m.is_empty() {
+                out.push_str("{}");
+                return Ok(());
+            }
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, level + 1);
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                if indent.is_some() {
+                    out.push(' ');
+                }
+                write_json(x, indent, level + 1, out)?;
+            }
+            newline(out, level);
+            out.push('}');
         }
-        V::Str(s) => Value::String(s.to_string()).to_string(),
-        V::Null => "null".into(),
-        V::Bool(b) => b.to_string(),
-        V::Tuples(_) => to_json_text(&V::arr(v.items(), Kind::Plain)),
-        V::Lambda(..) | V::Native(_) | V::Regex(_) | V::Made(_) => "\"\"".into(),
+        V::Str(s) => out.push_str(&Value::String(s.to_string()).to_string()),
+        V::Null => out.push_str("null"),
+        V::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        V::Lambda(..) | V::Native(_) | V::Regex(_) | V::Made(_) => out.push_str("\"\""),
     }
+    Ok(())
 }
