@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::eval::{lookup, Evaluator};
 use super::functions::{arg, bad, num, num_arg, nums, str_arg, to_json_value};
 use super::value::{collapse, deep_eq, from_json, truthy, Kind, V};
-use super::JsonataError;
+use super::{datetime, integer, JsonataError};
 use crate::eval::intrinsics::call_function;
 use crate::eval::Timestamp;
 
@@ -195,24 +195,64 @@ pub fn call(
         "map" | "filter" | "each" | "sift" | "single" | "reduce" => {
             return higher_order(ev, name, a0, arg(&args, 1).cloned(), arg(&args, 2).cloned());
         }
-        "now" => Some(V::str(&now(ev)?.to_string())),
+        "now" => {
+            let t = now(ev)?;
+            let picture = str_arg(name, &args, 0)?;
+            let tz = str_arg(name, &args, 1)?;
+            if picture.is_none() && tz.is_none() {
+                Some(V::str(&t.to_string()))
+            } else {
+                Some(V::str(&datetime::format(
+                    t.unix_millis() as f64,
+                    picture.as_deref(),
+                    tz.as_deref(),
+                )?))
+            }
+        }
         "millis" => num(now(ev)?.unix_millis() as f64),
         "toMillis" => {
             let Some(s) = str_arg(name, &args, 0)? else {
                 return Ok(None);
             };
-            match Timestamp::parse(&s) {
-                Some(t) => num(t.unix_millis() as f64),
-                None => {
-                    return Err(JsonataError::new(
-                        "D3110",
-                        &format!("Unable to parse timestamp: {s}"),
-                    ))
+            match str_arg(name, &args, 1)? {
+                None => datetime::parse_iso(&s)?.map(V::Num),
+                Some(p) => {
+                    let now_ms = now(ev).map_or(0, |t| t.unix_millis());
+                    datetime::parse(&s, &p, now_ms)?.map(V::Num)
                 }
             }
         }
-        "fromMillis" => num_arg(name, &args, 0)?
-            .map(|ms| V::str(&Timestamp::from_unix_millis(ms as i64).to_string())),
+        "fromMillis" => match num_arg(name, &args, 0)? {
+            None => None,
+            Some(ms) => {
+                let picture = str_arg(name, &args, 1)?;
+                let tz = str_arg(name, &args, 2)?;
+                Some(V::str(&datetime::format(
+                    ms,
+                    picture.as_deref(),
+                    tz.as_deref(),
+                )?))
+            }
+        },
+        "formatInteger" => match num_arg(name, &args, 0)? {
+            None => None,
+            Some(n) => {
+                let p = str_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
+                Some(V::str(&integer::format_integer(n, &p)?))
+            }
+        },
+        "parseInteger" => match str_arg(name, &args, 0)? {
+            None => None,
+            Some(s) => {
+                let p = str_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
+                let v = integer::parse_integer(&s, &p)?;
+                if v.is_nan() {
+                    None
+                } else {
+                    Some(V::Num(v))
+                }
+            }
+        },
         "base64encode" | "base64decode" => {
             let Some(s) = str_arg(name, &args, 0)? else {
                 return Ok(None);

@@ -17,8 +17,10 @@
 mod apply;
 mod ast;
 mod collections;
+mod datetime;
 mod eval;
 mod functions;
+mod integer;
 mod lexer;
 mod parser;
 mod path;
