@@ -491,6 +491,38 @@ pub fn call(
             },
             Some(_) => return Err(bad(name, 0)),
         },
+        "formatNumber" => match num_arg(name, &args, 0)? {
+            None => None,
+            Some(n) => {
+                let p = str_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
+                let opts = match arg(&args, 2) {
+                    Some(V::Obj(o)) => Some(o.clone()),
+                    _ => None,
+                };
+                Some(V::str(&super::numfmt::format_number(
+                    n,
+                    &p,
+                    opts.as_deref(),
+                )?))
+            }
+        },
+        "formatBase" => match num_arg(name, &args, 0)? {
+            None => None,
+            Some(n) => Some(V::str(&super::numfmt::format_base(
+                n,
+                num_arg(name, &args, 1)?,
+            )?)),
+        },
+        "encodeUrl" | "encodeUrlComponent" => str_arg(name, &args, 0)?
+            .map(|s| V::str(&super::numfmt::encode_url(&s, name == "encodeUrlComponent"))),
+        "decodeUrl" | "decodeUrlComponent" => match str_arg(name, &args, 0)? {
+            None => None,
+            Some(s) => Some(V::str(&super::numfmt::decode_url(
+                &s,
+                name == "decodeUrlComponent",
+                name,
+            )?)),
+        },
         "abs" => num_arg(name, &args, 0)?.and_then(|n| num(n.abs())),
         "floor" => num_arg(name, &args, 0)?.and_then(|n| num(n.floor())),
         "ceil" => num_arg(name, &args, 0)?.and_then(|n| num(n.ceil())),
@@ -579,7 +611,7 @@ fn shift(n: f64, places: i32) -> f64 {
 }
 
 /// Rounds half to even at `precision` decimal places, as `$round` does.
-fn round_half_even(n: f64, precision: i32) -> f64 {
+pub(super) fn round_half_even(n: f64, precision: i32) -> f64 {
     let x = if precision != 0 {
         shift(n, precision)
     } else {

@@ -22,6 +22,7 @@ mod eval;
 mod functions;
 mod integer;
 mod lexer;
+mod numfmt;
 mod parser;
 mod path;
 mod signature;
