@@ -150,6 +150,21 @@ impl Evaluator<'_> {
         ctx: Option<&V>,
         frame: &Frame,
     ) -> Result<Tail, JsonataError> {
+        if matches!(node.kind, N::Cond(..) | N::Block(_)) {
+            self.enter(node.pos)?;
+            let r = self.eval_tail_inner(node, ctx, frame);
+            self.leave();
+            return r;
+        }
+        self.eval_tail_inner(node, ctx, frame)
+    }
+
+    fn eval_tail_inner(
+        &mut self,
+        node: &Node,
+        ctx: Option<&V>,
+        frame: &Frame,
+    ) -> Result<Tail, JsonataError> {
         match &node.kind {
             N::Call(procn, args, false) if node.tail => {
                 let (proc, vals) = self.call_parts(procn, args, ctx, frame, None)?;

@@ -395,18 +395,23 @@ fn higher_order(
                 ));
             }
             let items = data.items();
-            let mut it = items.into_iter();
-            let mut acc = match init {
-                Some(v) => Some(v),
-                None => it.next(),
+            let whole = V::arr(items.clone(), Kind::Plain);
+            let (mut acc, start) = match init {
+                None if !items.is_empty() => (Some(items[0].clone()), 1),
+                other => (other, 0),
             };
-            for (i, x) in it.enumerate() {
+            for (i, x) in items.iter().enumerate().skip(start) {
                 acc = ev.apply(
                     Some(f.clone()),
-                    vec![acc, Some(x), Some(V::Num(i as f64))]
-                        .into_iter()
-                        .take(arity.max(2))
-                        .collect(),
+                    vec![
+                        acc,
+                        Some(x.clone()),
+                        Some(V::Num(i as f64)),
+                        Some(whole.clone()),
+                    ]
+                    .into_iter()
+                    .take(arity.max(2))
+                    .collect(),
                     None,
                 )?;
             }

@@ -68,11 +68,8 @@ impl JsonataError {
         }
     }
 
-    fn syntax(pos: usize, message: &str) -> JsonataError {
-        JsonataError::new(
-            "S0201",
-            &format!("Syntax error at position {pos}: {message}"),
-        )
+    fn lex(code: &str, pos: usize, message: &str) -> JsonataError {
+        JsonataError::at(code, pos, &format!("{message} (at position {pos})"))
     }
 }
 

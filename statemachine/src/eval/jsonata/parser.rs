@@ -86,13 +86,21 @@ fn node(raw: Raw, pos: usize) -> RawNode {
 
 /// Parses a whole expression into the raw tree.
 pub fn parse(src: &str) -> Result<RawNode, JsonataError> {
-    let tokens = tokenize(src)?;
+    let (tokens, lex_error) = tokenize(src);
+    let lex_at = lex_error.as_ref().and_then(|e| e.position);
     let mut p = Parser {
         tokens,
         at: 0,
         depth: 0,
     };
-    let n = p.expression(0)?;
+    let parsed = p.expression(0);
+    if let Some(e) = lex_error {
+        return match parsed {
+            Err(pe) if pe.position.zip(lex_at).is_some_and(|(a, b)| a < b) => Err(pe),
+            _ => Err(e),
+        };
+    }
+    let n = parsed?;
     let t = p.peek();
     if t.kind != Tok::End {
         return Err(JsonataError::at(
@@ -355,6 +363,10 @@ impl Parser {
                     break;
                 }
             }
+            super::signature::Signature::parse(&text).map_err(|mut e| {
+                e.position = Some(start);
+                e
+            })?;
             signature = Some(text);
         }
         self.expect("{")?;
