@@ -245,7 +245,7 @@ impl Evaluator<'_> {
                 let Some(V::Str(s)) = args.into_iter().next().flatten() else {
                     return Ok(None);
                 };
-                Ok(functions::regex_match_object(&re, &s, 0))
+                Ok(super::regexfns::regex_match_object(&re, &s, 0))
             }
             _ => Err(JsonataError::new(
                 "T1006",

@@ -14,6 +14,7 @@
 //! Deterministic: the clock comes from the context object and randomness from the scope.
 //! Evaluation is bounded by a depth and a step budget (`U1001` past either).
 
+mod ancestry;
 mod apply;
 mod ast;
 mod collections;
@@ -25,7 +26,9 @@ mod lexer;
 mod numfmt;
 mod parser;
 mod path;
+mod regexfns;
 mod signature;
+mod timeparse;
 mod value;
 
 use std::cell::RefCell;
