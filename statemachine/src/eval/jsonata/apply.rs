@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 use super::ast::{Kind as N, Node, TransformDef};
 use super::eval::{Evaluator, R};
 use super::functions;
-use super::value::{Frame, Kind, Made, V};
+use super::value::{Frame, Kind, Made, MAX_NESTING, MAX_WALK, V};
 use super::JsonataError;
 
 /// What evaluating a lambda body gave: a value, or a call to make in its place.
@@ -332,9 +332,9 @@ impl Evaluator<'_> {
                 "Argument 1 of function \"transform\" does not match function signature",
             ));
         }
-        let copy = deep_copy(&obj);
+        let copy = deep_copy(&obj, 0, &mut 0);
         let matches = self.eval(&t.pattern, Some(&copy), frame)?;
-        let mut edits: HashMap<usize, (IndexMap<String, V>, Vec<String>)> = HashMap::new();
+        let mut edits: Edits = HashMap::new();
         for m in matches.map(|v| v.items()).unwrap_or_default() {
             let update = self.eval(&t.update, Some(&m), frame)?;
             let upd = match update {
@@ -377,30 +377,44 @@ impl Evaluator<'_> {
                 entry.1.extend(dels);
             }
         }
-        Ok(Some(rebuild(&copy, &edits)))
+        Ok(Some(rebuild(&copy, &edits, 0)))
     }
 }
 
-/// A copy of `v` in which every object is a fresh allocation (so identity picks out one place).
-fn deep_copy(v: &V) -> V {
+/// A copy of `v` in which every object is a fresh allocation (so identity picks out one place);
+/// below [`MAX_NESTING`] levels, or past [`MAX_WALK`] nodes, values are shared rather than
+/// copied.
+fn deep_copy(v: &V, depth: usize, seen: &mut usize) -> V {
+    *seen += 1;
+    if depth > MAX_NESTING || *seen > MAX_WALK {
+        return v.clone();
+    }
     match v {
-        V::Obj(m) => V::Obj(Rc::new(
+        V::Obj(m) => V::obj(
             m.iter()
                 .filter(|(_, x)| !x.is_function())
-                .map(|(k, x)| (k.clone(), deep_copy(x)))
+                .map(|(k, x)| (k.clone(), deep_copy(x, depth + 1, seen)))
                 .collect(),
-        )),
-        V::Arr(a, _) => V::arr(a.iter().map(deep_copy).collect(), Kind::Plain),
+        ),
+        V::Arr(a, _) => V::arr(
+            a.iter().map(|x| deep_copy(x, depth + 1, seen)).collect(),
+            Kind::Plain,
+        ),
         other => other.clone(),
     }
 }
 
-fn rebuild(v: &V, edits: &HashMap<usize, (IndexMap<String, V>, Vec<String>)>) -> V {
+type Edits = HashMap<usize, (IndexMap<String, V>, Vec<String>)>;
+
+fn rebuild(v: &V, edits: &Edits, depth: usize) -> V {
+    if depth > MAX_NESTING {
+        return v.clone();
+    }
     match v {
         V::Obj(m) => {
             let mut out: IndexMap<String, V> = m
                 .iter()
-                .map(|(k, x)| (k.clone(), rebuild(x, edits)))
+                .map(|(k, x)| (k.clone(), rebuild(x, edits, depth + 1)))
                 .collect();
             if let Some((upd, dels)) = edits.get(&(Rc::as_ptr(m) as usize)) {
                 for (k, x) in upd {
@@ -410,9 +424,9 @@ fn rebuild(v: &V, edits: &HashMap<usize, (IndexMap<String, V>, Vec<String>)>) ->
                     out.shift_remove(d);
                 }
             }
-            V::Obj(Rc::new(out))
+            V::obj(out)
         }
-        V::Arr(a, k) => V::arr(a.iter().map(|x| rebuild(x, edits)).collect(), *k),
+        V::Arr(a, k) => V::arr(a.iter().map(|x| rebuild(x, edits, depth + 1)).collect(), *k),
         other => other.clone(),
     }
 }

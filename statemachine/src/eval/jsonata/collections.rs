@@ -2,8 +2,6 @@
 //! `$map`/`$filter`/`$reduce`, ...), time (`$now`, `$millis` from the context object), and
 //! Step Functions' additions (`$partition`, `$range`, `$hash`, `$uuid`, `$parse`).
 
-use std::rc::Rc;
-
 use indexmap::IndexMap;
 use serde_json::Value;
 
@@ -154,7 +152,7 @@ pub fn call(
                         V::Obj(m) => out.extend(m.iter().map(|(k, x)| {
                             let mut o = IndexMap::new();
                             o.insert(k.clone(), x.clone());
-                            V::Obj(Rc::new(o))
+                            V::obj(o)
                         })),
                         other => out.push(other),
                     }
@@ -172,7 +170,7 @@ pub fn call(
                     }
                 }
             }
-            V::Obj(Rc::new(m))
+            V::obj(m)
         }),
         "type" => a0.map(|v| V::str(v.type_name())),
         "error" => {
@@ -280,7 +278,7 @@ pub fn call(
                 .map(|a| a.as_ref().map_or(Ok(Value::Null), to_json_value))
                 .collect::<Result<Vec<_>, _>>()?;
             match aws(ev, "States.ArrayRange", vals)? {
-                Some(V::Arr(a, _)) => collapse(a.as_ref().clone()),
+                Some(V::Arr(a, _)) => collapse(a.to_vec()),
                 other => other,
             }
         }
@@ -384,7 +382,7 @@ fn higher_order(
             } else if kept.is_empty() {
                 None
             } else {
-                Some(V::Obj(Rc::new(kept)))
+                Some(V::obj(kept))
             })
         }
         "reduce" => {

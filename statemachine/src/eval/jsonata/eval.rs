@@ -119,7 +119,7 @@ impl<'s> Evaluator<'s> {
             N::Var(name) => self.variable(name, ctx, frame),
             N::Name(n) => ctx.and_then(|c| lookup(c, n)),
             N::Wildcard => Some(wildcard(ctx)),
-            N::Descendants => descendants(ctx),
+            N::Descendants => descendants(ctx)?,
             N::Parent(slot) => frame.lookup(&slot.borrow().label),
             N::Placeholder => None,
             N::Path(_) => self.path(node, ctx, frame)?,
@@ -262,12 +262,17 @@ pub fn finish(result: Option<V>, keep: bool) -> Option<V> {
 
 /// A field of an object, or of every object in an array (flattened).
 pub fn lookup(v: &V, name: &str) -> Option<V> {
+    lookup_at(v, name, 0)
+}
+
+fn lookup_at(v: &V, name: &str, depth: usize) -> Option<V> {
     match v {
         V::Obj(m) => m.get(name).cloned(),
+        V::Arr(_, _) if depth > super::value::MAX_NESTING => None,
         V::Arr(a, _) => {
             let mut out = Vec::new();
             for item in a.iter() {
-                match lookup(item, name) {
+                match lookup_at(item, name, depth + 1) {
                     Some(V::Arr(inner, _)) => out.extend(inner.iter().cloned()),
                     Some(x) => out.push(x),
                     None => {}
@@ -312,11 +317,19 @@ fn flatten_into(v: &V, out: &mut Vec<V>) {
 }
 
 /// Every value below `ctx` (itself included), depth first, without recursion.
-fn descendants(ctx: Option<&V>) -> Option<V> {
-    let c = ctx?;
+/// Fails (`U1001`) past [`super::value::MAX_WALK`] values: a value sharing its parts can hold
+/// exponentially many descendants.
+fn descendants(ctx: Option<&V>) -> R {
+    let Some(c) = ctx else { return Ok(None) };
     let mut out = Vec::new();
     let mut stack = vec![c.clone()];
     while let Some(x) = stack.pop() {
+        if out.len() + stack.len() > super::value::MAX_WALK {
+            return Err(JsonataError::new(
+                "U1001",
+                "The descendants of the value are too many to list",
+            ));
+        }
         match &x {
             V::Arr(a, _) => stack.extend(a.iter().rev().cloned()),
             V::Obj(m) => {
@@ -327,9 +340,9 @@ fn descendants(ctx: Option<&V>) -> Option<V> {
         }
     }
     if out.len() == 1 {
-        return out.pop();
+        return Ok(out.pop());
     }
-    Some(V::arr(out, Kind::Seq))
+    Ok(Some(V::arr(out, Kind::Seq)))
 }
 
 /// Whether a value is a number (a finite double).

@@ -482,7 +482,7 @@ pub fn call(
                 Some(V::str(&super::numfmt::format_number(
                     n,
                     &p,
-                    opts.as_deref(),
+                    opts.as_ref().map(|m| &m.0),
                 )?))
             }
         },

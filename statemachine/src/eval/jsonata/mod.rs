@@ -114,7 +114,7 @@ pub fn evaluate_raw(expr: &str, scope: &Scope) -> Result<Option<Value>, Result<J
         states.insert("errorOutput".to_string(), from_json(e));
     }
     let frame = Frame::default();
-    frame.bind("states", V::Obj(Rc::new(states)));
+    frame.bind("states", V::obj(states));
     let mut ev = eval::Evaluator::new(scope);
     match ev.eval(&node, None, &frame).map_err(Ok)? {
         None => Ok(None),

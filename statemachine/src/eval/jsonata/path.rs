@@ -41,7 +41,7 @@ impl Evaluator<'_> {
         };
         let first_is_var = steps.first().is_some_and(|s| matches!(s.kind, N::Var(_)));
         let mut input: Vec<V> = match ctx {
-            Some(V::Arr(a, _)) if !first_is_var => a.as_ref().clone(),
+            Some(V::Arr(a, _)) if !first_is_var => a.to_vec(),
             Some(V::Tuples(t)) if !first_is_var => t.iter().map(|x| x.at.clone()).collect(),
             Some(v) => vec![v.clone()],
             None => Vec::new(),
@@ -61,7 +61,7 @@ impl Evaluator<'_> {
                 match v {
                     None => result = Vec::new(),
                     Some(V::Arr(a, k)) => {
-                        result = a.as_ref().clone();
+                        result = a.to_vec();
                         result_kind = k;
                     }
                     Some(v) => result = vec![v],
@@ -111,7 +111,7 @@ impl Evaluator<'_> {
                 return self.path_group(node, Some(V::Tuples(Rc::new(t))), frame);
             }
         }
-        let mut out = V::Arr(Rc::new(result), result_kind);
+        let mut out = V::arr(result, result_kind);
         if node.keep_singleton_array {
             out = match out {
                 V::Arr(a, Kind::Cons) => V::arr(vec![V::Arr(a, Kind::Cons)], Kind::SeqKeep),
@@ -172,7 +172,7 @@ impl Evaluator<'_> {
         if last && results.len() == 1 {
             if let V::Arr(a, k) = &results[0] {
                 if !k.is_seq() {
-                    return Ok((a.as_ref().clone(), *k));
+                    return Ok((a.to_vec(), *k));
                 }
             }
         }
@@ -199,7 +199,7 @@ impl Evaluator<'_> {
         if let N::Sort(_) = step.kind {
             let mut result = match tuples {
                 Some(t) => match self.sort(step, vec![V::Tuples(Rc::new(t))], frame)? {
-                    V::Tuples(t) => t.as_ref().clone(),
+                    V::Tuples(t) => t.to_vec(),
                     other => other
                         .items()
                         .into_iter()
@@ -260,7 +260,7 @@ impl Evaluator<'_> {
                 }
                 other => {
                     let items = match other {
-                        V::Arr(a, _) => a.as_ref().clone(),
+                        V::Arr(a, _) => a.to_vec(),
                         v => vec![v],
                     };
                     for (bb, v) in items.into_iter().enumerate() {
@@ -296,7 +296,7 @@ impl Evaluator<'_> {
                 Stage::Filter(p) => {
                     let v = self.filter(p, Some(V::Tuples(Rc::new(result))), frame)?;
                     result = match v {
-                        V::Tuples(t) => t.as_ref().clone(),
+                        V::Tuples(t) => t.to_vec(),
                         _ => Vec::new(),
                     };
                 }
@@ -337,7 +337,7 @@ impl Evaluator<'_> {
         }
         let items: Vec<V> = match input {
             None => Vec::new(),
-            Some(V::Arr(a, _)) => a.as_ref().clone(),
+            Some(V::Arr(a, _)) => a.to_vec(),
             Some(v) => vec![v],
         };
         let len = items.len() as i64;
@@ -536,7 +536,7 @@ impl Evaluator<'_> {
                 out.insert(key, v);
             }
         }
-        Ok(Some(V::Obj(Rc::new(out))))
+        Ok(Some(V::obj(out)))
     }
 }
 

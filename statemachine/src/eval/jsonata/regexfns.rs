@@ -2,8 +2,6 @@
 //! for a zero-length match), the match objects handed to replacement functions and returned by
 //! a regex called as a function, and `$n` group references in replacement text.
 
-use std::rc::Rc;
-
 use indexmap::IndexMap;
 
 use super::value::{Kind, V};
@@ -28,7 +26,7 @@ pub fn regex_match_object(re: &regress::Regex, s: &str, from: usize) -> Option<V
     o.insert("start".to_string(), V::Num(js_index(s, m.start())));
     o.insert("end".to_string(), V::Num(js_index(s, m.end())));
     o.insert("groups".to_string(), V::arr(groups, Kind::Plain));
-    Some(V::Obj(Rc::new(o)))
+    Some(V::obj(o))
 }
 
 /// The successive matches of `re` in `s` (at most `limit`): a zero-length match that is not
@@ -71,7 +69,7 @@ pub(super) fn match_object(s: &str, m: &regress::Match) -> V {
     o.insert("match".to_string(), V::str(&s[m.range()]));
     o.insert("index".to_string(), V::Num(js_index(s, m.start())));
     o.insert("groups".to_string(), V::arr(groups, Kind::Plain));
-    V::Obj(Rc::new(o))
+    V::obj(o)
 }
 
 /// Replacement text for a regex match: `$$`, `$0` (the match) and `$n` (the longest group

@@ -181,3 +181,31 @@ fn errors_name_the_field_and_expression() {
     assert_eq!(expression(" {% x %} "), None);
     assert_eq!(expression("{% x %}"), Some(" x "));
 }
+
+/// Values nested far deeper than any stack allows (built by an expression, 30,000 levels, each
+/// sharing the level below twice, so exponentially large as a tree) are dropped, compared,
+/// tested and converted without recursion or walks running away: a clear error or answer,
+/// never a stack overflow or a hang.
+#[test]
+fn deeply_nested_values_fail_cleanly() {
+    let empty = Map::new();
+    let rng = SeededRandom::new(1);
+    let opts = DocumentOptions {
+        bindings: &empty,
+        now: "2024-01-01T00:00:00Z",
+        random: &rng,
+        max_depth: DocumentOptions::DEFAULT_MAX_DEPTH,
+        max_steps: DocumentOptions::DEFAULT_MAX_STEPS,
+    };
+    let deep = "$reduce([1..30000], function($a, $v){{'a': $a, 'b': [$a]}}, {})";
+    let run = |e: String| evaluate_document(&e, None, &opts).map_err(|e| e.code);
+    assert_eq!(run(deep.to_string()), Err("T0001".to_string()));
+    assert_eq!(run(format!("$string({deep})")), Err("U1001".to_string()));
+    assert_eq!(
+        run(format!("($x := {deep}; $x = $x)")),
+        Ok(Some(json!(true)))
+    );
+    assert_eq!(run(format!("$boolean({deep}.b)")), Ok(Some(json!(true))));
+    assert_eq!(run(format!("$count({deep}.a.a.a)")), Ok(Some(json!(1))));
+    assert_eq!(run(format!("$count({deep}.**)")), Err("U1001".to_string()));
+}

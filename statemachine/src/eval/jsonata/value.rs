@@ -84,9 +84,9 @@ pub enum V {
     /// A string.
     Str(Rc<str>),
     /// An array of some [`Kind`].
-    Arr(Rc<Vec<V>>, Kind),
+    Arr(Rc<Items>, Kind),
     /// An object, keys in insertion order.
-    Obj(Rc<IndexMap<String, V>>),
+    Obj(Rc<Members>),
     /// A user function with the frame it closes over.
     Lambda(Rc<Closure>),
     /// A partial application, chain or transform.
@@ -97,6 +97,76 @@ pub enum V {
     Native(&'static str),
     /// A regular expression.
     Regex(Rc<regress::Regex>),
+}
+
+/// The items of an array value. Dropped without recursion, so a value nested however deep
+/// cannot exhaust the stack when it goes away.
+#[derive(Clone, Default)]
+pub struct Items(pub Vec<V>);
+
+/// The members of an object value, keys in insertion order. Dropped without recursion.
+#[derive(Clone, Default)]
+pub struct Members(pub IndexMap<String, V>);
+
+impl std::ops::Deref for Items {
+    type Target = Vec<V>;
+    fn deref(&self) -> &Vec<V> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Items {
+    fn deref_mut(&mut self) -> &mut Vec<V> {
+        &mut self.0
+    }
+}
+
+impl std::ops::Deref for Members {
+    type Target = IndexMap<String, V>;
+    fn deref(&self) -> &IndexMap<String, V> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Members {
+    fn deref_mut(&mut self) -> &mut IndexMap<String, V> {
+        &mut self.0
+    }
+}
+
+/// Takes apart the values no one else holds, one level at a time, on a heap worklist.
+fn drop_iteratively(mut stack: Vec<V>) {
+    while let Some(v) = stack.pop() {
+        match v {
+            V::Arr(rc, _) => {
+                if let Ok(mut inner) = Rc::try_unwrap(rc) {
+                    stack.append(&mut inner.0);
+                }
+            }
+            V::Obj(rc) => {
+                if let Ok(mut inner) = Rc::try_unwrap(rc) {
+                    stack.extend(std::mem::take(&mut inner.0).into_values());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Drop for Items {
+    fn drop(&mut self) {
+        if self.0.iter().any(|v| matches!(v, V::Arr(..) | V::Obj(_))) {
+            drop_iteratively(std::mem::take(&mut self.0));
+        }
+    }
+}
+
+impl Drop for Members {
+    fn drop(&mut self) {
+        if self.0.values().any(|v| matches!(v, V::Arr(..) | V::Obj(_))) {
+            drop_iteratively(std::mem::take(&mut self.0).into_values().collect());
+        }
+    }
 }
 
 /// A variable scope: local bindings and the scope around it.
@@ -154,7 +224,12 @@ impl V {
 
     /// An array of the given kind.
     pub fn arr(items: Vec<V>, kind: Kind) -> V {
-        V::Arr(Rc::new(items), kind)
+        V::Arr(Rc::new(Items(items)), kind)
+    }
+
+    /// An object.
+    pub fn obj(members: IndexMap<String, V>) -> V {
+        V::Obj(Rc::new(Members(members)))
     }
 
     /// Whether this is a function (user or built-in).
@@ -182,7 +257,7 @@ impl V {
     /// The items of an array, or the value as a one-item list.
     pub fn items(&self) -> Vec<V> {
         match self {
-            V::Arr(a, _) => a.as_ref().clone(),
+            V::Arr(a, _) => a.to_vec(),
             V::Tuples(t) => t.iter().map(|t| t.at.clone()).collect(),
             other => vec![other.clone()],
         }
@@ -206,9 +281,7 @@ pub fn from_json(v: &Value) -> V {
         Value::Number(n) => V::Num(n.as_f64().unwrap_or(f64::NAN)),
         Value::String(s) => V::str(s),
         Value::Array(a) => V::arr(a.iter().map(from_json).collect(), Kind::Plain),
-        Value::Object(m) => V::Obj(Rc::new(
-            m.iter().map(|(k, x)| (k.clone(), from_json(x))).collect(),
-        )),
+        Value::Object(m) => V::obj(m.iter().map(|(k, x)| (k.clone(), from_json(x))).collect()),
     }
 }
 
@@ -221,58 +294,113 @@ pub fn number(f: f64) -> Option<Number> {
     }
 }
 
+/// Deepest nesting of arrays and objects that the recursive walks over values (conversion to
+/// JSON and text, equality, truthiness, copies) follow; past it they stop with an error or a
+/// conservative answer instead of exhausting the stack.
+pub const MAX_NESTING: usize = 1000;
+
+/// Most array and object nodes one walk visits: a value that shares parts can be exponentially
+/// larger as a tree than in memory, and a walk past this gives up instead of running on.
+pub const MAX_WALK: usize = 5_000_000;
+
+/// Longest JSON text `$string` writes (bytes).
+pub const MAX_TEXT: usize = 32 << 20;
+
 /// Converts a JSONata value to JSON; `Err` names the first value JSON cannot hold (a function,
-/// a regex, a non-finite number).
+/// a regex, a non-finite number, nesting deeper than [`MAX_NESTING`]).
 pub fn to_json(v: &V) -> Result<Value, &'static str> {
+    to_json_at(v, 0, &mut 0)
+}
+
+fn to_json_at(v: &V, depth: usize, seen: &mut usize) -> Result<Value, &'static str> {
+    if depth > MAX_NESTING {
+        return Err("value nested too deeply");
+    }
+    *seen += 1;
+    if *seen > MAX_WALK {
+        return Err("value too large");
+    }
     Ok(match v {
         V::Null => Value::Null,
         V::Bool(b) => Value::Bool(*b),
         V::Num(f) => Value::Number(number(*f).ok_or("number")?),
         V::Str(s) => Value::String(s.to_string()),
-        V::Arr(a, _) => Value::Array(a.iter().map(to_json).collect::<Result<_, _>>()?),
+        V::Arr(a, _) => Value::Array(
+            a.iter()
+                .map(|x| to_json_at(x, depth + 1, seen))
+                .collect::<Result<_, _>>()?,
+        ),
         V::Obj(m) => {
             let mut out = Map::with_capacity(m.len());
             for (k, x) in m.iter() {
                 if x.is_function() {
                     continue;
                 }
-                out.insert(k.clone(), to_json(x)?);
+                out.insert(k.clone(), to_json_at(x, depth + 1, seen)?);
             }
             Value::Object(out)
         }
-        V::Tuples(t) => Value::Array(t.iter().map(|x| to_json(&x.at)).collect::<Result<_, _>>()?),
+        V::Tuples(t) => Value::Array(
+            t.iter()
+                .map(|x| to_json_at(&x.at, depth + 1, seen))
+                .collect::<Result<_, _>>()?,
+        ),
         V::Lambda(..) | V::Native(_) | V::Regex(_) | V::Made(_) => return Err("function"),
     })
 }
 
 /// JSONata's truthiness (`$boolean`).
 pub fn truthy(v: Option<&V>) -> bool {
+    truthy_at(v, 0, &mut 0)
+}
+
+fn truthy_at(v: Option<&V>, depth: usize, seen: &mut usize) -> bool {
+    *seen += 1;
+    if *seen > MAX_WALK {
+        return false;
+    }
     match v {
         None | Some(V::Null) => false,
         Some(V::Bool(b)) => *b,
         Some(V::Num(n)) => *n != 0.0,
         Some(V::Str(s)) => !s.is_empty(),
-        Some(V::Arr(a, _)) => a.iter().any(|x| truthy(Some(x))),
+        Some(V::Arr(a, _)) => {
+            depth < MAX_NESTING && a.iter().any(|x| truthy_at(Some(x), depth + 1, seen))
+        }
         Some(V::Obj(m)) => !m.is_empty(),
-        Some(V::Tuples(t)) => t.iter().any(|x| truthy(Some(&x.at))),
+        Some(V::Tuples(t)) => t.iter().any(|x| truthy_at(Some(&x.at), depth + 1, seen)),
         Some(V::Lambda(..) | V::Native(_) | V::Regex(_) | V::Made(_)) => false,
     }
 }
 
-/// Deep equality as JSONata's `=` defines it.
+/// Deep equality as JSONata's `=` defines it (values nested deeper than [`MAX_NESTING`] are
+/// equal only when they are the same value; past [`MAX_WALK`] nodes unequal unless the same).
 pub fn deep_eq(a: &V, b: &V) -> bool {
+    deep_eq_at(a, b, 0, &mut 0)
+}
+
+fn deep_eq_at(a: &V, b: &V, depth: usize, seen: &mut usize) -> bool {
+    *seen += 1;
     match (a, b) {
+        (V::Arr(x, _), V::Arr(y, _)) if Rc::ptr_eq(x, y) => true,
+        (V::Obj(x), V::Obj(y)) if Rc::ptr_eq(x, y) => true,
+        (V::Arr(..) | V::Obj(_), _) if *seen > MAX_WALK => false,
         (V::Null, V::Null) => true,
         (V::Bool(x), V::Bool(y)) => x == y,
         (V::Num(x), V::Num(y)) => x == y,
         (V::Str(x), V::Str(y)) => x == y,
+        (V::Arr(x, _), V::Arr(y, _)) if depth >= MAX_NESTING => Rc::ptr_eq(x, y),
+        (V::Obj(x), V::Obj(y)) if depth >= MAX_NESTING => Rc::ptr_eq(x, y),
         (V::Arr(x, _), V::Arr(y, _)) => {
-            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| deep_eq(p, q))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|(p, q)| deep_eq_at(p, q, depth + 1, seen))
         }
         (V::Obj(x), V::Obj(y)) => {
             x.len() == y.len()
                 && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_eq(v, w)))
+                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_eq_at(v, w, depth + 1, seen)))
         }
         _ => false,
     }
@@ -344,12 +472,25 @@ fn write_json(
     level: usize,
     out: &mut String,
 ) -> Result<(), super::JsonataError> {
+    // The text itself bounds the walk: past this size a shared-parts value is refused.
+    if out.len() > MAX_TEXT {
+        return Err(super::JsonataError::new(
+            "U1001",
+            "The value is too large to be written as JSON text",
+        ));
+    }
     let newline = |out: &mut String, level: usize| {
         if let Some(n) = indent {
             out.push('\n');
             out.push_str(&" ".repeat(n * level));
         }
     };
+    if level > MAX_NESTING {
+        return Err(super::JsonataError::new(
+            "U1001",
+            "The value is nested too deeply to be written as JSON text",
+        ));
+    }
     match v {
         V::Num(f) if !f.is_finite() => {
             return Err(super::JsonataError::new("D1001", "Number out of range"));
