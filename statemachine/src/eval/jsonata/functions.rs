@@ -7,7 +7,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use super::eval::Evaluator;
-use super::regexfns::{expand, match_object, regex_matches};
+use super::regexfns::{expand, find_all, match_object};
 use super::signature::Signature;
 use super::value::{collapse, to_json, Kind, V};
 use super::JsonataError;
@@ -332,7 +332,10 @@ pub fn call(
             };
             match arg(&args, 1) {
                 Some(V::Str(p)) => Some(V::Bool(s.contains(p.as_ref()))),
-                Some(V::Regex(re)) => Some(V::Bool(re.find(&s).is_some())),
+                Some(p) if p.is_function() => {
+                    let p = p.clone();
+                    Some(V::Bool(!find_all(ev, &p, &s, 1)?.is_empty()))
+                }
                 _ => return Err(bad(name, 1)),
             }
         }
@@ -351,12 +354,13 @@ pub fn call(
             let parts: Vec<String> = match arg(&args, 1) {
                 Some(V::Str(sep)) if sep.is_empty() => s.chars().map(String::from).collect(),
                 Some(V::Str(sep)) => s.split(sep.as_ref()).map(String::from).collect(),
-                Some(V::Regex(re)) => {
+                Some(p) if p.is_function() => {
+                    let p = p.clone();
                     let mut out = Vec::new();
                     let mut last = 0;
-                    for m in regex_matches(re, &s, usize::MAX)? {
-                        out.push(s[last..m.start()].to_string());
-                        last = m.end();
+                    for m in find_all(ev, &p, &s, usize::MAX)? {
+                        out.push(s[last..m.start].to_string());
+                        last = m.end;
                     }
                     out.push(s[last..].to_string());
                     out
@@ -405,14 +409,14 @@ pub fn call(
                     };
                     Some(V::str(&s.replacen(from.as_ref(), to, limit)))
                 }
-                Some(V::Regex(re)) => {
-                    let re = re.clone();
+                Some(p) if p.is_function() => {
+                    let re = p.clone();
                     let mut out = String::new();
                     let mut last = 0;
-                    for m in regex_matches(&re, &s, limit)? {
-                        out.push_str(&s[last..m.start()]);
+                    for m in find_all(ev, &re, &s, limit)? {
+                        out.push_str(&s[last..m.start]);
                         match &to {
-                            Some(V::Str(t)) => out.push_str(&expand(t, &s, &m)),
+                            Some(V::Str(t)) => out.push_str(&expand(t, &m)),
                             Some(f) => {
                                 let obj = match_object(&s, &m);
                                 match ev.apply(Some(f.clone()), vec![Some(obj)], None)? {
@@ -427,7 +431,7 @@ pub fn call(
                             }
                             None => return Err(bad(name, 2)),
                         }
-                        last = m.end();
+                        last = m.end;
                     }
                     out.push_str(&s[last..]);
                     Some(V::str(&out))
@@ -439,7 +443,7 @@ pub fn call(
             let Some(s) = str_arg(name, &args, 0)? else {
                 return Ok(None);
             };
-            let Some(V::Regex(re)) = arg(&args, 1) else {
+            let Some(re) = arg(&args, 1).filter(|p| p.is_function()).cloned() else {
                 return Err(bad(name, 1));
             };
             let limit = num_arg(name, &args, 2)?;
@@ -450,7 +454,7 @@ pub fn call(
                 ));
             }
             let limit = limit.map_or(usize::MAX, |l| l as usize);
-            let found: Vec<V> = regex_matches(re, &s, limit)?
+            let found: Vec<V> = find_all(ev, &re, &s, limit)?
                 .iter()
                 .map(|m| match_object(&s, m))
                 .collect();

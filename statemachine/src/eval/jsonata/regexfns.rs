@@ -1,9 +1,10 @@
-//! Regular expressions in the string functions: successive matches (with JSONata's `D1004`
-//! for a zero-length match), the match objects handed to replacement functions and returned by
+//! Regular expressions and matcher functions in the string functions: successive matches
+//! (with JSONata's `D1004` for a zero-length match, `T1010` for a matcher answering wrongly), the match objects handed to replacement functions and returned by
 //! a regex called as a function, and `$n` group references in replacement text.
 
 use indexmap::IndexMap;
 
+use super::eval::Evaluator;
 use super::value::{Kind, V};
 use super::JsonataError;
 
@@ -29,13 +30,25 @@ pub fn regex_match_object(re: &regress::Regex, s: &str, from: usize) -> Option<V
     Some(V::obj(o))
 }
 
+/// One match: where it is (byte offsets), its text and its groups.
+pub(super) struct Found {
+    /// Byte offset where it starts.
+    pub start: usize,
+    /// Byte offset where it ends.
+    pub end: usize,
+    /// The matched text.
+    pub text: String,
+    /// The captured groups (empty text for a group that did not take part).
+    pub groups: Vec<String>,
+}
+
 /// The successive matches of `re` in `s` (at most `limit`): a zero-length match that is not
 /// at the end of the string is `D1004`, as it would match forever.
 pub(super) fn regex_matches(
     re: &regress::Regex,
     s: &str,
     limit: usize,
-) -> Result<Vec<regress::Match>, JsonataError> {
+) -> Result<Vec<Found>, JsonataError> {
     let mut out = Vec::new();
     let mut from = 0;
     while out.len() < limit && from <= s.len() {
@@ -43,7 +56,16 @@ pub(super) fn regex_matches(
             break;
         };
         let (start, end) = (m.start(), m.end());
-        out.push(m);
+        out.push(Found {
+            start,
+            end,
+            text: s[m.range()].to_string(),
+            groups: m
+                .groups()
+                .skip(1)
+                .map(|g| g.map_or("", |r| &s[r]).to_string())
+                .collect(),
+        });
         if start == end {
             if end < s.len() {
                 return Err(JsonataError::new(
@@ -58,29 +80,108 @@ pub(super) fn regex_matches(
     Ok(out)
 }
 
-/// The object a replacement function receives for a match.
-pub(super) fn match_object(s: &str, m: &regress::Match) -> V {
-    let groups = m
-        .groups()
-        .skip(1)
-        .map(|g| V::str(g.map_or("", |r| &s[r])))
-        .collect();
+/// The byte offset of the position JavaScript counts as `index` (UTF-16 units) in `s`.
+fn byte_at(s: &str, index: f64) -> Option<usize> {
+    if index < 0.0 {
+        return None;
+    }
+    let want = index as usize;
+    let mut units = 0;
+    for (b, c) in s.char_indices() {
+        if units >= want {
+            return Some(b);
+        }
+        units += c.len_utf16();
+    }
+    (units >= want).then_some(s.len())
+}
+
+/// The matches a user-written matcher function yields: it is called with the string and
+/// answers `{match, start, end, groups, next}` (`next` giving the following match), or
+/// undefined when there is none; anything else is `T1010`.
+pub(super) fn function_matches(
+    ev: &mut Evaluator,
+    f: &V,
+    s: &str,
+    limit: usize,
+) -> Result<Vec<Found>, JsonataError> {
+    let bad = || {
+        JsonataError::new(
+            "T1010",
+            "The matcher function argument passed to function does not return the correct object structure",
+        )
+    };
+    let mut out = Vec::new();
+    let mut r = ev.apply(Some(f.clone()), vec![Some(V::str(s))], None)?;
+    while out.len() < limit {
+        let Some(v) = r else { break };
+        let V::Obj(m) = &v else { return Err(bad()) };
+        let (Some(V::Str(text)), Some(V::Num(start)), Some(V::Num(end)), Some(V::Arr(groups, _))) = (
+            m.get("match"),
+            m.get("start"),
+            m.get("end"),
+            m.get("groups"),
+        ) else {
+            return Err(bad());
+        };
+        let (Some(bs), Some(be)) = (byte_at(s, *start), byte_at(s, *end)) else {
+            return Err(bad());
+        };
+        out.push(Found {
+            start: bs,
+            end: be.max(bs),
+            text: text.to_string(),
+            groups: groups
+                .iter()
+                .map(|g| match g {
+                    V::Str(x) => x.to_string(),
+                    _ => String::new(),
+                })
+                .collect(),
+        });
+        r = match m.get("next") {
+            Some(next) if next.is_function() => ev.apply(Some(next.clone()), vec![], None)?,
+            _ => None,
+        };
+        ev.tick()?;
+    }
+    Ok(out)
+}
+
+/// The matches of a pattern that is a regex or a matcher function.
+pub(super) fn find_all(
+    ev: &mut Evaluator,
+    pattern: &V,
+    s: &str,
+    limit: usize,
+) -> Result<Vec<Found>, JsonataError> {
+    match pattern {
+        V::Regex(re) => regex_matches(re, s, limit),
+        f => function_matches(ev, f, s, limit),
+    }
+}
+
+/// The object a replacement function receives for a match (and `$match` returns).
+pub(super) fn match_object(s: &str, m: &Found) -> V {
     let mut o = IndexMap::new();
-    o.insert("match".to_string(), V::str(&s[m.range()]));
-    o.insert("index".to_string(), V::Num(js_index(s, m.start())));
-    o.insert("groups".to_string(), V::arr(groups, Kind::Plain));
+    o.insert("match".to_string(), V::str(&m.text));
+    o.insert("index".to_string(), V::Num(js_index(s, m.start)));
+    o.insert(
+        "groups".to_string(),
+        V::arr(m.groups.iter().map(|g| V::str(g)).collect(), Kind::Plain),
+    );
     V::obj(o)
 }
 
 /// Replacement text for a regex match: `$$`, `$0` (the match) and `$n` (the longest group
 /// number present, as the reference implementation reads it).
-pub(super) fn expand(to: &str, s: &str, m: &regress::Match) -> String {
-    let groups = m.groups().count().saturating_sub(1);
+pub(super) fn expand(to: &str, m: &Found) -> String {
+    let groups = m.groups.len();
     let group = |i: usize| -> &str {
         if i == 0 || i > groups {
             return "";
         }
-        m.group(i).map_or("", |r| &s[r])
+        &m.groups[i - 1]
     };
     let max_digits = if groups == 0 {
         1
@@ -103,7 +204,7 @@ pub(super) fn expand(to: &str, s: &str, m: &regress::Match) -> String {
                 pos += 1;
             }
             Some(b'0') => {
-                out.push_str(&s[m.range()]);
+                out.push_str(&m.text);
                 pos += 1;
             }
             _ => {
