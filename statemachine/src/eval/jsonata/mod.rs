@@ -4,10 +4,14 @@
 //! Functions' additions (`$partition`, `$range`, `$hash`, `$random`, `$uuid`, `$parse`).
 //! `$eval` is not offered (as on AWS).
 //!
-//! The pipeline: [`lexer`] (tokens), [`parser`] (raw tree by precedence), [`ast`] (paths,
-//! stages, focus/index/parent bindings, tail calls), [`eval`] with [`path`] (sequences, tuple
-//! streams, predicates, sort, grouping) and [`apply`] (lambdas, built-ins with [`signature`]
-//! checks, partial application, chains, transforms), over the values of [`value`].
+//! The pipeline: [`lexer`] (tokens), [`parser`] (raw tree by precedence), [`ast`] with
+//! [`ancestry`] (paths, stages, focus/index/parent bindings, tail calls), [`eval`] with
+//! [`path`] (sequences, tuple streams, predicates, sort, grouping) and [`apply`] (lambdas,
+//! built-ins with [`signature`] checks, partial application, chains, transforms), over the
+//! values of [`value`]. The library: [`functions`] (strings, numbers), [`regexfns`] (regexes
+//! and matcher functions), [`collections`] (arrays, objects, higher-order, time, the AWS
+//! additions), [`integer`] (integer pictures), [`datetime`] and [`timeparse`] (date-time
+//! pictures), [`numfmt`] (`$formatNumber`, `$formatBase`, URL encoding).
 //! [`evaluate_document`] runs an expression over a document as JSONata's own test suite does
 //! (`tests/jsonata-suite`, measured by `tests/integration/jsonata_suite.rs`).
 //!
