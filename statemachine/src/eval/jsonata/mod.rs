@@ -155,26 +155,41 @@ pub fn evaluate_document(
     input: Option<&Value>,
     options: &DocumentOptions<'_>,
 ) -> Result<Option<Value>, JsonataError> {
+    evaluate_prepared(expr, &Prepared::new(input), options)
+}
+
+/// A document converted once into the evaluator's values, for evaluating many expressions
+/// over it with [`evaluate_prepared`].
+#[derive(Clone)]
+pub struct Prepared(Option<V>);
+
+impl Prepared {
+    /// Converts `input` (`None` = undefined). An array is wrapped in a sequence, as the
+    /// reference implementation wraps an array input.
+    pub fn new(input: Option<&Value>) -> Prepared {
+        Prepared(input.map(|v| match from_json(v) {
+            a @ V::Arr(..) => V::arr(vec![a], value::Kind::Outer),
+            other => other,
+        }))
+    }
+}
+
+/// [`evaluate_document`] over a document already converted.
+pub fn evaluate_prepared(
+    expr: &str,
+    input: &Prepared,
+    options: &DocumentOptions<'_>,
+) -> Result<Option<Value>, JsonataError> {
     let node = parsed(expr)?;
     let context = serde_json::json!({ "State": { "EnteredTime": options.now } });
     let null = Value::Null;
-    let scope = Scope::new(
-        input.unwrap_or(&null),
-        &context,
-        options.bindings,
-        options.random,
-    );
+    let scope = Scope::new(&null, &context, options.bindings, options.random);
     let frame = Frame::default();
     let mut ev = eval::Evaluator::with_limits(&scope, options.max_depth, options.max_steps);
-    // An array input is wrapped in a sequence, as the reference implementation does.
-    let ctx = input.map(|v| match from_json(v) {
-        a @ V::Arr(..) => V::arr(vec![a], value::Kind::Outer),
-        other => other,
-    });
-    if let Some(c) = &ctx {
+    if let Some(c) = &input.0 {
         frame.bind("$", c.clone());
     }
-    match ev.eval(&node, ctx.as_ref(), &frame)? {
+    match ev.eval(&node, input.0.as_ref(), &frame)? {
         None => Ok(None),
         Some(v) => to_json(&v).map(Some).map_err(|what| {
             JsonataError::new(

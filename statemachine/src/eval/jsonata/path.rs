@@ -11,6 +11,9 @@ use super::eval::{Evaluator, R};
 use super::value::{stringify, truthy, Frame, Kind, Tuple, V};
 use super::JsonataError;
 
+/// One group being collected: which key/value pair made it, and its items or tuples.
+type GroupEntry = (usize, Vec<Option<V>>, Vec<Tuple>);
+
 /// A frame binding a tuple's variables.
 fn tuple_frame(frame: &Frame, t: &Tuple) -> Frame {
     let f = Frame::child(frame);
@@ -18,19 +21,6 @@ fn tuple_frame(frame: &Frame, t: &Tuple) -> Frame {
         f.bind(k, v.clone());
     }
     f
-}
-
-/// `fn.append`: concatenation where single values count as one-item arrays.
-pub fn append(a: Option<V>, b: Option<V>) -> Option<V> {
-    match (a, b) {
-        (None, b) => b,
-        (a, None) => a,
-        (Some(a), Some(b)) => {
-            let mut items = a.items();
-            items.extend(b.items());
-            Some(V::arr(items, Kind::Plain))
-        }
-    }
 }
 
 impl Evaluator<'_> {
@@ -468,7 +458,7 @@ impl Evaluator<'_> {
             items
         };
         // key -> (pair index, data or tuples)
-        let mut groups: IndexMap<String, (usize, Option<V>, Vec<Tuple>)> = IndexMap::new();
+        let mut groups: IndexMap<String, GroupEntry> = IndexMap::new();
         for item in &items {
             for (pi, (k, _)) in g.pairs.iter().enumerate() {
                 let key = match item {
@@ -503,16 +493,13 @@ impl Evaluator<'_> {
                         }
                         match item {
                             Item::Tup(t) => entry.2.push(t.clone()),
-                            Item::Plain(v) => {
-                                let old = entry.1.take();
-                                entry.1 = append(old, v.clone());
-                            }
+                            Item::Plain(v) => entry.1.push(v.clone()),
                         }
                     }
                     None => {
                         let entry = match item {
-                            Item::Tup(t) => (pi, None, vec![t.clone()]),
-                            Item::Plain(v) => (pi, v.clone(), Vec::new()),
+                            Item::Tup(t) => (pi, Vec::new(), vec![t.clone()]),
+                            Item::Plain(v) => (pi, vec![v.clone()], Vec::new()),
                         };
                         groups.insert(key, entry);
                     }
@@ -530,6 +517,7 @@ impl Evaluator<'_> {
                 }
                 self.eval(value_expr, at.as_ref(), &env)?
             } else {
+                let data = append_all(data);
                 self.eval(value_expr, data.as_ref(), frame)?
             };
             if let Some(v) = v {
@@ -540,30 +528,47 @@ impl Evaluator<'_> {
     }
 }
 
+/// `append` over many values in one pass: undefined ones skipped, one value as it is, several
+/// concatenated (arrays spliced) into a plain array.
+fn append_all(parts: Vec<Option<V>>) -> Option<V> {
+    let mut defined: Vec<V> = parts.into_iter().flatten().collect();
+    match defined.len() {
+        0 => None,
+        1 => defined.pop(),
+        _ => {
+            let mut items = Vec::new();
+            for v in defined {
+                match v {
+                    V::Arr(a, _) => items.extend(a.iter().cloned()),
+                    other => items.push(other),
+                }
+            }
+            Some(V::arr(items, Kind::Plain))
+        }
+    }
+}
+
 /// Merges the tuples of one group: each variable's values appended in order.
 fn reduce_tuples(tuples: &[Tuple]) -> (Option<V>, Vec<(String, Option<V>)>) {
-    let mut at: Option<V> = None;
-    let mut vars: Vec<(String, Option<V>)> = Vec::new();
-    for (i, t) in tuples.iter().enumerate() {
-        at = if i == 0 {
-            Some(t.at.clone())
-        } else {
-            append(at, Some(t.at.clone()))
-        };
+    let at = append_all(tuples.iter().map(|t| Some(t.at.clone())).collect());
+    let mut names: Vec<String> = Vec::new();
+    let mut parts: Vec<Vec<Option<V>>> = Vec::new();
+    for t in tuples {
         for (k, v) in &t.vars {
-            match vars.iter_mut().find(|(n, _)| **n == **k) {
-                Some(slot) => {
-                    let old = slot.1.take();
-                    slot.1 = if i == 0 {
-                        Some(v.clone())
-                    } else {
-                        append(old, Some(v.clone()))
-                    };
+            match names.iter().position(|n| **n == **k) {
+                Some(i) => parts[i].push(Some(v.clone())),
+                None => {
+                    names.push(k.to_string());
+                    parts.push(vec![Some(v.clone())]);
                 }
-                None => vars.push((k.to_string(), Some(v.clone()))),
             }
         }
     }
+    let vars = names
+        .into_iter()
+        .zip(parts)
+        .map(|(n, p)| (n, append_all(p)))
+        .collect();
     (at, vars)
 }
 
@@ -596,8 +601,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn append_treats_single_values_as_arrays() {
-        let a = append(Some(V::Num(1.0)), Some(V::Num(2.0))).map(|v| v.items().len());
-        assert_eq!(a, Some(2));
+    fn append_all_splices_arrays_and_keeps_a_single_value() {
+        let arr = V::arr(vec![V::Num(2.0), V::Num(3.0)], Kind::Plain);
+        let all = append_all(vec![Some(V::Num(1.0)), None, Some(arr.clone())]);
+        assert_eq!(all.map(|v| v.items().len()), Some(3));
+        let one = append_all(vec![None, Some(arr)]);
+        assert!(matches!(one, Some(V::Arr(a, _)) if a.len() == 2));
+        assert!(append_all(vec![None]).is_none());
     }
 }
