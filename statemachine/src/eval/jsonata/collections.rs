@@ -101,9 +101,26 @@ pub fn call(
         }),
         "distinct" => a0.map(|v| match v {
             V::Arr(a, _) => {
+                // Strings and numbers are looked up by value; other values compared deeply.
+                let mut seen = std::collections::HashSet::new();
+                let mut others: Vec<V> = Vec::new();
                 let mut out: Vec<V> = Vec::new();
                 for x in a.iter() {
-                    if !out.iter().any(|y| deep_eq(x, y)) {
+                    let fresh = match x {
+                        V::Str(s) => seen.insert((0u8, s.to_string())),
+                        V::Num(n) => seen.insert((
+                            1u8,
+                            (if *n == 0.0 { 0.0 } else { *n }).to_bits().to_string(),
+                        )),
+                        _ => {
+                            let fresh = !others.iter().any(|y| deep_eq(x, y));
+                            if fresh {
+                                others.push(x.clone());
+                            }
+                            fresh
+                        }
+                    };
+                    if fresh {
                         out.push(x.clone());
                     }
                 }
