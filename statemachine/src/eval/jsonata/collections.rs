@@ -30,7 +30,11 @@ pub fn call(
         "average" => nums(name, a0.as_ref())?
             .filter(|xs| !xs.is_empty())
             .map(|xs| V::Num(xs.iter().sum::<f64>() / xs.len() as f64)),
-        "count" => Some(V::Num(a0.map_or(0, |v| v.items().len()) as f64)),
+        "count" => Some(V::Num(match &a0 {
+            None => 0,
+            Some(V::Arr(a, _)) => a.len(),
+            Some(v) => v.items().len(),
+        } as f64)),
         "boolean" => a0.map(|v| V::Bool(truthy(Some(&v)))),
         "not" => a0.map(|v| V::Bool(!truthy(Some(&v)))),
         "exists" => Some(V::Bool(a0.is_some())),

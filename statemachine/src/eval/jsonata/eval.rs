@@ -172,6 +172,12 @@ impl<'s> Evaluator<'s> {
                         out.push(v);
                     } else {
                         match v {
+                            // The first array spliced in is taken over whole when no one
+                            // else holds it (a range of millions is not copied).
+                            V::Arr(a, _) if out.is_empty() => match Rc::try_unwrap(a) {
+                                Ok(mut owned) => out = std::mem::take(&mut owned.0),
+                                Err(shared) => out.extend(shared.iter().cloned()),
+                            },
                             V::Arr(a, _) => out.extend(a.iter().cloned()),
                             V::Tuples(_) => out.extend(v.items()),
                             v => out.push(v),
