@@ -231,6 +231,10 @@ fn push_ancestry(result: &mut Node, value: &Node) {
 }
 
 impl Builder {
+    // `process` recurses once per level of the tree. Each non-trivial arm runs in a closure
+    // called on the spot so that its temporaries live in a frame of their own: as one frame
+    // (debug builds give every arm's temporaries a slot) a level took tens of KiB of stack.
+    #[allow(clippy::redundant_closure_call)]
     fn process(&mut self, raw: RawNode) -> Result<Node, JsonataError> {
         let pos = raw.pos;
         let keep = raw.keep_array;
@@ -239,305 +243,343 @@ impl Builder {
             Raw::Str(s) => Node::new(Kind::Str(Rc::from(s.as_str())), pos),
             Raw::Bool(b) => Node::new(Kind::Bool(b), pos),
             Raw::Null => Node::new(Kind::Null, pos),
-            Raw::Regex(p, f) => {
-                let re = regress::Regex::with_flags(&p, f.as_str()).map_err(|e| {
-                    JsonataError::at(
-                        "S0302",
-                        pos,
-                        &format!("Invalid regular expression /{p}/: {e}"),
-                    )
-                })?;
-                Node::new(Kind::Regex(Rc::new(re)), pos)
-            }
+            Raw::Regex(p, f) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let re = regress::Regex::with_flags(&p, f.as_str()).map_err(|e| {
+                        JsonataError::at(
+                            "S0302",
+                            pos,
+                            &format!("Invalid regular expression /{p}/: {e}"),
+                        )
+                    })?;
+                    Node::new(Kind::Regex(Rc::new(re)), pos)
+                })
+            })()?,
             Raw::Var(v) => Node::new(Kind::Var(v), pos),
-            Raw::Name(n) => {
-                let mut step = Node::new(Kind::Name(n), pos);
-                step.keep_array = keep;
-                let mut path = Node::new(Kind::Path(vec![step]), pos);
-                path.keep_singleton_array = keep;
-                path
-            }
+            Raw::Name(n) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let mut step = Node::new(Kind::Name(n), pos);
+                    step.keep_array = keep;
+                    let mut path = Node::new(Kind::Path(vec![step]), pos);
+                    path.keep_singleton_array = keep;
+                    path
+                })
+            })()?,
             Raw::Wildcard => Node::new(Kind::Wildcard, pos),
             Raw::Descendants => Node::new(Kind::Descendants, pos),
-            Raw::Parent => {
-                let slot = Rc::new(RefCell::new(Slot {
-                    label: format!("!{}", self.label),
-                    level: 1,
-                    index: self.ancestry.len(),
-                }));
-                self.label += 1;
-                self.ancestry.push(slot.clone());
-                Node::new(Kind::Parent(slot), pos)
-            }
+            Raw::Parent => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let slot = Rc::new(RefCell::new(Slot {
+                        label: format!("!{}", self.label),
+                        level: 1,
+                        index: self.ancestry.len(),
+                    }));
+                    self.label += 1;
+                    self.ancestry.push(slot.clone());
+                    Node::new(Kind::Parent(slot), pos)
+                })
+            })()?,
             Raw::Placeholder => Node::new(Kind::Placeholder, pos),
             Raw::Binary(".", l, r) => self.dot(*l, *r, pos)?,
-            Raw::Binary(op, l, r) => {
-                let l = self.process(*l)?;
-                let r = self.process(*r)?;
-                let mut n = Node::new(Kind::Binary(op, Box::new(l), Box::new(r)), pos);
-                if let Kind::Binary(_, l, r) = &n.kind {
-                    let mut seeking = Vec::new();
-                    for side in [l, r] {
-                        seeking.extend(side.seeking_parent.iter().cloned());
-                        if let Kind::Parent(s) = &side.kind {
-                            seeking.push(s.clone());
-                        }
-                    }
-                    n.seeking_parent = seeking;
-                }
-                n
-            }
-            Raw::Filter(l, r) => {
-                let mut result = self.process(*l)?;
-                let pred = self.process(*r)?;
-                let is_path = matches!(result.kind, Kind::Path(_));
-                {
-                    let step = last_step(&mut result);
-                    if step.group.is_some() {
-                        return Err(JsonataError::at(
-                            "S0209",
-                            pos,
-                            "A predicate cannot follow a grouping expression in a step",
-                        ));
-                    }
-                    let mut seeking = pred.seeking_parent.clone();
-                    if let Kind::Parent(s) = &pred.kind {
-                        seeking.push(s.clone());
-                    }
-                    if !seeking.is_empty() {
-                        for slot in &seeking {
-                            let level = slot.borrow().level;
-                            if level == 1 {
-                                self.seek_parent(step, slot.clone())?;
-                            } else {
-                                slot.borrow_mut().level -= 1;
+            Raw::Binary(op, l, r) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let l = self.process(*l)?;
+                    let r = self.process(*r)?;
+                    let mut n = Node::new(Kind::Binary(op, Box::new(l), Box::new(r)), pos);
+                    if let Kind::Binary(_, l, r) = &n.kind {
+                        let mut seeking = Vec::new();
+                        for side in [l, r] {
+                            seeking.extend(side.seeking_parent.iter().cloned());
+                            if let Kind::Parent(s) = &side.kind {
+                                seeking.push(s.clone());
                             }
                         }
-                        step.seeking_parent.extend(seeking);
+                        n.seeking_parent = seeking;
                     }
-                    let stage = Stage::Filter(pred);
-                    if is_path {
-                        step.stages.push(stage);
-                    } else {
-                        step.predicate.push(stage);
-                    }
-                }
-                result
-            }
-            Raw::Group(l, pairs) => {
-                let mut result = self.process(*l)?;
-                if result.group.is_some() {
-                    return Err(JsonataError::at(
-                        "S0210",
-                        pos,
-                        "Each step can only have one grouping expression",
-                    ));
-                }
-                let mut ps = Vec::new();
-                for (k, v) in pairs {
-                    ps.push((self.process(k)?, self.process(v)?));
-                }
-                result.group = Some(Rc::new(Group { pairs: ps, pos }));
-                result
-            }
-            Raw::Sort(l, terms) => {
-                let mut result = self.process(*l)?;
-                if !matches!(result.kind, Kind::Path(_)) {
-                    result = Node::new(Kind::Path(vec![result]), pos);
-                }
-                let mut sort = Node::new(Kind::Sort(Vec::new()), pos);
-                let mut ts = Vec::new();
-                for (t, descending) in terms {
-                    let e = self.process(t)?;
-                    push_ancestry(&mut sort, &e);
-                    ts.push(SortTerm {
-                        expr: e,
-                        descending,
-                    });
-                }
-                sort.kind = Kind::Sort(ts);
-                if let Kind::Path(steps) = &mut result.kind {
-                    steps.push(sort);
-                }
-                self.resolve_ancestry(&mut result)?;
-                result
-            }
-            Raw::Focus(l, name) => {
-                let mut result = self.process(*l)?;
-                let step = last_step(&mut result);
-                if !step.stages.is_empty() || !step.predicate.is_empty() {
-                    return Err(JsonataError::at(
-                        "S0215",
-                        pos,
-                        "A context variable binding must precede any predicates on a step",
-                    ));
-                }
-                if matches!(step.kind, Kind::Sort(_)) {
-                    return Err(JsonataError::at(
-                        "S0216",
-                        pos,
-                        "A context variable binding must precede the 'order-by' clause on a step",
-                    ));
-                }
-                if keep {
-                    step.keep_array = true;
-                }
-                step.focus = Some(name);
-                step.tuple = true;
-                result
-            }
-            Raw::Index(l, name) => {
-                let mut result = self.process(*l)?;
-                if !matches!(result.kind, Kind::Path(_)) {
-                    let mut step = result;
-                    if !step.predicate.is_empty() {
-                        step.stages = std::mem::take(&mut step.predicate);
-                    }
-                    let p = step.pos;
-                    result = Node::new(Kind::Path(vec![step]), p);
-                }
-                let step = last_step(&mut result);
-                if step.stages.is_empty() {
-                    step.index = Some(name);
-                } else {
-                    step.stages.push(Stage::Index(name));
-                }
-                step.tuple = true;
-                result
-            }
-            Raw::Bind(name, r) => {
-                let r = self.process(*r)?;
-                let mut n = Node::new(Kind::Bind(name, Box::new(Node::null())), pos);
-                push_ancestry(&mut n, &r);
-                n.kind = match n.kind {
-                    Kind::Bind(name, _) => Kind::Bind(name, Box::new(r)),
-                    k => k,
-                };
-                n
-            }
-            Raw::Apply(l, r) => {
-                let l = self.process(*l)?;
-                let r = self.process(*r)?;
-                let keep = l.keep_array || r.keep_array;
-                let mut n = Node::new(Kind::Apply(Box::new(l), Box::new(r)), pos);
-                n.keep_array = keep;
-                n
-            }
-            Raw::Neg(e) => {
-                let e = self.process(*e)?;
-                if let Kind::Num(x) = e.kind {
-                    Node::new(Kind::Num(-x), pos)
-                } else {
-                    let mut n = Node::new(Kind::Null, pos);
-                    push_ancestry(&mut n, &e);
-                    n.kind = Kind::Neg(Box::new(e));
                     n
-                }
-            }
-            Raw::Array(items) => {
-                let mut n = Node::new(Kind::Null, pos);
-                let mut out = Vec::new();
-                for i in items {
-                    let v = self.process(i)?;
-                    push_ancestry(&mut n, &v);
-                    out.push(v);
-                }
-                n.kind = Kind::Array(out);
-                n
-            }
-            Raw::Object(pairs) => {
-                let mut n = Node::new(Kind::Null, pos);
-                let mut ps = Vec::new();
-                for (k, v) in pairs {
-                    let k = self.process(k)?;
-                    push_ancestry(&mut n, &k);
-                    let v = self.process(v)?;
-                    push_ancestry(&mut n, &v);
-                    ps.push((k, v));
-                }
-                n.kind = Kind::Object(Rc::new(Group { pairs: ps, pos }));
-                n
-            }
-            Raw::Block(items) => {
-                let mut n = Node::new(Kind::Null, pos);
-                let mut out = Vec::new();
-                for i in items {
-                    let part = self.process(i)?;
-                    push_ancestry(&mut n, &part);
-                    let cons = part.cons_array
-                        || matches!(&part.kind, Kind::Path(s) if s.first().is_some_and(|f| f.cons_array));
-                    if cons {
-                        n.cons_array = true;
+                })
+            })()?,
+            Raw::Filter(l, r) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let mut result = self.process(*l)?;
+                    let pred = self.process(*r)?;
+                    let is_path = matches!(result.kind, Kind::Path(_));
+                    {
+                        let step = last_step(&mut result);
+                        if step.group.is_some() {
+                            return Err(JsonataError::at(
+                                "S0209",
+                                pos,
+                                "A predicate cannot follow a grouping expression in a step",
+                            ));
+                        }
+                        let mut seeking = pred.seeking_parent.clone();
+                        if let Kind::Parent(s) = &pred.kind {
+                            seeking.push(s.clone());
+                        }
+                        if !seeking.is_empty() {
+                            for slot in &seeking {
+                                let level = slot.borrow().level;
+                                if level == 1 {
+                                    self.seek_parent(step, slot.clone())?;
+                                } else {
+                                    slot.borrow_mut().level -= 1;
+                                }
+                            }
+                            step.seeking_parent.extend(seeking);
+                        }
+                        let stage = Stage::Filter(pred);
+                        if is_path {
+                            step.stages.push(stage);
+                        } else {
+                            step.predicate.push(stage);
+                        }
                     }
-                    out.push(part);
-                }
-                n.kind = Kind::Block(out);
-                n
-            }
-            Raw::Cond(c, t, e) => {
-                let mut n = Node::new(Kind::Null, pos);
-                let c = self.process(*c)?;
-                push_ancestry(&mut n, &c);
-                let t = self.process(*t)?;
-                push_ancestry(&mut n, &t);
-                let e = match e {
-                    Some(e) => {
-                        let e = self.process(*e)?;
+                    result
+                })
+            })()?,
+            Raw::Group(l, pairs) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let mut result = self.process(*l)?;
+                    if result.group.is_some() {
+                        return Err(JsonataError::at(
+                            "S0210",
+                            pos,
+                            "Each step can only have one grouping expression",
+                        ));
+                    }
+                    let mut ps = Vec::new();
+                    for (k, v) in pairs {
+                        ps.push((self.process(k)?, self.process(v)?));
+                    }
+                    result.group = Some(Rc::new(Group { pairs: ps, pos }));
+                    result
+                })
+            })()?,
+            Raw::Sort(l, terms) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let mut result = self.process(*l)?;
+                    if !matches!(result.kind, Kind::Path(_)) {
+                        result = Node::new(Kind::Path(vec![result]), pos);
+                    }
+                    let mut sort = Node::new(Kind::Sort(Vec::new()), pos);
+                    let mut ts = Vec::new();
+                    for (t, descending) in terms {
+                        let e = self.process(t)?;
+                        push_ancestry(&mut sort, &e);
+                        ts.push(SortTerm {
+                            expr: e,
+                            descending,
+                        });
+                    }
+                    sort.kind = Kind::Sort(ts);
+                    if let Kind::Path(steps) = &mut result.kind {
+                        steps.push(sort);
+                    }
+                    self.resolve_ancestry(&mut result)?;
+                    result
+                })
+            })()?,
+            Raw::Focus(l, name) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let mut result = self.process(*l)?;
+                    let step = last_step(&mut result);
+                    if !step.stages.is_empty() || !step.predicate.is_empty() {
+                        return Err(JsonataError::at(
+                            "S0215",
+                            pos,
+                            "A context variable binding must precede any predicates on a step",
+                        ));
+                    }
+                    if matches!(step.kind, Kind::Sort(_)) {
+                        return Err(JsonataError::at(
+                            "S0216",
+                            pos,
+                            "A context variable binding must precede the 'order-by' clause on a step",
+                        ));
+                    }
+                    if keep {
+                        step.keep_array = true;
+                    }
+                    step.focus = Some(name);
+                    step.tuple = true;
+                    result
+                })
+            })()?,
+            Raw::Index(l, name) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let mut result = self.process(*l)?;
+                    if !matches!(result.kind, Kind::Path(_)) {
+                        let mut step = result;
+                        if !step.predicate.is_empty() {
+                            step.stages = std::mem::take(&mut step.predicate);
+                        }
+                        let p = step.pos;
+                        result = Node::new(Kind::Path(vec![step]), p);
+                    }
+                    let step = last_step(&mut result);
+                    if step.stages.is_empty() {
+                        step.index = Some(name);
+                    } else {
+                        step.stages.push(Stage::Index(name));
+                    }
+                    step.tuple = true;
+                    result
+                })
+            })()?,
+            Raw::Bind(name, r) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let r = self.process(*r)?;
+                    let mut n = Node::new(Kind::Bind(name, Box::new(Node::null())), pos);
+                    push_ancestry(&mut n, &r);
+                    n.kind = match n.kind {
+                        Kind::Bind(name, _) => Kind::Bind(name, Box::new(r)),
+                        k => k,
+                    };
+                    n
+                })
+            })()?,
+            Raw::Apply(l, r) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let l = self.process(*l)?;
+                    let r = self.process(*r)?;
+                    let keep = l.keep_array || r.keep_array;
+                    let mut n = Node::new(Kind::Apply(Box::new(l), Box::new(r)), pos);
+                    n.keep_array = keep;
+                    n
+                })
+            })()?,
+            Raw::Neg(e) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let e = self.process(*e)?;
+                    if let Kind::Num(x) = e.kind {
+                        Node::new(Kind::Num(-x), pos)
+                    } else {
+                        let mut n = Node::new(Kind::Null, pos);
                         push_ancestry(&mut n, &e);
-                        Some(Box::new(e))
+                        n.kind = Kind::Neg(Box::new(e));
+                        n
                     }
-                    None => None,
-                };
-                n.kind = Kind::Cond(Box::new(c), Box::new(t), e);
-                n
-            }
-            Raw::Call(f, args, partial) => {
-                let mut n = Node::new(Kind::Null, pos);
-                let mut out = Vec::new();
-                for a in args {
-                    let a = self.process(a)?;
-                    push_ancestry(&mut n, &a);
-                    out.push(a);
-                }
-                let f = self.process(*f)?;
-                n.kind = Kind::Call(Box::new(f), out, partial);
-                n
-            }
-            Raw::Lambda(params, sig, body) => {
-                let signature = match sig {
-                    Some(s) => Some(Signature::parse(&s).map_err(|mut e| {
-                        e.position = Some(pos);
-                        e
-                    })?),
-                    None => None,
-                };
-                let mut body = self.process(*body)?;
-                mark_tail(&mut body);
-                Node::new(
-                    Kind::Lambda(Rc::new(LambdaDef {
-                        params,
-                        signature,
-                        body,
-                    })),
-                    pos,
-                )
-            }
-            Raw::Transform(p, u, d) => {
-                let pattern = self.process(*p)?;
-                let update = self.process(*u)?;
-                let delete = match d {
-                    Some(d) => Some(self.process(*d)?),
-                    None => None,
-                };
-                Node::new(
-                    Kind::Transform(Rc::new(TransformDef {
-                        pattern,
-                        update,
-                        delete,
-                    })),
-                    pos,
-                )
-            }
+                })
+            })()?,
+            Raw::Array(items) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let mut n = Node::new(Kind::Null, pos);
+                    let mut out = Vec::new();
+                    for i in items {
+                        let v = self.process(i)?;
+                        push_ancestry(&mut n, &v);
+                        out.push(v);
+                    }
+                    n.kind = Kind::Array(out);
+                    n
+                })
+            })()?,
+            Raw::Object(pairs) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let mut n = Node::new(Kind::Null, pos);
+                    let mut ps = Vec::new();
+                    for (k, v) in pairs {
+                        let k = self.process(k)?;
+                        push_ancestry(&mut n, &k);
+                        let v = self.process(v)?;
+                        push_ancestry(&mut n, &v);
+                        ps.push((k, v));
+                    }
+                    n.kind = Kind::Object(Rc::new(Group { pairs: ps, pos }));
+                    n
+                })
+            })()?,
+            Raw::Block(items) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let mut n = Node::new(Kind::Null, pos);
+                    let mut out = Vec::new();
+                    for i in items {
+                        let part = self.process(i)?;
+                        push_ancestry(&mut n, &part);
+                        let cons = part.cons_array
+                            || matches!(&part.kind, Kind::Path(s) if s.first().is_some_and(|f| f.cons_array));
+                        if cons {
+                            n.cons_array = true;
+                        }
+                        out.push(part);
+                    }
+                    n.kind = Kind::Block(out);
+                    n
+                })
+            })()?,
+            Raw::Cond(c, t, e) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let mut n = Node::new(Kind::Null, pos);
+                    let c = self.process(*c)?;
+                    push_ancestry(&mut n, &c);
+                    let t = self.process(*t)?;
+                    push_ancestry(&mut n, &t);
+                    let e = match e {
+                        Some(e) => {
+                            let e = self.process(*e)?;
+                            push_ancestry(&mut n, &e);
+                            Some(Box::new(e))
+                        }
+                        None => None,
+                    };
+                    n.kind = Kind::Cond(Box::new(c), Box::new(t), e);
+                    n
+                })
+            })()?,
+            Raw::Call(f, args, partial) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let mut n = Node::new(Kind::Null, pos);
+                    let mut out = Vec::new();
+                    for a in args {
+                        let a = self.process(a)?;
+                        push_ancestry(&mut n, &a);
+                        out.push(a);
+                    }
+                    let f = self.process(*f)?;
+                    n.kind = Kind::Call(Box::new(f), out, partial);
+                    n
+                })
+            })()?,
+            Raw::Lambda(params, sig, body) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let signature = match sig {
+                        Some(s) => Some(Signature::parse(&s).map_err(|mut e| {
+                            e.position = Some(pos);
+                            e
+                        })?),
+                        None => None,
+                    };
+                    let mut body = self.process(*body)?;
+                    mark_tail(&mut body);
+                    Node::new(
+                        Kind::Lambda(Rc::new(LambdaDef {
+                            params,
+                            signature,
+                            body,
+                        })),
+                        pos,
+                    )
+                })
+            })()?,
+            Raw::Transform(p, u, d) => (|| -> Result<Node, JsonataError> {
+                Ok({
+                    let pattern = self.process(*p)?;
+                    let update = self.process(*u)?;
+                    let delete = match d {
+                        Some(d) => Some(self.process(*d)?),
+                        None => None,
+                    };
+                    Node::new(
+                        Kind::Transform(Rc::new(TransformDef {
+                            pattern,
+                            update,
+                            delete,
+                        })),
+                        pos,
+                    )
+                })
+            })()?,
         };
         if keep {
             result.keep_array = true;

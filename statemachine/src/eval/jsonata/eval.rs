@@ -109,100 +109,122 @@ impl<'s> Evaluator<'s> {
         Ok(finish(result, node.keep_array))
     }
 
+    // The recursion runs through here, so this dispatcher keeps its own frame small (debug
+    // builds give every temporary of every arm a slot): the work is in the helpers below.
     fn eval_kind(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
-        Ok(match &node.kind {
-            N::Num(n) => Some(V::Num(*n)),
-            N::Str(s) => Some(V::Str(s.clone())),
-            N::Bool(b) => Some(V::Bool(*b)),
-            N::Null => Some(V::Null),
-            N::Regex(re) => Some(V::Regex(re.clone())),
-            N::Var(name) => self.variable(name, ctx, frame),
-            N::Name(n) => ctx.and_then(|c| lookup(c, n)),
-            N::Wildcard => Some(wildcard(ctx)),
-            N::Descendants => descendants(ctx)?,
-            N::Parent(slot) => frame.lookup(&slot.borrow().label),
-            N::Placeholder => None,
-            N::Path(_) => self.path(node, ctx, frame)?,
-            N::Sort(_) => {
-                let input = ctx.map(V::items).unwrap_or_default();
-                Some(self.sort(node, input, frame)?)
-            }
-            N::Neg(e) => match self.eval(e, ctx, frame)? {
-                None => None,
-                Some(V::Num(n)) => Some(V::Num(-n)),
-                Some(_) => {
-                    return Err(JsonataError::at(
-                        "D1002",
-                        node.pos,
-                        "Cannot negate a non-numeric value",
-                    ));
-                }
-            },
-            N::Binary(op, l, r) => self.binary(node.pos, op, l, r, ctx, frame)?,
+        match &node.kind {
+            N::Num(n) => Ok(Some(V::Num(*n))),
+            N::Str(s) => Ok(Some(V::Str(s.clone()))),
+            N::Bool(b) => Ok(Some(V::Bool(*b))),
+            N::Null => Ok(Some(V::Null)),
+            N::Regex(re) => Ok(Some(V::Regex(re.clone()))),
+            N::Var(name) => Ok(self.variable(name, ctx, frame)),
+            N::Name(n) => Ok(ctx.and_then(|c| lookup(c, n))),
+            N::Wildcard => Ok(Some(wildcard(ctx))),
+            N::Descendants => descendants(ctx),
+            N::Parent(slot) => Ok(frame.lookup(&slot.borrow().label)),
+            N::Placeholder => Ok(None),
+            N::Path(_) => self.path(node, ctx, frame),
+            N::Sort(_) => self.eval_sort(node, ctx, frame),
+            N::Neg(e) => self.eval_neg(node, e, ctx, frame),
+            N::Binary(op, l, r) => self.binary(node.pos, op, l, r, ctx, frame),
             N::Cond(c, then, otherwise) => {
-                let v = self.eval(c, ctx, frame)?;
-                if truthy(v.as_ref()) {
-                    self.eval(then, ctx, frame)?
-                } else {
-                    match otherwise {
-                        Some(e) => self.eval(e, ctx, frame)?,
-                        None => None,
-                    }
-                }
+                self.eval_cond(c, then, otherwise.as_deref(), ctx, frame)
             }
-            N::Bind(name, e) => {
-                let v = self.eval(e, ctx, frame)?;
-                frame.bind_opt(name, v.clone());
-                v
+            N::Bind(name, e) => self.eval_bind(name, e, ctx, frame),
+            N::Block(items) => self.eval_block(items, ctx, frame),
+            N::Array(items) => self.eval_array(node, items, ctx, frame),
+            N::Object(g) => self.group(g, ctx.cloned(), frame),
+            N::Call(..) => self.call(node, ctx, frame, None),
+            N::Lambda(_) | N::Transform(_) => Ok(Some(make_function(node, ctx, frame))),
+            N::Apply(l, r) => self.apply_expr(node, l, r, ctx, frame),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_sort(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
+        let input = ctx.map(V::items).unwrap_or_default();
+        Ok(Some(self.sort(node, input, frame)?))
+    }
+
+    #[inline(never)]
+    fn eval_neg(&mut self, node: &Node, e: &Node, ctx: Option<&V>, frame: &Frame) -> R {
+        match self.eval(e, ctx, frame)? {
+            None => Ok(None),
+            Some(V::Num(n)) => Ok(Some(V::Num(-n))),
+            Some(_) => Err(JsonataError::at(
+                "D1002",
+                node.pos,
+                "Cannot negate a non-numeric value",
+            )),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_cond(
+        &mut self,
+        c: &Node,
+        then: &Node,
+        otherwise: Option<&Node>,
+        ctx: Option<&V>,
+        frame: &Frame,
+    ) -> R {
+        let v = self.eval(c, ctx, frame)?;
+        if truthy(v.as_ref()) {
+            self.eval(then, ctx, frame)
+        } else {
+            match otherwise {
+                Some(e) => self.eval(e, ctx, frame),
+                None => Ok(None),
             }
-            N::Block(items) => {
-                let inner = Frame::child(frame);
-                let mut last = None;
-                for e in items {
-                    last = self.eval(e, ctx, &inner)?;
-                }
-                last
-            }
-            N::Array(items) => {
-                let mut out: Vec<V> = Vec::new();
-                for item in items {
-                    let v = self.eval(item, ctx, frame)?;
-                    let Some(v) = v else { continue };
-                    if matches!(item.kind, N::Array(_)) {
-                        out.push(v);
-                    } else {
-                        match v {
-                            // The first array spliced in is taken over whole when no one
-                            // else holds it (a range of millions is not copied).
-                            V::Arr(a, _) if out.is_empty() => match Rc::try_unwrap(a) {
-                                Ok(mut owned) => out = std::mem::take(&mut owned.0),
-                                Err(shared) => out.extend(shared.iter().cloned()),
-                            },
-                            V::Arr(a, _) => out.extend(a.iter().cloned()),
-                            V::Tuples(_) => out.extend(v.items()),
-                            v => out.push(v),
-                        }
-                    }
-                }
-                Some(V::arr(
-                    out,
-                    if node.cons_array {
-                        Kind::Cons
-                    } else {
-                        Kind::Plain
+        }
+    }
+
+    #[inline(never)]
+    fn eval_bind(&mut self, name: &str, e: &Node, ctx: Option<&V>, frame: &Frame) -> R {
+        let v = self.eval(e, ctx, frame)?;
+        frame.bind_opt(name, v.clone());
+        Ok(v)
+    }
+
+    #[inline(never)]
+    fn eval_block(&mut self, items: &[Node], ctx: Option<&V>, frame: &Frame) -> R {
+        let inner = Frame::child(frame);
+        let mut last = None;
+        for e in items {
+            last = self.eval(e, ctx, &inner)?;
+        }
+        Ok(last)
+    }
+
+    #[inline(never)]
+    fn eval_array(&mut self, node: &Node, items: &[Node], ctx: Option<&V>, frame: &Frame) -> R {
+        let mut out: Vec<V> = Vec::new();
+        for item in items {
+            let v = self.eval(item, ctx, frame)?;
+            let Some(v) = v else { continue };
+            if matches!(item.kind, N::Array(_)) {
+                out.push(v);
+            } else {
+                match v {
+                    // The first array spliced in is taken over whole when no one else holds
+                    // it (a range of millions is not copied).
+                    V::Arr(a, _) if out.is_empty() => match Rc::try_unwrap(a) {
+                        Ok(mut owned) => out = std::mem::take(&mut owned.0),
+                        Err(shared) => out.extend(shared.iter().cloned()),
                     },
-                ))
+                    V::Arr(a, _) => out.extend(a.iter().cloned()),
+                    V::Tuples(_) => out.extend(v.items()),
+                    v => out.push(v),
+                }
             }
-            N::Object(g) => self.group(g, ctx.cloned(), frame)?,
-            N::Call(..) => self.call(node, ctx, frame, None)?,
-            N::Lambda(def) => Some(V::Lambda(Rc::new(Closure {
-                def: def.clone(),
-                frame: frame.clone(),
-                input: ctx.cloned(),
-            }))),
-            N::Apply(l, r) => self.apply_expr(node, l, r, ctx, frame)?,
-            N::Transform(t) => Some(V::Made(Rc::new(Made::Transform(t.clone(), frame.clone())))),
-        })
+        }
+        let kind = if node.cons_array {
+            Kind::Cons
+        } else {
+            Kind::Plain
+        };
+        Ok(Some(V::arr(out, kind)))
     }
 
     fn variable(&mut self, name: &str, ctx: Option<&V>, frame: &Frame) -> Option<V> {
@@ -247,6 +269,20 @@ impl<'s> Evaluator<'s> {
             }
             e
         })
+    }
+}
+
+/// A lambda or transform node as a function value closing over `frame` (and the context).
+#[inline(never)]
+fn make_function(node: &Node, ctx: Option<&V>, frame: &Frame) -> V {
+    match &node.kind {
+        N::Lambda(def) => V::Lambda(Rc::new(Closure {
+            def: def.clone(),
+            frame: frame.clone(),
+            input: ctx.cloned(),
+        })),
+        N::Transform(t) => V::Made(Rc::new(Made::Transform(t.clone(), frame.clone()))),
+        _ => V::Null,
     }
 }
 
@@ -360,6 +396,7 @@ fn num(v: &V) -> Option<f64> {
 }
 
 /// A binary operator other than `and`/`or` over evaluated operands.
+#[inline(never)]
 pub fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
     match op {
         "+" | "-" | "*" | "/" | "%" => {

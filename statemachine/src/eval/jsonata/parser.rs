@@ -112,8 +112,9 @@ pub fn parse(src: &str) -> Result<RawNode, JsonataError> {
     Ok(n)
 }
 
-/// Deepest nesting the parser accepts (keeps the stack safe).
-const MAX_NESTING: usize = 200;
+/// Deepest expression tree the parser builds (nesting plus operator chains; keeps every
+/// recursive walk over the tree within the stack).
+const MAX_NESTING: usize = 100;
 
 struct Parser {
     tokens: Vec<Token>,
@@ -204,15 +205,27 @@ impl Parser {
     fn expression_inner(&mut self, rbp: u8) -> Result<RawNode, JsonataError> {
         let t = self.next();
         let mut left = self.nud(t)?;
+        // Each operator applied here puts `left` one level deeper in the tree: counting it
+        // bounds the tree's depth (and so every recursive walk over it), not just nesting.
+        let base = self.depth;
         while let Tok::Op(op) = self.peek().kind {
             let pos = self.peek().pos;
             let bp = binding_power(op);
             if bp <= rbp {
                 break;
             }
+            self.depth += 1;
+            if self.depth >= MAX_NESTING {
+                return Err(JsonataError::at(
+                    "S0201",
+                    pos,
+                    "Syntax error: the expression nests too deeply",
+                ));
+            }
             self.at += 1;
             left = self.led(op, pos, left)?;
         }
+        self.depth = base;
         Ok(left)
     }
 

@@ -209,3 +209,26 @@ fn deeply_nested_values_fail_cleanly() {
     assert_eq!(run(format!("$count({deep}.a.a.a)")), Ok(Some(json!(1))));
     assert_eq!(run(format!("$count({deep}.**)")), Err("U1001".to_string()));
 }
+
+/// A very long operator chain or deep nesting is refused by the parser (it would make a tree
+/// too deep to walk), not a stack overflow.
+#[test]
+fn long_chains_and_deep_nesting_are_syntax_errors() {
+    let i = json!({});
+    let chain = vec!["1"; 20_000].join(" + ");
+    let err = run(&chain, i.clone()).unwrap_err();
+    assert!(err.cause.contains("nests too deeply"), "{}", err.cause);
+    let nested = "[".repeat(5_000) + &"]".repeat(5_000);
+    assert!(run(&nested, i.clone()).is_err());
+    let path = vec!["a"; 20_000].join(".");
+    assert!(run(&path, i.clone()).is_err());
+    assert_eq!(ok(&vec!["1"; 60].join(" + "), i.clone()), json!(60));
+    let nested_ok = "[".repeat(95) + &"]".repeat(95);
+    assert!(run(&nested_ok, i.clone()).is_ok());
+    // Recursion up to the evaluation depth limit fits the default stack of a test thread
+    // (debug build); past it, a named error.
+    let rec = |n: u32| format!("($f := function($n){{$n = 0 ? 0 : 1 + $f($n - 1)}}; $f({n}))");
+    assert_eq!(ok(&rec(45), i.clone()), json!(45));
+    let err = run(&rec(100), i).unwrap_err();
+    assert!(err.cause.contains("U1001"), "{}", err.cause);
+}
