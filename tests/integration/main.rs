@@ -3,4 +3,5 @@
 mod asl_roundtrip;
 mod conformance;
 mod engine_props;
+mod jsonata_suite;
 mod pipeline_programs;

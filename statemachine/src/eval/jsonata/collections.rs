@@ -2,16 +2,13 @@
 //! `$map`/`$filter`/`$reduce`, ...), time (`$now`, `$millis` from the context object), and
 //! Step Functions' additions (`$partition`, `$range`, `$hash`, `$uuid`, `$parse`).
 
-use std::rc::Rc;
-
 use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::eval::{lookup, Evaluator};
 use super::functions::{arg, bad, num, num_arg, nums, str_arg, to_json_value};
-use super::parser::Node;
 use super::value::{collapse, deep_eq, from_json, truthy, Kind, V};
-use super::JsonataError;
+use super::{datetime, integer, JsonataError};
 use crate::eval::intrinsics::call_function;
 use crate::eval::Timestamp;
 
@@ -33,7 +30,11 @@ pub fn call(
         "average" => nums(name, a0.as_ref())?
             .filter(|xs| !xs.is_empty())
             .map(|xs| V::Num(xs.iter().sum::<f64>() / xs.len() as f64)),
-        "count" => Some(V::Num(a0.map_or(0, |v| v.items().len()) as f64)),
+        "count" => Some(V::Num(match &a0 {
+            None => 0,
+            Some(V::Arr(a, _)) => a.len(),
+            Some(v) => v.items().len(),
+        } as f64)),
         "boolean" => a0.map(|v| V::Bool(truthy(Some(&v)))),
         "not" => a0.map(|v| V::Bool(!truthy(Some(&v)))),
         "exists" => Some(V::Bool(a0.is_some())),
@@ -75,7 +76,6 @@ pub fn call(
                                 Some(f.clone()),
                                 vec![Some(sorted[at - 1].clone()), Some(item.clone())],
                                 None,
-                                &Node::Null,
                             )?;
                             if truthy(swap.as_ref()) {
                                 at -= 1;
@@ -105,9 +105,26 @@ pub fn call(
         }),
         "distinct" => a0.map(|v| match v {
             V::Arr(a, _) => {
+                // Strings and numbers are looked up by value; other values compared deeply.
+                let mut seen = std::collections::HashSet::new();
+                let mut others: Vec<V> = Vec::new();
                 let mut out: Vec<V> = Vec::new();
                 for x in a.iter() {
-                    if !out.iter().any(|y| deep_eq(x, y)) {
+                    let fresh = match x {
+                        V::Str(s) => seen.insert((0u8, s.to_string())),
+                        V::Num(n) => seen.insert((
+                            1u8,
+                            (if *n == 0.0 { 0.0 } else { *n }).to_bits().to_string(),
+                        )),
+                        _ => {
+                            let fresh = !others.iter().any(|y| deep_eq(x, y));
+                            if fresh {
+                                others.push(x.clone());
+                            }
+                            fresh
+                        }
+                    };
+                    if fresh {
                         out.push(x.clone());
                     }
                 }
@@ -148,20 +165,23 @@ pub fn call(
             let key = str_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
             a0.and_then(|v| lookup(&v, &key))
         }
-        "spread" => a0.map(|v| {
-            let mut out = Vec::new();
-            for item in v.items() {
-                match item {
-                    V::Obj(m) => out.extend(m.iter().map(|(k, x)| {
-                        let mut o = IndexMap::new();
-                        o.insert(k.clone(), x.clone());
-                        V::Obj(Rc::new(o))
-                    })),
-                    other => out.push(other),
+        "spread" => match a0 {
+            Some(V::Arr(..)) | Some(V::Obj(_)) => {
+                let mut out = Vec::new();
+                for item in a0.map(|v| v.items()).unwrap_or_default() {
+                    match item {
+                        V::Obj(m) => out.extend(m.iter().map(|(k, x)| {
+                            let mut o = IndexMap::new();
+                            o.insert(k.clone(), x.clone());
+                            V::obj(o)
+                        })),
+                        other => out.push(other),
+                    }
                 }
+                Some(V::arr(out, Kind::Seq))
             }
-            V::arr(out, Kind::Plain)
-        }),
+            other => other,
+        },
         "merge" => a0.map(|v| {
             let mut m = IndexMap::new();
             for item in v.items() {
@@ -171,7 +191,7 @@ pub fn call(
                     }
                 }
             }
-            V::Obj(Rc::new(m))
+            V::obj(m)
         }),
         "type" => a0.map(|v| V::str(v.type_name())),
         "error" => {
@@ -194,24 +214,64 @@ pub fn call(
         "map" | "filter" | "each" | "sift" | "single" | "reduce" => {
             return higher_order(ev, name, a0, arg(&args, 1).cloned(), arg(&args, 2).cloned());
         }
-        "now" => Some(V::str(&now(ev)?.to_string())),
+        "now" => {
+            let t = now(ev)?;
+            let picture = str_arg(name, &args, 0)?;
+            let tz = str_arg(name, &args, 1)?;
+            if picture.is_none() && tz.is_none() {
+                Some(V::str(&t.to_string()))
+            } else {
+                Some(V::str(&datetime::format(
+                    t.unix_millis() as f64,
+                    picture.as_deref(),
+                    tz.as_deref(),
+                )?))
+            }
+        }
         "millis" => num(now(ev)?.unix_millis() as f64),
         "toMillis" => {
             let Some(s) = str_arg(name, &args, 0)? else {
                 return Ok(None);
             };
-            match Timestamp::parse(&s) {
-                Some(t) => num(t.unix_millis() as f64),
-                None => {
-                    return Err(JsonataError::new(
-                        "D3110",
-                        &format!("Unable to parse timestamp: {s}"),
-                    ))
+            match str_arg(name, &args, 1)? {
+                None => datetime::parse_iso(&s)?.map(V::Num),
+                Some(p) => {
+                    let now_ms = now(ev).map_or(0, |t| t.unix_millis());
+                    datetime::parse(&s, &p, now_ms)?.map(V::Num)
                 }
             }
         }
-        "fromMillis" => num_arg(name, &args, 0)?
-            .map(|ms| V::str(&Timestamp::from_unix_millis(ms as i64).to_string())),
+        "fromMillis" => match num_arg(name, &args, 0)? {
+            None => None,
+            Some(ms) => {
+                let picture = str_arg(name, &args, 1)?;
+                let tz = str_arg(name, &args, 2)?;
+                Some(V::str(&datetime::format(
+                    ms,
+                    picture.as_deref(),
+                    tz.as_deref(),
+                )?))
+            }
+        },
+        "formatInteger" => match num_arg(name, &args, 0)? {
+            None => None,
+            Some(n) => {
+                let p = str_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
+                Some(V::str(&integer::format_integer(n, &p)?))
+            }
+        },
+        "parseInteger" => match str_arg(name, &args, 0)? {
+            None => None,
+            Some(s) => {
+                let p = str_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
+                let v = integer::parse_integer(&s, &p)?;
+                if v.is_nan() {
+                    None
+                } else {
+                    Some(V::Num(v))
+                }
+            }
+        },
         "base64encode" | "base64decode" => {
             let Some(s) = str_arg(name, &args, 0)? else {
                 return Ok(None);
@@ -239,7 +299,7 @@ pub fn call(
                 .map(|a| a.as_ref().map_or(Ok(Value::Null), to_json_value))
                 .collect::<Result<Vec<_>, _>>()?;
             match aws(ev, "States.ArrayRange", vals)? {
-                Some(V::Arr(a, _)) => collapse(a.as_ref().clone()),
+                Some(V::Arr(a, _)) => collapse(a.to_vec()),
                 other => other,
             }
         }
@@ -301,19 +361,23 @@ fn higher_order(
     init: Option<V>,
 ) -> Result<Option<V>, JsonataError> {
     let Some(data) = data else { return Ok(None) };
+    if name == "single" && f.is_none() {
+        let items = data.items();
+        return match items.len() {
+            1 => Ok(items.into_iter().next()),
+            0 => Err(JsonataError::new("D3139", "The $single() function expected exactly 1 matching result.  Instead it matched 0.")),
+            n => Err(JsonataError::new("D3138", &format!("The $single() function expected exactly 1 matching result.  Instead it matched {n}."))),
+        };
+    }
     let Some(f) = f.filter(V::is_function) else {
         return Err(bad(name, 1));
     };
-    let arity = match &f {
-        V::Lambda(l, _) => l.params.len(),
-        _ => 1,
-    };
+    let arity = super::apply::arity(&f);
     let call = |ev: &mut Evaluator, args: Vec<Option<V>>| {
         ev.apply(
             Some(f.clone()),
             args.into_iter().take(arity.max(1)).collect(),
             None,
-            &Node::Null,
         )
     };
     match name {
@@ -335,29 +399,39 @@ fn higher_order(
                 }
             }
             Ok(if name == "each" {
-                collapse(list)
+                Some(V::arr(list, Kind::Seq))
             } else if kept.is_empty() {
                 None
             } else {
-                Some(V::Obj(Rc::new(kept)))
+                Some(V::obj(kept))
             })
         }
         "reduce" => {
+            if arity < 2 {
+                return Err(JsonataError::new(
+                    "D3050",
+                    "The second argument of reduce function must be a function with at least two arguments",
+                ));
+            }
             let items = data.items();
-            let mut it = items.into_iter();
-            let mut acc = match init {
-                Some(v) => Some(v),
-                None => it.next(),
+            let whole = V::arr(items.clone(), Kind::Plain);
+            let (mut acc, start) = match init {
+                None if !items.is_empty() => (Some(items[0].clone()), 1),
+                other => (other, 0),
             };
-            for (i, x) in it.enumerate() {
+            for (i, x) in items.iter().enumerate().skip(start) {
                 acc = ev.apply(
                     Some(f.clone()),
-                    vec![acc, Some(x), Some(V::Num(i as f64))]
-                        .into_iter()
-                        .take(arity.max(2))
-                        .collect(),
+                    vec![
+                        acc,
+                        Some(x.clone()),
+                        Some(V::Num(i as f64)),
+                        Some(whole.clone()),
+                    ]
+                    .into_iter()
+                    .take(arity.max(2))
+                    .collect(),
                     None,
-                    &Node::Null,
                 )?;
             }
             Ok(acc)
@@ -384,7 +458,7 @@ fn higher_order(
                     n => Err(JsonataError::new("D3138", &format!("The $single() function expected exactly 1 matching result.  Instead it matched {n}."))),
                 };
             }
-            Ok(collapse(out))
+            Ok(Some(V::arr(out, Kind::Seq)))
         }
     }
 }

@@ -1,481 +1,407 @@
-//! The JSONata evaluator: walks a [`Node`] tree over [`V`] values with JSONata's sequence
-//! rules (path steps map over arrays and flatten; single results collapse).
+//! The JSONata evaluator: walks an [`ast::Node`] tree over [`V`] values with JSONata's
+//! sequence rules (path steps map over arrays and flatten; single results collapse). Paths,
+//! tuple streams, predicates, sorting and grouping are in [`super::path`]; calling functions
+//! (lambdas, built-ins, partial applications, chains, transforms) in [`super::apply`].
+//!
+//! Every evaluation counts against a depth and a step budget: past either it fails with
+//! `U1001`, so a runaway expression stops instead of exhausting the stack or running forever.
 
 use std::rc::Rc;
 
-use indexmap::IndexMap;
-
+use super::ast::{Kind as N, Node};
 use super::functions;
-use super::parser::Node;
-use super::value::{collapse, deep_eq, stringify, truthy, Frame, Kind, V};
+use super::value::{deep_eq, stringify, truthy, Closure, Frame, Kind, Made, V};
 use super::JsonataError;
 use crate::eval::Scope;
 
 /// Deepest nesting of evaluation before giving up (keeps the stack safe).
-const MAX_DEPTH: usize = 150;
+pub const MAX_DEPTH: usize = 150;
 
-/// Evaluation state: the scope the expression reads (variables, randomness), the root frame
-/// and the recursion depth.
+/// Most evaluation steps one expression may take before it fails as a runaway.
+pub const MAX_STEPS: u64 = 20_000_000;
+
+/// Evaluation state: the scope the expression reads (variables, randomness), the recursion
+/// depth and the step count.
 pub struct Evaluator<'s> {
     /// The state's scope.
     pub scope: &'s Scope<'s>,
     depth: usize,
+    max_depth: usize,
+    steps: u64,
+    max_steps: u64,
 }
 
-type R = Result<Option<V>, JsonataError>;
+/// An evaluation result: `None` is undefined.
+pub type R = Result<Option<V>, JsonataError>;
 
 impl<'s> Evaluator<'s> {
-    /// An evaluator over `scope`.
+    /// An evaluator over `scope` with the engine's limits.
     pub fn new(scope: &'s Scope<'s>) -> Evaluator<'s> {
-        Evaluator { scope, depth: 0 }
+        Evaluator::with_limits(scope, MAX_DEPTH, MAX_STEPS)
+    }
+
+    /// An evaluator over `scope` that fails (`U1001`) past `max_depth` nested evaluations or
+    /// `max_steps` evaluation steps.
+    pub fn with_limits(scope: &'s Scope<'s>, max_depth: usize, max_steps: u64) -> Evaluator<'s> {
+        Evaluator {
+            scope,
+            depth: 0,
+            max_depth,
+            steps: 0,
+            max_steps,
+        }
+    }
+
+    /// Counts one step against the budget (for loops inside built-in functions).
+    pub fn tick(&mut self) -> Result<(), JsonataError> {
+        self.steps += 1;
+        if self.steps > self.max_steps {
+            return Err(JsonataError::new(
+                "U1001",
+                &format!(
+                    "Expression evaluation timeout: more than {} steps; check for an infinite loop",
+                    self.max_steps
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Evaluates `node` with context `ctx` in `frame`.
     pub fn eval(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            self.depth -= 1;
-            return Err(JsonataError::new(
-                "U1001",
-                "Stack overflow error: the expression nests too deeply",
-            ));
-        }
-        let r = self.eval_inner(node, ctx, frame);
-        self.depth -= 1;
+        self.enter(node.pos)?;
+        let r = self.eval_node(node, ctx, frame);
+        self.leave();
         r
     }
 
-    fn eval_inner(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
-        Ok(match node {
-            Node::Num(n) => Some(V::Num(*n)),
-            Node::Str(s) => Some(V::str(s)),
-            Node::Bool(b) => Some(V::Bool(*b)),
-            Node::Null => Some(V::Null),
-            Node::Regex(p, f) => {
-                let re = regress::Regex::with_flags(p, f.as_str()).map_err(|e| {
-                    JsonataError::new("S0302", &format!("invalid regular expression /{p}/: {e}"))
-                })?;
-                Some(V::Regex(Rc::new(re)))
-            }
-            Node::Var(name) => self.variable(name, ctx, frame)?,
-            Node::Name(n) => ctx.and_then(|c| lookup(c, n)),
-            Node::Wildcard => ctx.and_then(wildcard),
-            Node::Descendants => ctx.and_then(|c| {
-                let mut out = Vec::new();
-                descendants(c, &mut out);
-                collapse(out)
-            }),
-            Node::Path(steps, keep) => self.path(steps, *keep, ctx, frame)?,
-            Node::Filter(base, pred) => {
-                let v = self.eval(base, ctx, frame)?;
-                match v {
-                    None => None,
-                    Some(v) => self.filter(&v, pred, frame)?,
-                }
-            }
-            Node::Neg(e) => match self.eval(e, ctx, frame)? {
-                None => None,
-                Some(V::Num(n)) => Some(V::Num(-n)),
-                Some(_) => {
-                    return Err(JsonataError::new(
-                        "D1002",
-                        "Cannot negate a non-numeric value",
-                    ));
-                }
-            },
-            Node::Binary(op, l, r) => {
-                let a = self.eval(l, ctx, frame)?;
-                let b = self.eval(r, ctx, frame)?;
-                binary(op, a, b)?
-            }
-            Node::And(l, r) => {
-                let a = self.eval(l, ctx, frame)?;
-                if !truthy(a.as_ref()) {
-                    Some(V::Bool(false))
-                } else {
-                    let b = self.eval(r, ctx, frame)?;
-                    Some(V::Bool(truthy(b.as_ref())))
-                }
-            }
-            Node::Or(l, r) => {
-                let a = self.eval(l, ctx, frame)?;
-                if truthy(a.as_ref()) {
-                    Some(V::Bool(true))
-                } else {
-                    let b = self.eval(r, ctx, frame)?;
-                    Some(V::Bool(truthy(b.as_ref())))
-                }
-            }
-            Node::Cond(c, then, otherwise) => {
-                let v = self.eval(c, ctx, frame)?;
-                if truthy(v.as_ref()) {
-                    self.eval(then, ctx, frame)?
-                } else {
-                    match otherwise {
-                        Some(e) => self.eval(e, ctx, frame)?,
-                        None => None,
-                    }
-                }
-            }
-            Node::Bind(name, e) => {
-                let v = self.eval(e, ctx, frame)?;
-                if let Some(v) = &v {
-                    frame.bind(name, v.clone());
-                }
-                v
-            }
-            Node::Block(items) => {
-                let inner = Frame::child(frame);
-                let mut last = None;
-                for e in items {
-                    last = self.eval(e, ctx, &inner)?;
-                }
-                last
-            }
-            Node::Array(items) => {
-                let mut out = Vec::new();
-                for item in items {
-                    match item {
-                        Node::Range(a, b) => {
-                            let a = self.eval(a, ctx, frame)?;
-                            let b = self.eval(b, ctx, frame)?;
-                            out.extend(range(a, b)?);
-                        }
-                        Node::Array(_) => out.extend(self.eval(item, ctx, frame)?),
-                        _ => match self.eval(item, ctx, frame)? {
-                            Some(V::Arr(a, _)) => out.extend(a.iter().cloned()),
-                            Some(v) => out.push(v),
-                            None => {}
-                        },
-                    }
-                }
-                Some(V::arr(out, Kind::Cons))
-            }
-            Node::Range(..) => {
-                return Err(JsonataError::new(
-                    "S0211",
-                    "'..' is only allowed inside [...]",
-                ));
-            }
-            Node::Object(pairs) => {
-                let mut m = IndexMap::new();
-                for (k, v) in pairs {
-                    let key = match self.eval(k, ctx, frame)? {
-                        Some(V::Str(s)) => s.to_string(),
-                        other => {
-                            return Err(JsonataError::new(
-                                "T1003",
-                                &format!(
-                                    "Key in object structure must evaluate to a string; got: {}",
-                                    other.as_ref().map_or("undefined".into(), stringify)
-                                ),
-                            ));
-                        }
-                    };
-                    if let Some(val) = self.eval(v, ctx, frame)? {
-                        m.insert(key, val);
-                    }
-                }
-                Some(V::Obj(Rc::new(m)))
-            }
-            Node::Call(f, args) => {
-                let callee = self.eval(f, ctx, frame)?;
-                let mut vals = Vec::with_capacity(args.len());
-                for a in args {
-                    vals.push(self.eval(a, ctx, frame)?);
-                }
-                self.apply(callee, vals, ctx, f)?
-            }
-            Node::Lambda(l) => Some(V::Lambda(l.clone(), frame.clone())),
-            Node::Chain(l, r) => {
-                let a = self.eval(l, ctx, frame)?;
-                match r.as_ref() {
-                    Node::Call(f, args) => {
-                        let callee = self.eval(f, ctx, frame)?;
-                        let mut vals = vec![a];
-                        for x in args {
-                            vals.push(self.eval(x, ctx, frame)?);
-                        }
-                        self.apply(callee, vals, ctx, f)?
-                    }
-                    other => {
-                        let callee = self.eval(other, ctx, frame)?;
-                        self.apply(callee, vec![a], ctx, other)?
-                    }
-                }
-            }
-        })
+    /// Enters one level of evaluation: fails past the depth or step budget.
+    pub fn enter(&mut self, pos: usize) -> Result<(), JsonataError> {
+        if self.depth >= self.max_depth {
+            return Err(JsonataError::at(
+                "U1001",
+                pos,
+                "Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive.",
+            ));
+        }
+        self.tick()?;
+        self.depth += 1;
+        Ok(())
     }
 
-    fn variable(&mut self, name: &str, ctx: Option<&V>, frame: &Frame) -> R {
-        if name.is_empty() {
-            return Ok(ctx.cloned());
-        }
-        if let Some(v) = frame.lookup(name) {
-            return Ok(Some(v));
-        }
-        if let Some(v) = self.scope.var(name) {
-            return Ok(Some(super::value::from_json(v)));
-        }
-        Ok(functions::native(name).map(V::Native))
+    /// Leaves a level entered with [`Evaluator::enter`].
+    pub fn leave(&mut self) {
+        self.depth -= 1;
     }
 
-    /// Calls a function value with arguments.
-    pub fn apply(
-        &mut self,
-        callee: Option<V>,
-        args: Vec<Option<V>>,
-        ctx: Option<&V>,
-        what: &Node,
-    ) -> R {
-        match callee {
-            Some(V::Lambda(l, env)) => {
-                let inner = Frame::child(&env);
-                for (i, p) in l.params.iter().enumerate() {
-                    if let Some(Some(v)) = args.get(i) {
-                        inner.bind(p, v.clone());
-                    }
-                }
-                self.eval(&l.body, ctx, &inner)
+    fn eval_node(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
+        let mut result = self.eval_kind(node, ctx, frame)?;
+        for stage in &node.predicate {
+            if let super::ast::Stage::Filter(pred) = stage {
+                result = Some(self.filter(pred, result, frame)?);
             }
-            Some(V::Native(name)) => functions::call(self, name, args, ctx),
-            _ => Err(JsonataError::new(
-                "T1006",
-                &format!("Attempted to invoke a non-function{}", describe(what)),
+        }
+        if !matches!(node.kind, N::Path(_)) {
+            if let Some(g) = &node.group {
+                result = self.group(g, result, frame)?;
+            }
+        }
+        Ok(finish(result, node.keep_array))
+    }
+
+    // The recursion runs through here, so this dispatcher keeps its own frame small (debug
+    // builds give every temporary of every arm a slot): the work is in the helpers below.
+    fn eval_kind(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
+        match &node.kind {
+            N::Num(n) => Ok(Some(V::Num(*n))),
+            N::Str(s) => Ok(Some(V::Str(s.clone()))),
+            N::Bool(b) => Ok(Some(V::Bool(*b))),
+            N::Null => Ok(Some(V::Null)),
+            N::Regex(re) => Ok(Some(V::Regex(re.clone()))),
+            N::Var(name) => Ok(self.variable(name, ctx, frame)),
+            N::Name(n) => Ok(ctx.and_then(|c| lookup(c, n))),
+            N::Wildcard => Ok(Some(wildcard(ctx))),
+            N::Descendants => descendants(ctx),
+            N::Parent(slot) => Ok(frame.lookup(&slot.borrow().label)),
+            N::Placeholder => Ok(None),
+            N::Path(_) => self.path(node, ctx, frame),
+            N::Sort(_) => self.eval_sort(node, ctx, frame),
+            N::Neg(e) => self.eval_neg(node, e, ctx, frame),
+            N::Binary(op, l, r) => self.binary(node.pos, op, l, r, ctx, frame),
+            N::Cond(c, then, otherwise) => {
+                self.eval_cond(c, then, otherwise.as_deref(), ctx, frame)
+            }
+            N::Bind(name, e) => self.eval_bind(name, e, ctx, frame),
+            N::Block(items) => self.eval_block(items, ctx, frame),
+            N::Array(items) => self.eval_array(node, items, ctx, frame),
+            N::Object(g) => self.group(g, ctx.cloned(), frame),
+            N::Call(..) => self.call(node, ctx, frame, None),
+            N::Lambda(_) | N::Transform(_) => Ok(Some(make_function(node, ctx, frame))),
+            N::Apply(l, r) => self.apply_expr(node, l, r, ctx, frame),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_sort(&mut self, node: &Node, ctx: Option<&V>, frame: &Frame) -> R {
+        let input = ctx.map(V::items).unwrap_or_default();
+        Ok(Some(self.sort(node, input, frame)?))
+    }
+
+    #[inline(never)]
+    fn eval_neg(&mut self, node: &Node, e: &Node, ctx: Option<&V>, frame: &Frame) -> R {
+        match self.eval(e, ctx, frame)? {
+            None => Ok(None),
+            Some(V::Num(n)) => Ok(Some(V::Num(-n))),
+            Some(_) => Err(JsonataError::at(
+                "D1002",
+                node.pos,
+                "Cannot negate a non-numeric value",
             )),
         }
     }
 
-    fn path(&mut self, steps: &[Node], keep: bool, ctx: Option<&V>, frame: &Frame) -> R {
-        let Some((first, rest)) = steps.split_first() else {
-            return Ok(None);
-        };
-        // The first step sees the context; a variable or literal is evaluated once.
-        let mut inputs: Vec<V> = if !on_context(first) {
-            match self.eval(first, ctx, frame)? {
-                None => return Ok(None),
-                Some(v) => vec![v],
-            }
+    #[inline(never)]
+    fn eval_cond(
+        &mut self,
+        c: &Node,
+        then: &Node,
+        otherwise: Option<&Node>,
+        ctx: Option<&V>,
+        frame: &Frame,
+    ) -> R {
+        let v = self.eval(c, ctx, frame)?;
+        if truthy(v.as_ref()) {
+            self.eval(then, ctx, frame)
         } else {
-            let Some(c) = ctx else {
-                return Ok(None);
-            };
-            let mut out = Vec::new();
-            for item in &c.items() {
-                if let Some(v) = self.eval(first, Some(item), frame)? {
-                    out.push(v);
-                }
+            match otherwise {
+                Some(e) => self.eval(e, ctx, frame),
+                None => Ok(None),
             }
-            flatten(out)
-        };
-        if let (true, [single]) = (rest.is_empty(), inputs.as_slice()) {
-            return Ok(Some(finish(single.clone(), keep)));
         }
-        for (i, step) in rest.iter().enumerate() {
-            let last = i + 1 == rest.len();
-            let mut results = Vec::new();
-            let items: Vec<V> = if i == 0 && !on_context(first) {
-                // A variable's (or call's) array value is iterated by the next step.
-                inputs.iter().flat_map(V::items).collect()
+    }
+
+    #[inline(never)]
+    fn eval_bind(&mut self, name: &str, e: &Node, ctx: Option<&V>, frame: &Frame) -> R {
+        let v = self.eval(e, ctx, frame)?;
+        frame.bind_opt(name, v.clone());
+        Ok(v)
+    }
+
+    #[inline(never)]
+    fn eval_block(&mut self, items: &[Node], ctx: Option<&V>, frame: &Frame) -> R {
+        let inner = Frame::child(frame);
+        let mut last = None;
+        for e in items {
+            last = self.eval(e, ctx, &inner)?;
+        }
+        Ok(last)
+    }
+
+    #[inline(never)]
+    fn eval_array(&mut self, node: &Node, items: &[Node], ctx: Option<&V>, frame: &Frame) -> R {
+        let mut out: Vec<V> = Vec::new();
+        for item in items {
+            let v = self.eval(item, ctx, frame)?;
+            let Some(v) = v else { continue };
+            if matches!(item.kind, N::Array(_)) {
+                out.push(v);
             } else {
-                inputs
-            };
-            for item in &items {
-                if let Some(v) = self.eval(step, Some(item), frame)? {
-                    results.push(v);
+                match v {
+                    // The first array spliced in is taken over whole when no one else holds
+                    // it (a range of millions is not copied).
+                    V::Arr(a, _) if out.is_empty() => match Rc::try_unwrap(a) {
+                        Ok(mut owned) => out = std::mem::take(&mut owned.0),
+                        Err(shared) => out.extend(shared.iter().cloned()),
+                    },
+                    V::Arr(a, _) => out.extend(a.iter().cloned()),
+                    V::Tuples(_) => out.extend(v.items()),
+                    v => out.push(v),
                 }
             }
-            if last
-                && results.len() == 1
-                && matches!(results[0], V::Arr(_, Kind::Plain | Kind::Cons))
-            {
-                return Ok(Some(finish(results.remove(0), keep)));
-            }
-            inputs = flatten(results);
-            if inputs.is_empty() {
-                return Ok(None);
-            }
         }
-        if keep {
-            return Ok(Some(V::arr(inputs, Kind::Seq)));
-        }
-        Ok(collapse(inputs))
+        let kind = if node.cons_array {
+            Kind::Cons
+        } else {
+            Kind::Plain
+        };
+        Ok(Some(V::arr(out, kind)))
     }
 
-    fn filter(&mut self, v: &V, pred: &Node, frame: &Frame) -> R {
-        let items = v.items();
-        if let Node::Num(n) = pred {
-            let len = items.len() as i64;
-            let mut i = n.floor() as i64;
-            if i < 0 {
-                i = i.saturating_add(len);
-            }
-            return Ok(usize::try_from(i).ok().and_then(|i| items.get(i).cloned()));
-        }
-        let len = items.len() as i64;
-        let mut out = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            let r = self.eval(pred, Some(item), frame)?;
-            let keep = match &r {
-                Some(V::Num(n)) => index_matches(*n, index, len),
-                Some(V::Arr(a, _)) if !a.is_empty() && a.iter().all(|x| matches!(x, V::Num(_))) => {
-                    a.iter()
-                        .any(|x| matches!(x, V::Num(n) if index_matches(*n, index, len)))
-                }
-                other => truthy(other.as_ref()),
+    fn variable(&mut self, name: &str, ctx: Option<&V>, frame: &Frame) -> Option<V> {
+        if name.is_empty() {
+            return match ctx {
+                Some(V::Arr(a, Kind::Outer)) => a.first().cloned(),
+                other => other.cloned(),
             };
-            if keep {
-                out.push(item.clone());
+        }
+        if let Some(v) = frame.entry(name) {
+            return v;
+        }
+        if let Some(v) = self.scope.var(name) {
+            return Some(super::value::from_json(v));
+        }
+        functions::native(name).map(V::Native)
+    }
+
+    fn binary(
+        &mut self,
+        pos: usize,
+        op: &'static str,
+        l: &Node,
+        r: &Node,
+        ctx: Option<&V>,
+        frame: &Frame,
+    ) -> R {
+        let a = self.eval(l, ctx, frame)?;
+        if op == "and" || op == "or" {
+            let left = truthy(a.as_ref());
+            let result = if op == "and" {
+                left && truthy(self.eval(r, ctx, frame)?.as_ref())
+            } else {
+                left || truthy(self.eval(r, ctx, frame)?.as_ref())
+            };
+            return Ok(Some(V::Bool(result)));
+        }
+        let b = self.eval(r, ctx, frame)?;
+        binary(op, a, b).map_err(|mut e| {
+            if e.position.is_none() {
+                e.position = Some(pos);
+            }
+            e
+        })
+    }
+}
+
+/// A lambda or transform node as a function value closing over `frame` (and the context).
+#[inline(never)]
+fn make_function(node: &Node, ctx: Option<&V>, frame: &Frame) -> V {
+    match &node.kind {
+        N::Lambda(def) => V::Lambda(Rc::new(Closure {
+            def: def.clone(),
+            frame: frame.clone(),
+            input: ctx.cloned(),
+        })),
+        N::Transform(t) => V::Made(Rc::new(Made::Transform(t.clone(), frame.clone()))),
+        _ => V::Null,
+    }
+}
+
+/// The end of every evaluation: a sequence collapses (empty to undefined, one item to the
+/// item) unless it keeps singletons.
+pub fn finish(result: Option<V>, keep: bool) -> Option<V> {
+    match result {
+        Some(V::Arr(a, k)) if k.is_seq() => {
+            let k = if keep { Kind::SeqKeep } else { k };
+            match a.len() {
+                0 => None,
+                1 if k != Kind::SeqKeep => a.first().cloned(),
+                _ => Some(V::Arr(a, k)),
             }
         }
-        Ok(collapse(out))
-    }
-}
-
-fn index_matches(n: f64, index: usize, len: i64) -> bool {
-    let mut i = n.floor() as i64;
-    if i < 0 {
-        i = i.saturating_add(len);
-    }
-    i == index as i64
-}
-
-/// A path's final value: with `[]` kept as an array even when single.
-fn finish(v: V, keep: bool) -> V {
-    match (keep, v) {
-        (true, V::Arr(a, _)) => V::Arr(a, Kind::Seq),
-        (true, other) => V::arr(vec![other], Kind::Seq),
-        (false, v) => v,
-    }
-}
-
-/// Flattens step results: plain arrays and sequences spill their items, constructed arrays
-/// stay whole.
-fn flatten(results: Vec<V>) -> Vec<V> {
-    let mut out = Vec::with_capacity(results.len());
-    for r in results {
-        match r {
-            V::Arr(a, Kind::Plain | Kind::Seq) => out.extend(a.iter().cloned()),
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// Whether a first path step maps over the context items (names, wildcards) rather than being
-/// evaluated once (variables, literals, calls).
-fn on_context(n: &Node) -> bool {
-    match n {
-        Node::Name(_) | Node::Wildcard | Node::Descendants => true,
-        Node::Filter(base, _) => on_context(base),
-        _ => false,
-    }
-}
-
-fn describe(node: &Node) -> String {
-    match node {
-        Node::Var(n) => format!(": ${n}"),
-        Node::Name(n) => format!(": {n}"),
-        _ => String::new(),
+        other => other,
     }
 }
 
 /// A field of an object, or of every object in an array (flattened).
 pub fn lookup(v: &V, name: &str) -> Option<V> {
+    lookup_at(v, name, 0)
+}
+
+fn lookup_at(v: &V, name: &str, depth: usize) -> Option<V> {
     match v {
         V::Obj(m) => m.get(name).cloned(),
+        V::Arr(_, _) if depth > super::value::MAX_NESTING => None,
         V::Arr(a, _) => {
             let mut out = Vec::new();
             for item in a.iter() {
-                match lookup(item, name) {
-                    Some(V::Arr(inner, Kind::Plain | Kind::Seq)) => {
-                        out.extend(inner.iter().cloned())
-                    }
+                match lookup_at(item, name, depth + 1) {
+                    Some(V::Arr(inner, _)) => out.extend(inner.iter().cloned()),
                     Some(x) => out.push(x),
                     None => {}
                 }
             }
-            collapse(out)
+            Some(V::arr(out, Kind::Seq))
         }
         _ => None,
     }
 }
 
-fn wildcard(v: &V) -> Option<V> {
+fn wildcard(ctx: Option<&V>) -> V {
     let mut out = Vec::new();
-    match v {
-        V::Obj(m) => {
+    let input = match ctx {
+        Some(V::Arr(a, Kind::Outer)) => a.first(),
+        other => other,
+    };
+    match input {
+        Some(V::Obj(m)) => {
             for x in m.values() {
                 match x {
-                    V::Arr(a, _) => out.extend(a.iter().cloned()),
+                    V::Arr(..) => flatten_into(x, &mut out),
                     other => out.push(other.clone()),
                 }
             }
         }
-        V::Arr(a, _) => {
-            for item in a.iter() {
-                out.extend(wildcard(item));
-            }
-        }
+        Some(a @ V::Arr(..)) => flatten_into(a, &mut out),
         _ => {}
     }
-    collapse(out)
+    V::arr(out, Kind::Seq)
 }
 
-fn descendants(v: &V, out: &mut Vec<V>) {
+fn flatten_into(v: &V, out: &mut Vec<V>) {
+    // Iterative, so a deeply nested array cannot exhaust the stack.
+    let mut stack = vec![v.clone()];
+    while let Some(x) = stack.pop() {
+        match x {
+            V::Arr(a, _) => stack.extend(a.iter().rev().cloned()),
+            other => out.push(other),
+        }
+    }
+}
+
+/// Every value below `ctx` (itself included), depth first, without recursion.
+/// Fails (`U1001`) past [`super::value::MAX_WALK`] values: a value sharing its parts can hold
+/// exponentially many descendants.
+fn descendants(ctx: Option<&V>) -> R {
+    let Some(c) = ctx else { return Ok(None) };
+    let mut out = Vec::new();
+    let mut stack = vec![c.clone()];
+    while let Some(x) = stack.pop() {
+        if out.len() + stack.len() > super::value::MAX_WALK {
+            return Err(JsonataError::new(
+                "U1001",
+                "The descendants of the value are too many to list",
+            ));
+        }
+        match &x {
+            V::Arr(a, _) => stack.extend(a.iter().rev().cloned()),
+            V::Obj(m) => {
+                out.push(x.clone());
+                stack.extend(m.values().rev().cloned());
+            }
+            _ => out.push(x.clone()),
+        }
+    }
+    if out.len() == 1 {
+        return Ok(out.pop());
+    }
+    Ok(Some(V::arr(out, Kind::Seq)))
+}
+
+/// Whether a value is a number (a finite double).
+fn num(v: &V) -> Option<f64> {
     match v {
-        V::Obj(m) => {
-            for x in m.values() {
-                if !matches!(x, V::Arr(..)) {
-                    out.push(x.clone());
-                }
-                descendants(x, out);
-            }
-        }
-        V::Arr(a, _) => {
-            for x in a.iter() {
-                if !matches!(x, V::Arr(..)) {
-                    out.push(x.clone());
-                }
-                descendants(x, out);
-            }
-        }
-        _ => {}
+        V::Num(n) => Some(*n),
+        _ => None,
     }
 }
 
-fn range(a: Option<V>, b: Option<V>) -> Result<Vec<V>, JsonataError> {
-    let (Some(a), Some(b)) = (a, b) else {
-        return Ok(Vec::new());
-    };
-    let (V::Num(x), V::Num(y)) = (&a, &b) else {
-        return Err(JsonataError::new(
-            "T2003",
-            "The bounds of a range must be integers",
-        ));
-    };
-    if x.fract() != 0.0 || y.fract() != 0.0 {
-        return Err(JsonataError::new(
-            "T2003",
-            "The bounds of a range must be integers",
-        ));
-    }
-    if y - x > 1e7 {
-        return Err(JsonataError::new(
-            "D2014",
-            "The size of the range is too large",
-        ));
-    }
-    let (x, y) = (*x as i64, *y as i64);
-    Ok((x..=y).map(|i| V::Num(i as f64)).collect())
-}
-
-fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
+/// A binary operator other than `and`/`or` over evaluated operands.
+#[inline(never)]
+pub fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
     match op {
         "+" | "-" | "*" | "/" | "%" => {
-            let (x, y) = match (&a, &b) {
-                (Some(V::Num(x)), Some(V::Num(y))) => (*x, *y),
-                (Some(v), _) if !matches!(v, V::Num(_)) => {
+            if let Some(v) = &a {
+                if num(v).is_none() {
                     return Err(JsonataError::new(
                         "T2001",
                         &format!(
@@ -483,7 +409,9 @@ fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
                         ),
                     ));
                 }
-                (_, Some(v)) if !matches!(v, V::Num(_)) => {
+            }
+            if let Some(v) = &b {
+                if num(v).is_none() {
                     return Err(JsonataError::new(
                         "T2002",
                         &format!(
@@ -491,8 +419,14 @@ fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
                         ),
                     ));
                 }
-                _ => return Ok(None),
+            }
+            let (Some(V::Num(x)), Some(V::Num(y))) = (&a, &b) else {
+                return Ok(None);
             };
+            let (x, y) = (*x, *y);
+            if !x.is_finite() || !y.is_finite() {
+                return Err(JsonataError::new("D1001", "Number out of range"));
+            }
             let r = match op {
                 "+" => x + y,
                 "-" => x - y,
@@ -500,9 +434,6 @@ fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
                 "/" => x / y,
                 _ => x % y,
             };
-            if !r.is_finite() {
-                return Err(JsonataError::new("D1001", "Number out of range"));
-            }
             Ok(Some(V::Num(r)))
         }
         "&" => {
@@ -517,14 +448,21 @@ fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
             Ok(Some(V::Bool(if op == "=" { eq } else { !eq })))
         }
         "<" | "<=" | ">" | ">=" => {
+            let comparable = |v: &Option<V>| matches!(v, None | Some(V::Num(_) | V::Str(_)));
+            if !comparable(&a) || !comparable(&b) {
+                return Err(JsonataError::new(
+                    "T2010",
+                    &format!("The expressions either side of operator \"{op}\" must evaluate to numeric or string values"),
+                ));
+            }
             let ord = match (&a, &b) {
+                (None, _) | (_, None) => return Ok(None),
                 (Some(V::Num(x)), Some(V::Num(y))) => x.partial_cmp(y),
                 (Some(V::Str(x)), Some(V::Str(y))) => Some(x.encode_utf16().cmp(y.encode_utf16())),
-                (None, _) | (_, None) => return Ok(Some(V::Bool(false))),
                 _ => {
                     return Err(JsonataError::new(
-                        "T2010",
-                        &format!("The expressions either side of operator \"{op}\" must be of the same data type (number or string)"),
+                        "T2009",
+                        &format!("The values either side of operator \"{op}\" must be of the same data type"),
                     ));
                 }
             };
@@ -543,11 +481,62 @@ fn binary(op: &str, a: Option<V>, b: Option<V>) -> R {
             let (Some(x), Some(y)) = (&a, &b) else {
                 return Ok(Some(V::Bool(false)));
             };
-            Ok(Some(V::Bool(y.items().iter().any(|i| deep_eq(x, i)))))
+            Ok(Some(V::Bool(y.items().iter().any(|i| strict_eq(x, i)))))
         }
+        ".." => range(a, b),
         _ => Err(JsonataError::new(
             "S0201",
-            &format!("unknown operator {op}"),
+            &format!("Syntax error: unknown operator {op}"),
         )),
     }
+}
+
+/// JavaScript's `===`: values by value, objects and arrays by identity.
+fn strict_eq(a: &V, b: &V) -> bool {
+    match (a, b) {
+        (V::Obj(x), V::Obj(y)) => Rc::ptr_eq(x, y),
+        (V::Arr(x, _), V::Arr(y, _)) => Rc::ptr_eq(x, y),
+        (V::Arr(..) | V::Obj(_), _) | (_, V::Arr(..) | V::Obj(_)) => false,
+        _ => deep_eq(a, b),
+    }
+}
+
+fn range(a: Option<V>, b: Option<V>) -> R {
+    let int = |v: &Option<V>| match v {
+        None => Some(true),
+        Some(V::Num(n)) => Some(n.fract() == 0.0),
+        _ => None,
+    };
+    if int(&a) != Some(true) {
+        return Err(JsonataError::new(
+            "T2003",
+            "The left side of the range operator (..) must evaluate to an integer",
+        ));
+    }
+    if int(&b) != Some(true) {
+        return Err(JsonataError::new(
+            "T2004",
+            "The right side of the range operator (..) must evaluate to an integer",
+        ));
+    }
+    let (Some(V::Num(x)), Some(V::Num(y))) = (a, b) else {
+        return Ok(None);
+    };
+    if x > y {
+        return Ok(None);
+    }
+    if y - x + 1.0 > 1e7 {
+        return Err(JsonataError::new(
+            "D2014",
+            &format!(
+                "The size of the sequence allocated by the range operator (..) must not exceed 1e7.  Attempted to allocate {}.",
+                y - x + 1.0
+            ),
+        ));
+    }
+    let (x, y) = (x as i64, y as i64);
+    Ok(Some(V::arr(
+        (x..=y).map(|i| V::Num(i as f64)).collect(),
+        Kind::Seq,
+    )))
 }

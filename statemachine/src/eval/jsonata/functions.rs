@@ -4,11 +4,12 @@
 
 use std::rc::Rc;
 
-use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::eval::Evaluator;
-use super::value::{collapse, stringify, to_json, Kind, V};
+use super::regexfns::{expand, find_all, match_object};
+use super::signature::Signature;
+use super::value::{collapse, to_json, Kind, V};
 use super::JsonataError;
 use crate::eval::{Random, SeededRandom};
 
@@ -69,6 +70,14 @@ const NAMES: &[&str] = &[
     "millis",
     "toMillis",
     "fromMillis",
+    "formatInteger",
+    "parseInteger",
+    "formatNumber",
+    "formatBase",
+    "encodeUrl",
+    "encodeUrlComponent",
+    "decodeUrl",
+    "decodeUrlComponent",
     "base64encode",
     "base64decode",
     "partition",
@@ -77,6 +86,78 @@ const NAMES: &[&str] = &[
     "uuid",
     "parse",
 ];
+
+/// The signature text of a built-in.
+fn signature_text(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "sum" | "max" | "min" | "average" => "<a<n>:n>",
+        "count" => "<a:n>",
+        "string" => "<x-b?:s>",
+        "substring" => "<s-nn?:s>",
+        "substringBefore" | "substringAfter" => "<s-s:s>",
+        "lowercase" | "uppercase" | "trim" | "base64encode" | "base64decode"
+        | "encodeUrlComponent" | "encodeUrl" | "decodeUrlComponent" | "decodeUrl" => "<s-:s>",
+        "length" => "<s-:n>",
+        "pad" => "<s-ns?:s>",
+        "match" => "<s-f<s:o>n?:a<o>>",
+        "contains" => "<s-(sf):b>",
+        "replace" => "<s-(sf)(sf)n?:s>",
+        "split" => "<s-(sf)n?:a<s>>",
+        "join" => "<a<s>s?:s>",
+        "formatNumber" => "<n-so?:s>",
+        "formatBase" => "<n-n?:s>",
+        "formatInteger" => "<n-s:s>",
+        "parseInteger" => "<s-s:n>",
+        "number" => "<(nsb)-:n>",
+        "floor" | "ceil" | "abs" | "sqrt" => "<n-:n>",
+        "round" => "<n-n?:n>",
+        "power" => "<n-n:n>",
+        "random" => "<n?:n>",
+        "boolean" | "not" => "<x-:b>",
+        "map" | "filter" => "<af>",
+        "zip" => "<a+>",
+        "single" => "<af?>",
+        "reduce" => "<afj?:j>",
+        "sift" => "<o-f?:o>",
+        "keys" => "<x-:a<s>>",
+        "lookup" => "<x-s:x>",
+        "append" => "<xx:a>",
+        "exists" => "<x:b>",
+        "spread" => "<x-:a<o>>",
+        "merge" => "<a<o>:o>",
+        "reverse" | "shuffle" => "<a:a>",
+        "each" => "<o-f:a>",
+        "error" => "<s?:x>",
+        "assert" => "<bs?:x>",
+        "type" => "<x:s>",
+        "sort" => "<af?:a>",
+        "distinct" => "<x:x>",
+        "toMillis" => "<s-s?:n>",
+        "fromMillis" => "<n-s?s?:s>",
+        "now" => "<s?s?:s>",
+        "millis" => "<:n>",
+        _ => return None,
+    })
+}
+
+thread_local! {
+    static SIGNATURES: std::cell::RefCell<std::collections::HashMap<&'static str, Rc<Signature>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The parsed signature of a built-in (`None` for the AWS additions, which check their own
+/// arguments).
+pub fn signature(name: &'static str) -> Option<Rc<Signature>> {
+    let text = signature_text(name)?;
+    SIGNATURES.with(|c| {
+        if let Some(s) = c.borrow().get(name) {
+            return Some(s.clone());
+        }
+        let sig = Rc::new(Signature::parse(text).ok()?);
+        c.borrow_mut().insert(name, sig.clone());
+        Some(sig)
+    })
+}
 
 /// The built-in named `name`, if there is one.
 pub fn native(name: &str) -> Option<&'static str> {
@@ -179,7 +260,13 @@ pub fn call(
     }
     let a0 = arg(&args, 0).cloned();
     Ok(match name {
-        "string" => a0.map(|v| V::str(&stringify(&v))),
+        "string" => match a0 {
+            None => None,
+            Some(v) => {
+                let pretty = matches!(arg(&args, 1), Some(V::Bool(true)));
+                Some(V::str(&super::value::string_of(&v, pretty)?))
+            }
+        },
         "length" => str_arg(name, &args, 0)?.map(|s| V::Num(s.chars().count() as f64)),
         "substring" => {
             let Some(s) = str_arg(name, &args, 0)? else {
@@ -221,7 +308,9 @@ pub fn call(
                 return Ok(None);
             };
             let width = num_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
-            let pad = str_arg(name, &args, 2)?.unwrap_or_else(|| Rc::from(" "));
+            let pad = str_arg(name, &args, 2)?
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| Rc::from(" "));
             let len = s.chars().count();
             let want = width.abs() as usize;
             if want > MAX_PAD {
@@ -243,7 +332,10 @@ pub fn call(
             };
             match arg(&args, 1) {
                 Some(V::Str(p)) => Some(V::Bool(s.contains(p.as_ref()))),
-                Some(V::Regex(re)) => Some(V::Bool(re.find(&s).is_some())),
+                Some(p) if p.is_function() => {
+                    let p = p.clone();
+                    Some(V::Bool(!find_all(ev, &p, &s, 1)?.is_empty()))
+                }
                 _ => return Err(bad(name, 1)),
             }
         }
@@ -251,16 +343,24 @@ pub fn call(
             let Some(s) = str_arg(name, &args, 0)? else {
                 return Ok(None);
             };
-            let limit = num_arg(name, &args, 2)?.map(|l| l.max(0.0) as usize);
+            let limit = num_arg(name, &args, 2)?;
+            if limit.is_some_and(|l| l < 0.0) {
+                return Err(JsonataError::new(
+                    "D3020",
+                    "Third argument of split function must evaluate to a positive number",
+                ));
+            }
+            let limit = limit.map(|l| l as usize);
             let parts: Vec<String> = match arg(&args, 1) {
                 Some(V::Str(sep)) if sep.is_empty() => s.chars().map(String::from).collect(),
                 Some(V::Str(sep)) => s.split(sep.as_ref()).map(String::from).collect(),
-                Some(V::Regex(re)) => {
+                Some(p) if p.is_function() => {
+                    let p = p.clone();
                     let mut out = Vec::new();
                     let mut last = 0;
-                    for m in re.find_iter(&s) {
-                        out.push(s[last..m.start()].to_string());
-                        last = m.end();
+                    for m in find_all(ev, &p, &s, usize::MAX)? {
+                        out.push(s[last..m.start].to_string());
+                        last = m.end;
                     }
                     out.push(s[last..].to_string());
                     out
@@ -287,21 +387,51 @@ pub fn call(
             let Some(s) = str_arg(name, &args, 0)? else {
                 return Ok(None);
             };
-            let to = str_arg(name, &args, 2)?.ok_or_else(|| bad(name, 2))?;
-            let limit = num_arg(name, &args, 3)?
-                .map(|l| l as usize)
-                .unwrap_or(usize::MAX);
+            if matches!(arg(&args, 1), Some(V::Str(p)) if p.is_empty()) {
+                return Err(JsonataError::new(
+                    "D3010",
+                    "Second argument of replace function cannot be an empty string",
+                ));
+            }
+            let limit = num_arg(name, &args, 3)?;
+            if limit.is_some_and(|l| l < 0.0) {
+                return Err(JsonataError::new(
+                    "D3011",
+                    "Fourth argument of replace function must evaluate to a positive number",
+                ));
+            }
+            let limit = limit.map_or(usize::MAX, |l| l as usize);
+            let to = arg(&args, 2).cloned();
             match arg(&args, 1) {
-                Some(V::Str(from)) if !from.is_empty() => {
-                    Some(V::str(&s.replacen(from.as_ref(), &to, limit)))
+                Some(V::Str(from)) => {
+                    let Some(V::Str(to)) = &to else {
+                        return Err(bad(name, 2));
+                    };
+                    Some(V::str(&s.replacen(from.as_ref(), to, limit)))
                 }
-                Some(V::Regex(re)) => {
+                Some(p) if p.is_function() => {
+                    let re = p.clone();
                     let mut out = String::new();
                     let mut last = 0;
-                    for m in re.find_iter(&s).take(limit) {
-                        out.push_str(&s[last..m.start()]);
-                        out.push_str(&expand(&to, &s, &m));
-                        last = m.end();
+                    for m in find_all(ev, &re, &s, limit)? {
+                        out.push_str(&s[last..m.start]);
+                        match &to {
+                            Some(V::Str(t)) => out.push_str(&expand(t, &m)),
+                            Some(f) => {
+                                let obj = match_object(&s, &m);
+                                match ev.apply(Some(f.clone()), vec![Some(obj)], None)? {
+                                    Some(V::Str(r)) => out.push_str(&r),
+                                    _ => {
+                                        return Err(JsonataError::new(
+                                            "D3012",
+                                            "Attempted to replace a matched string with a non-string value",
+                                        ))
+                                    }
+                                }
+                            }
+                            None => return Err(bad(name, 2)),
+                        }
+                        last = m.end;
                     }
                     out.push_str(&s[last..]);
                     Some(V::str(&out))
@@ -313,23 +443,20 @@ pub fn call(
             let Some(s) = str_arg(name, &args, 0)? else {
                 return Ok(None);
             };
-            let Some(V::Regex(re)) = arg(&args, 1) else {
+            let Some(re) = arg(&args, 1).filter(|p| p.is_function()).cloned() else {
                 return Err(bad(name, 1));
             };
-            let found: Vec<V> = re
-                .find_iter(&s)
-                .map(|m| {
-                    let groups = m
-                        .groups()
-                        .skip(1)
-                        .map(|g| V::str(g.map_or("", |r| &s[r])))
-                        .collect();
-                    let mut o = IndexMap::new();
-                    o.insert("match".to_string(), V::str(&s[m.range()]));
-                    o.insert("index".to_string(), V::Num(m.start() as f64));
-                    o.insert("groups".to_string(), V::arr(groups, Kind::Plain));
-                    V::Obj(Rc::new(o))
-                })
+            let limit = num_arg(name, &args, 2)?;
+            if limit.is_some_and(|l| l < 0.0) {
+                return Err(JsonataError::new(
+                    "D3040",
+                    "Third argument of match function must evaluate to a positive number",
+                ));
+            }
+            let limit = limit.map_or(usize::MAX, |l| l as usize);
+            let found: Vec<V> = find_all(ev, &re, &s, limit)?
+                .iter()
+                .map(|m| match_object(&s, m))
                 .collect();
             collapse(found)
         }
@@ -347,6 +474,38 @@ pub fn call(
                 }
             },
             Some(_) => return Err(bad(name, 0)),
+        },
+        "formatNumber" => match num_arg(name, &args, 0)? {
+            None => None,
+            Some(n) => {
+                let p = str_arg(name, &args, 1)?.ok_or_else(|| bad(name, 1))?;
+                let opts = match arg(&args, 2) {
+                    Some(V::Obj(o)) => Some(o.clone()),
+                    _ => None,
+                };
+                Some(V::str(&super::numfmt::format_number(
+                    n,
+                    &p,
+                    opts.as_ref().map(|m| &m.0),
+                )?))
+            }
+        },
+        "formatBase" => match num_arg(name, &args, 0)? {
+            None => None,
+            Some(n) => Some(V::str(&super::numfmt::format_base(
+                n,
+                num_arg(name, &args, 1)?,
+            )?)),
+        },
+        "encodeUrl" | "encodeUrlComponent" => str_arg(name, &args, 0)?
+            .map(|s| V::str(&super::numfmt::encode_url(&s, name == "encodeUrlComponent"))),
+        "decodeUrl" | "decodeUrlComponent" => match str_arg(name, &args, 0)? {
+            None => None,
+            Some(s) => Some(V::str(&super::numfmt::decode_url(
+                &s,
+                name == "decodeUrlComponent",
+                name,
+            )?)),
         },
         "abs" => num_arg(name, &args, 0)?.and_then(|n| num(n.abs())),
         "floor" => num_arg(name, &args, 0)?.and_then(|n| num(n.floor())),
@@ -389,56 +548,72 @@ pub fn call(
     })
 }
 
-/// A string as a JSON number (what `$number` accepts), also `0x`, `0o`, `0b` forms.
+/// A string as a number, as `$number` accepts it: decimal digits with an optional fraction and
+/// exponent (leading zeros allowed), or `0x`, `0o`, `0b` integers.
 fn parse_number(s: &str) -> Option<f64> {
-    let t = s.trim();
-    for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
-        if let Some(d) = t.strip_prefix(prefix) {
-            return i64::from_str_radix(d, radix).ok().map(|i| i as f64);
+    let b = s.as_bytes();
+    if b.len() > 2 && b[0] == b'0' {
+        let radix = match b[1] {
+            b'x' | b'X' => Some(16),
+            b'o' | b'O' => Some(8),
+            b'b' | b'B' => Some(2),
+            _ => None,
+        };
+        if let Some(r) = radix {
+            return u64::from_str_radix(&s[2..], r).ok().map(|i| i as f64);
         }
     }
-    match serde_json::from_str::<Value>(t) {
-        Ok(Value::Number(n)) => n.as_f64(),
-        _ => None,
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let (mantissa, exp) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (mantissa, None),
+    };
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit());
+    let exp_ok = exp.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)));
+    if !digits(int) || !frac.is_none_or(digits) || !exp_ok {
+        return None;
     }
+    s.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// Shifts the decimal point of `n` by `places` through its decimal text (as the reference
+/// implementation does, so `4.525` shifted by 2 is exactly `452.5`).
+fn shift(n: f64, places: i32) -> f64 {
+    let text = super::value::js_number(n);
+    let (m, e) = match text.split_once('e') {
+        Some((m, e)) => (
+            m.to_string(),
+            e.trim_start_matches('+').parse::<i32>().unwrap_or(0),
+        ),
+        None => (text, 0),
+    };
+    format!("{m}e{}", e + places).parse().unwrap_or(n)
 }
 
 /// Rounds half to even at `precision` decimal places, as `$round` does.
-fn round_half_even(n: f64, precision: i32) -> f64 {
-    let factor = 10f64.powi(precision);
-    let x = n * factor;
-    let r = x.round();
-    let r = if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
-        r - x.signum()
+pub(super) fn round_half_even(n: f64, precision: i32) -> f64 {
+    let x = if precision != 0 {
+        shift(n, precision)
+    } else {
+        n
+    };
+    // JavaScript's Math.round: half up.
+    let mut r = (x + 0.5).floor();
+    if (r - x).abs() == 0.5 && (r % 2.0).abs() == 1.0 {
+        r -= 1.0;
+    }
+    let r = if precision != 0 {
+        shift(r, -precision)
     } else {
         r
     };
-    r / factor
-}
-
-/// Replacement text for a regex match: `$0`, `$1`... and `$$`.
-fn expand(to: &str, s: &str, m: &regress::Match) -> String {
-    let mut out = String::new();
-    let mut chars = to.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '$' {
-            out.push(c);
-            continue;
-        }
-        match chars.peek().copied() {
-            Some('$') => {
-                chars.next();
-                out.push('$');
-            }
-            Some(d) if d.is_ascii_digit() => {
-                chars.next();
-                let i = d as usize - '0' as usize;
-                if let Some(r) = m.group(i) {
-                    out.push_str(&s[r]);
-                }
-            }
-            _ => out.push('$'),
-        }
+    if r == 0.0 {
+        0.0
+    } else {
+        r
     }
-    out
 }

@@ -32,15 +32,30 @@ pub enum Tok {
     End,
 }
 
-const OPS: [&str; 30] = [
+const OPS: [&str; 31] = [
     "..", ":=", "!=", "<=", ">=", "~>", "**", ".", "[", "]", "{", "}", "(", ")", ",", ":", ";",
-    "?", "+", "-", "*", "/", "%", "&", "=", "<", ">", "^", "|", "@",
+    "?", "+", "-", "*", "/", "%", "&", "=", "<", ">", "^", "|", "@", "#",
 ];
 
-/// Splits `src` into tokens.
-pub fn tokenize(src: &str) -> Result<Vec<Token>, JsonataError> {
+/// Splits `src` into tokens. A lexical error ends the tokens there (with an end token at its
+/// position) and is returned beside them: the parser reports it only if it gets that far, as
+/// the reference implementation, which reads tokens on demand, does.
+pub fn tokenize(src: &str) -> (Vec<Token>, Option<JsonataError>) {
+    let mut out = Vec::new();
+    match tokens_into(src, &mut out) {
+        Ok(()) => (out, None),
+        Err(e) => {
+            out.push(Token {
+                kind: Tok::End,
+                pos: e.position.unwrap_or(src.len()),
+            });
+            (out, Some(e))
+        }
+    }
+}
+
+fn tokens_into(src: &str, out: &mut Vec<Token>) -> Result<(), JsonataError> {
     let b = src.as_bytes();
-    let mut out: Vec<Token> = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -51,7 +66,7 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, JsonataError> {
         if src[i..].starts_with("/*") {
             match src[i + 2..].find("*/") {
                 Some(end) => i += end + 4,
-                None => return Err(JsonataError::syntax(i, "unterminated comment")),
+                None => return Err(JsonataError::lex("S0106", i, "Comment has no closing tag")),
             }
             continue;
         }
@@ -94,7 +109,9 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, JsonataError> {
             }
             let n: f64 = src[i..j]
                 .parse()
-                .map_err(|_| JsonataError::syntax(i, "malformed number"))?;
+                .ok()
+                .filter(|n: &f64| n.is_finite())
+                .ok_or_else(|| JsonataError::lex("S0102", i, "Number out of range"))?;
             out.push(Token {
                 kind: Tok::Num(n),
                 pos: start,
@@ -120,7 +137,13 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, JsonataError> {
                     });
                     i += end + 2;
                 }
-                None => return Err(JsonataError::syntax(i, "unterminated quoted name")),
+                None => {
+                    return Err(JsonataError::lex(
+                        "S0105",
+                        i,
+                        "Quoted property name must be terminated with a backquote (`)",
+                    ))
+                }
             }
             continue;
         }
@@ -169,16 +192,17 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, JsonataError> {
             continue;
         }
         let ch = src[i..].chars().next().unwrap_or('?');
-        return Err(JsonataError::syntax(
+        return Err(JsonataError::lex(
+            "S0204",
             i,
-            &format!("unexpected character '{ch}'"),
+            &format!("Unknown operator: \"{ch}\""),
         ));
     }
     out.push(Token {
         kind: Tok::End,
         pos: src.len(),
     });
-    Ok(out)
+    Ok(())
 }
 
 fn next_char_len(src: &str, i: usize) -> usize {
@@ -233,16 +257,21 @@ fn regex(src: &str, start: usize) -> Result<(Tok, usize), JsonataError> {
                     j += 1;
                 }
                 if pattern.is_empty() {
-                    return Err(JsonataError::syntax(start, "empty regular expression"));
+                    return Err(JsonataError::lex(
+                        "S0301",
+                        start,
+                        "Empty regular expressions are not allowed",
+                    ));
                 }
                 return Ok((Tok::Regex(pattern, src[flags_start..j].to_string()), j));
             }
             c => pattern.push(c),
         }
     }
-    Err(JsonataError::syntax(
+    Err(JsonataError::lex(
+        "S0302",
         start,
-        "unterminated regular expression",
+        "No terminating / in regular expression",
     ))
 }
 
@@ -270,8 +299,13 @@ fn string(src: &str, start: usize) -> Result<(String, usize), JsonataError> {
                 let hex: String = (0..4)
                     .filter_map(|_| chars.next().map(|(_, h)| h))
                     .collect();
-                let code = u32::from_str_radix(&hex, 16)
-                    .map_err(|_| JsonataError::syntax(start + 1 + k, "bad \\u escape"))?;
+                let code = u32::from_str_radix(&hex, 16).map_err(|_| {
+                    JsonataError::lex(
+                        "S0104",
+                        start + 1 + k,
+                        "The escape sequence \\u must be followed by 4 hex digits",
+                    )
+                })?;
                 // Surrogate pairs: combine with a following \uXXXX.
                 if (0xD800..0xDC00).contains(&code) {
                     let rest = chars.as_str();
@@ -292,12 +326,17 @@ fn string(src: &str, start: usize) -> Result<(String, usize), JsonataError> {
                 out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
             }
             _ => {
-                return Err(JsonataError::syntax(
+                return Err(JsonataError::lex(
+                    "S0103",
                     start + 1 + k,
-                    "unsupported escape sequence",
+                    &format!("Unsupported escape sequence: \\{e}"),
                 ))
             }
         }
     }
-    Err(JsonataError::syntax(start, "unterminated string literal"))
+    Err(JsonataError::lex(
+        "S0101",
+        start,
+        "String literal must be terminated by a matching quote",
+    ))
 }

@@ -181,3 +181,54 @@ fn errors_name_the_field_and_expression() {
     assert_eq!(expression(" {% x %} "), None);
     assert_eq!(expression("{% x %}"), Some(" x "));
 }
+
+/// Values nested far deeper than any stack allows (built by an expression, 30,000 levels, each
+/// sharing the level below twice, so exponentially large as a tree) are dropped, compared,
+/// tested and converted without recursion or walks running away: a clear error or answer,
+/// never a stack overflow or a hang.
+#[test]
+fn deeply_nested_values_fail_cleanly() {
+    let empty = Map::new();
+    let rng = SeededRandom::new(1);
+    let opts = DocumentOptions {
+        bindings: &empty,
+        now: "2024-01-01T00:00:00Z",
+        random: &rng,
+        max_depth: DocumentOptions::DEFAULT_MAX_DEPTH,
+        max_steps: DocumentOptions::DEFAULT_MAX_STEPS,
+    };
+    let deep = "$reduce([1..30000], function($a, $v){{'a': $a, 'b': [$a]}}, {})";
+    let run = |e: String| evaluate_document(&e, None, &opts).map_err(|e| e.code);
+    assert_eq!(run(deep.to_string()), Err("T0001".to_string()));
+    assert_eq!(run(format!("$string({deep})")), Err("U1001".to_string()));
+    assert_eq!(
+        run(format!("($x := {deep}; $x = $x)")),
+        Ok(Some(json!(true)))
+    );
+    assert_eq!(run(format!("$boolean({deep}.b)")), Ok(Some(json!(true))));
+    assert_eq!(run(format!("$count({deep}.a.a.a)")), Ok(Some(json!(1))));
+    assert_eq!(run(format!("$count({deep}.**)")), Err("U1001".to_string()));
+}
+
+/// A very long operator chain or deep nesting is refused by the parser (it would make a tree
+/// too deep to walk), not a stack overflow.
+#[test]
+fn long_chains_and_deep_nesting_are_syntax_errors() {
+    let i = json!({});
+    let chain = vec!["1"; 20_000].join(" + ");
+    let err = run(&chain, i.clone()).unwrap_err();
+    assert!(err.cause.contains("nests too deeply"), "{}", err.cause);
+    let nested = "[".repeat(5_000) + &"]".repeat(5_000);
+    assert!(run(&nested, i.clone()).is_err());
+    let path = vec!["a"; 20_000].join(".");
+    assert!(run(&path, i.clone()).is_err());
+    assert_eq!(ok(&vec!["1"; 60].join(" + "), i.clone()), json!(60));
+    let nested_ok = "[".repeat(95) + &"]".repeat(95);
+    assert!(run(&nested_ok, i.clone()).is_ok());
+    // Recursion up to the evaluation depth limit fits the default stack of a test thread
+    // (debug build); past it, a named error.
+    let rec = |n: u32| format!("($f := function($n){{$n = 0 ? 0 : 1 + $f($n - 1)}}; $f({n}))");
+    assert_eq!(ok(&rec(45), i.clone()), json!(45));
+    let err = run(&rec(100), i).unwrap_err();
+    assert!(err.cause.contains("U1001"), "{}", err.cause);
+}
