@@ -57,7 +57,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// Skip the waits the definition asks for (Wait states, Retry backoffs): the clock jumps to
-    /// their end. Recorded in the execution; a redrive keeps it.
+    /// their end. Recorded in a pipeline run's execution; a redrive keeps it.
     #[arg(long)]
     pub fast_waits: bool,
 }
@@ -288,10 +288,19 @@ fn run_definition(args: RunArgs) -> anyhow::Result<ExitCode> {
         .context("--definition or --feed is required")?;
     let definition = load_definition(&path)?;
     let input = load_input(&args.input)?;
-    let clock = runs::clock::SystemClock;
+    let clock: Box<dyn Clock> = if args.fast_waits {
+        Box::new(runs::clock::FastWaits::new())
+    } else {
+        Box::new(runs::clock::SystemClock)
+    };
     let random = SeededRandom::new(RandomState::new().hash_one(SystemTime::now()));
     let integrations = Integrations::new();
-    let engine = Engine::new(&clock, &random, &integrations);
+    // The states as they are entered and left, and where a Wait waits until, on stderr.
+    let view = LiveView::for_definition(&definition);
+    let mut engine = Engine::new(clock.as_ref(), &random, &integrations);
+    if !args.json {
+        engine.observer = Some(&view);
+    }
     let machine = path
         .file_stem()
         .map(|s| {

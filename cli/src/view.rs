@@ -11,6 +11,7 @@ use std::time::Instant;
 use runs::integrations::JobEvent;
 use runs::Description;
 use serde_json::{Map, Value};
+use statemachine::asl::{NumberOrExpr, State, StateMachine};
 use statemachine::engine::{EventType, HistoryEvent};
 
 /// The live view of `run`, `redrive` and `watch`.
@@ -18,6 +19,35 @@ pub struct LiveView {
     tty: bool,
     started: Instant,
     state: Mutex<ViewState>,
+    /// What each top-level Wait state waits for, to say it when one is entered.
+    waits: HashMap<String, Wait>,
+}
+
+/// What a Wait state waits for, as written in the definition.
+enum Wait {
+    Seconds(f64),
+    Until(String),
+    Described(String),
+}
+
+/// The Wait states of a definition's top level.
+fn waits_of(machine: &StateMachine) -> HashMap<String, Wait> {
+    machine
+        .states
+        .iter()
+        .filter_map(|(name, state)| {
+            let State::Wait(w) = state else { return None };
+            let wait = match (&w.seconds, &w.timestamp, &w.seconds_path, &w.timestamp_path) {
+                (Some(NumberOrExpr::Number(n)), ..) => Wait::Seconds(n.as_f64().unwrap_or(0.0)),
+                (Some(NumberOrExpr::Expr(e)), ..) => Wait::Described(format!("for {e} seconds")),
+                (_, Some(t), ..) => Wait::Until(t.clone()),
+                (_, _, Some(p), _) => Wait::Described(format!("for the seconds at {p}")),
+                (_, _, _, Some(p)) => Wait::Described(format!("until the time at {p}")),
+                _ => return None,
+            };
+            Some((name.clone(), wait))
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -34,6 +64,28 @@ impl LiveView {
             tty: std::io::stderr().is_terminal(),
             started: Instant::now(),
             state: Mutex::new(ViewState::default()),
+            waits: HashMap::new(),
+        }
+    }
+
+    /// A view that also says how long each Wait state of `machine` waits.
+    pub fn for_definition(machine: &StateMachine) -> LiveView {
+        LiveView {
+            waits: waits_of(machine),
+            ..LiveView::new()
+        }
+    }
+
+    /// Where a Wait state entered at `entered_ms` waits until.
+    fn wait_note(&self, name: &str, entered_ms: i64) -> String {
+        match self.waits.get(name) {
+            Some(Wait::Seconds(s)) => format!(
+                ": waiting {s} s, until {} (--fast-waits skips waits)",
+                statemachine::eval::Timestamp::from_unix_millis(entered_ms + (s * 1000.0) as i64)
+            ),
+            Some(Wait::Until(t)) => format!(": waiting until {t} (--fast-waits skips waits)"),
+            Some(Wait::Described(d)) => format!(": waiting {d} (--fast-waits skips waits)"),
+            None => ": waiting".to_string(),
         }
     }
 
@@ -55,7 +107,13 @@ impl LiveView {
         let mut s = self.lock();
         let name = e.details.name.clone().unwrap_or_default();
         let ty = e.kind.as_str();
-        let text = if ty.ends_with("StateEntered") {
+        let text = if e.kind == EventType::WaitStateEntered {
+            s.entered.insert(name.clone(), e.timestamp_ms);
+            Some(format!(
+                "  → {name}{}",
+                self.wait_note(&name, e.timestamp_ms)
+            ))
+        } else if ty.ends_with("StateEntered") {
             s.entered.insert(name.clone(), e.timestamp_ms);
             Some(format!("  → {name}"))
         } else if ty.ends_with("StateExited") {
@@ -86,7 +144,6 @@ impl LiveView {
                         .map(|c| format!(": {}", short(c, 300)))
                         .unwrap_or_default()
                 )),
-                EventType::WaitStateEntered => None,
                 _ => None,
             }
         };
@@ -173,6 +230,12 @@ impl LiveView {
             ));
         }
         self.line(&mut s, &text);
+    }
+}
+
+impl statemachine::engine::Observer for LiveView {
+    fn event(&self, event: &HistoryEvent) {
+        self.show(event);
     }
 }
 

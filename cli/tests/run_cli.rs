@@ -177,3 +177,46 @@ fn an_input_over_256_kib_is_refused_before_the_run_naming_the_limit() {
         "{err}"
     );
 }
+
+const YEAR_WAIT: &str = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":31536000,"Next":"D"},"D":{"Type":"Succeed"}}}"#;
+
+#[test]
+fn a_long_wait_says_where_it_waits_and_until_when() {
+    use std::io::BufRead as _;
+    let definition = temp_file("year-wait.asl.json", YEAR_WAIT);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_feedpipe"))
+        .args(["run", "--definition", definition.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let line = stderr
+        .lines()
+        .map(Result::unwrap)
+        .find(|l| l.contains("→ W"))
+        .expect("the wait is announced");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        line.contains("waiting 31536000 s, until 20") && line.contains("--fast-waits"),
+        "{line}"
+    );
+}
+
+#[test]
+fn fast_waits_skip_a_year_long_wait() {
+    let definition = temp_file("year-wait-fast.asl.json", YEAR_WAIT);
+    let started = std::time::Instant::now();
+    let out = feedpipe(&[
+        "run",
+        "--definition",
+        definition.to_str().unwrap(),
+        "--fast-waits",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(started.elapsed().as_secs() < 30);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "SUCCEEDED");
+}
