@@ -283,6 +283,11 @@ impl BatchJobs {
         if let Some(arg0) = &self.worker.arg0 {
             cmd.arg0(arg0);
         }
+        // Progress once a second for the live view (the worker's default is every 10 s), unless
+        // the user or the job sets it.
+        if std::env::var_os("FEEDPIPE_PROGRESS_SECONDS").is_none() {
+            cmd.env("FEEDPIPE_PROGRESS_SECONDS", "1");
+        }
         cmd.args(&o.command)
             .envs(o.environment.iter().map(|(k, v)| (k, v)))
             .env("AWS_BATCH_JOB_ID", job_id)
