@@ -327,15 +327,20 @@ impl BatchJobs {
             .stderr
             .take()
             .map(|s| self.copy(s, file.clone(), Some(state)));
+        // Both streams at once: a child blocked on a full stderr pipe would never close stdout.
         let copies = async {
-            let reason = match out {
-                Some(o) => o.await,
-                None => None,
+            let out = async {
+                match out {
+                    Some(o) => o.await,
+                    None => None,
+                }
             };
-            if let Some(e) = err {
-                e.await;
-            }
-            reason
+            let err = async {
+                if let Some(e) = err {
+                    e.await;
+                }
+            };
+            tokio::join!(out, err).0
         };
         let waited = async { tokio::join!(child.wait(), copies) };
         let (status, worker_reason) = match timeout {
