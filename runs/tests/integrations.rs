@@ -215,3 +215,124 @@ async fn lambda_errors_are_reported_as_step_functions_reports_them() {
     assert_eq!(ok["ExecutedVersion"], "$LATEST");
     assert!(ok["Payload"]["subject"].as_str().unwrap().contains("jobs"));
 }
+
+/// A Batch service whose worker program is the shell script `body` (a real child process).
+fn batch_with(dir: &std::path::Path, body: &str, timeout_ms: u64) -> runs::integrations::BatchJobs {
+    use std::os::unix::fs::PermissionsExt as _;
+    let script = dir.join("worker.sh");
+    std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let definitions = std::collections::HashMap::from([(
+        "feedpipe-check".to_string(),
+        runs::integrations::JobDefinition {
+            attempts: 3,
+            attempt_timeout: Some(std::time::Duration::from_millis(timeout_ms)),
+        },
+    )]);
+    runs::integrations::BatchJobs::new(
+        runs::integrations::WorkerProgram {
+            program: script,
+            arg0: None,
+        },
+        dir.join("logs"),
+        definitions,
+        None,
+    )
+}
+
+fn job_params() -> Value {
+    json!({
+        "JobName": "feedpipe-check-jobs",
+        "JobQueue": "feedpipe-local",
+        "JobDefinition": "feedpipe-check",
+        "ContainerOverrides": {"Command": ["check"], "Environment": [{"Name": "FEEDPIPE_FEED", "Value": "jobs"}]},
+    })
+}
+
+#[tokio::test]
+async fn a_job_with_a_lot_of_stderr_does_not_block_and_its_log_keeps_it_all() {
+    let dir = tempfile::tempdir().unwrap();
+    // 400 KB on stderr before anything on stdout: more than a pipe holds.
+    let batch = batch_with(
+        dir.path(),
+        "i=0; while [ $i -lt 4000 ]; do printf '%0100d\\n' $i >&2; i=$((i+1)); done\necho '{\"status\":\"SUCCEEDED\"}'",
+        20_000,
+    );
+    let job = call(
+        &batch,
+        "arn:aws:states:::batch:submitJob.sync",
+        "CheckFeed",
+        job_params(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(job["Status"], "SUCCEEDED");
+    let log = job["Container"]["LogStreamName"].as_str().unwrap();
+    let text = std::fs::read_to_string(log).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        4001,
+        "every line of both streams is in the log"
+    );
+}
+
+#[tokio::test]
+async fn job_attempts_retry_exit_1_but_not_2_and_a_timeout_kills_the_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let retried = batch_with(
+        dir.path(),
+        "echo '{\"error\":\"Feedpipe.Transient\",\"cause\":\"flaky\"}'; exit 1",
+        20_000,
+    );
+    let e = call(
+        &retried,
+        "arn:aws:states:::batch:submitJob.sync",
+        "CheckFeed",
+        job_params(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.error, "States.TaskFailed");
+    let job: Value = serde_json::from_str(e.cause.as_deref().unwrap()).unwrap();
+    assert_eq!(job["Attempts"].as_array().unwrap().len(), 3);
+    assert_eq!(job["Container"]["Reason"], "Feedpipe.Transient: flaky");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = batch_with(dir.path(), "exit 2", 20_000);
+    let e = call(
+        &bad,
+        "arn:aws:states:::batch:submitJob.sync",
+        "CheckFeed",
+        job_params(),
+    )
+    .await
+    .unwrap_err();
+    let job: Value = serde_json::from_str(e.cause.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        job["Attempts"].as_array().unwrap().len(),
+        1,
+        "exit 2 is final"
+    );
+    assert_eq!(job["Container"]["ExitCode"], 2);
+
+    let dir = tempfile::tempdir().unwrap();
+    let slow = batch_with(dir.path(), "sleep 30", 300);
+    let started = std::time::Instant::now();
+    let e = call(
+        &slow,
+        "arn:aws:states:::batch:submitJob.sync",
+        "CheckFeed",
+        job_params(),
+    )
+    .await
+    .unwrap_err();
+    assert!(started.elapsed().as_secs() < 10, "the attempts were killed");
+    let job: Value = serde_json::from_str(e.cause.as_deref().unwrap()).unwrap();
+    assert!(
+        job["StatusReason"]
+            .as_str()
+            .unwrap()
+            .contains("exceeded timeout"),
+        "{job}"
+    );
+}

@@ -327,6 +327,7 @@ impl BatchJobs {
             .stderr
             .take()
             .map(|s| self.copy(s, file.clone(), Some(state)));
+        let log_file = file.clone();
         // Both streams at once: a child blocked on a full stderr pipe would never close stdout.
         let copies = async {
             let out = async {
@@ -340,7 +341,12 @@ impl BatchJobs {
                     e.await;
                 }
             };
-            tokio::join!(out, err).0
+            let reason = tokio::join!(out, err).0;
+            // tokio writes a file in the background: the last lines are on disk only after this.
+            if let Err(e) = log_file.lock().await.flush().await {
+                tracing::warn!("cannot write the job log: {e}");
+            }
+            reason
         };
         let waited = async { tokio::join!(child.wait(), copies) };
         let (status, worker_reason) = match timeout {
