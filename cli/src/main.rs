@@ -17,6 +17,7 @@ mod graph_cmd;
 mod inspect_cmd;
 mod run_cmd;
 mod schedule_cmd;
+mod serve_cmd;
 mod synth_cmd;
 mod view;
 
@@ -60,6 +61,8 @@ enum Command {
     Redrive(run_cmd::RedriveArgs),
     /// Start each feed on its schedule (the local EventBridge Scheduler), or print the plan.
     Schedule(schedule_cmd::ScheduleArgs),
+    /// Serve the Step Functions API for local runs (AWS CLI, SDKs).
+    Serve(serve_cmd::ServeArgs),
     /// Create or update the AWS deployment (CloudFormation stack), upload code and configuration.
     Deploy(deploy_cmd::DeployArgs),
     /// Print the CloudFormation template of the AWS deployment.
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
         Command::Stop(args) => inspect_cmd::stop(args),
         Command::Redrive(args) => run_cmd::redrive(args),
         Command::Schedule(args) => schedule_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
         Command::Synth(args) => synth_cmd::run(args),
         Command::Deploy(args) => deploy_cmd::run(args),
     };

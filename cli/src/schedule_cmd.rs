@@ -129,7 +129,7 @@ pub fn run(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints what the scheduler does, one line each.
-struct Printer;
+pub struct Printer;
 
 impl ScheduleWatcher for Printer {
     fn started(&self, p: &Planned, result: &Result<Description, RunsError>) {

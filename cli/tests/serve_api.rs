@@ -1,0 +1,304 @@
+//! `feedpipe serve` driven by aws-sdk-sfn, as a client of Step Functions would drive it: a real
+//! `feedpipe serve` process on 127.0.0.1 (port chosen by the system), a project with a file feed
+//! and a file sink, its Batch jobs as real `feedpipe-worker` processes.
+
+use std::io::BufRead as _;
+use std::process::{Child, Command, Stdio};
+
+use aws_sdk_sfn::types::ExecutionStatus;
+use aws_sdk_sfn::Client;
+
+const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:feedpipe";
+
+/// A `feedpipe serve` process and its endpoint; killed when dropped.
+struct Serve {
+    child: Child,
+    endpoint: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve() -> Serve {
+    let dir = tempfile::Builder::new()
+        .prefix("serve")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    std::fs::write(
+        dir.path().join("feedpipe.toml"),
+        "store = \"file://.feedpipe/store\"\nnotify = \"file://.feedpipe/outbox\"\n\n[[feed]]\nname = \"jobs\"\nurl = \"file://feed.xml\"\nrecord_tag = \"job\"\nid = \"reference\"\n\n[feed.sink]\nurl = \"file://.feedpipe/sink\"\n",
+    )
+    .unwrap();
+    let mut xml = String::from("<jobs>\n");
+    for i in 0..200 {
+        xml.push_str(&format!(
+            "<job><reference>J{i}</reference><title>Job {i}</title></job>\n"
+        ));
+    }
+    xml.push_str("</jobs>\n");
+    std::fs::write(dir.path().join("feed.xml"), xml).unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_feedpipe"), bin.join("feedpipe-worker"))
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedpipe"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("FEEDPIPE_CONFIG")
+        .env("FEEDPIPE_WORKER_BIN", bin.join("feedpipe-worker"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    Serve {
+        child,
+        endpoint: first.trim().to_string(),
+        _dir: dir,
+    }
+}
+
+async fn client(endpoint: &str) -> Client {
+    // The standard configuration chain (the test script sets region and test credentials).
+    Client::new(&store::s3::sdk_config(Some(endpoint)).await)
+}
+
+async fn wait_done(
+    sfn: &Client,
+    arn: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    for _ in 0..600 {
+        let d = sfn
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        if *d.status() != ExecutionStatus::Running {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{arn} did not end");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_sdk_sfn_starts_watches_lists_and_reads_local_executions() {
+    let s = serve();
+    let sfn = client(&s.endpoint).await;
+
+    let machines = sfn.list_state_machines().send().await.unwrap();
+    assert_eq!(machines.state_machines()[0].state_machine_arn(), MACHINE);
+    let sm = sfn
+        .describe_state_machine()
+        .state_machine_arn(MACHINE)
+        .send()
+        .await
+        .unwrap();
+    assert!(sm.definition().contains("\"CheckFeed\""));
+
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(MACHINE)
+        .name("first")
+        .input(r#"{"feed": "jobs"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(started
+        .execution_arn()
+        .ends_with(":execution:feedpipe:first"));
+    let d = wait_done(&sfn, started.execution_arn()).await;
+    assert_eq!(*d.status(), ExecutionStatus::Succeeded, "{:?}", d.cause());
+    let output: serde_json::Value = serde_json::from_str(d.output().unwrap()).unwrap();
+    assert_eq!(output["diff"]["added"], 200);
+
+    let again = sfn
+        .start_execution()
+        .state_machine_arn(MACHINE)
+        .name("second")
+        .input(r#"{"feed": "jobs"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        *wait_done(&sfn, again.execution_arn()).await.status(),
+        ExecutionStatus::Succeeded
+    );
+
+    // ListExecutions over two pages, newest first.
+    let page = sfn
+        .list_executions()
+        .state_machine_arn(MACHINE)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.executions()[0].name(), "second");
+    let next = sfn
+        .list_executions()
+        .state_machine_arn(MACHINE)
+        .max_results(1)
+        .next_token(page.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(next.executions()[0].name(), "first");
+    assert!(next.next_token().is_none());
+    let failed = sfn
+        .list_executions()
+        .state_machine_arn(MACHINE)
+        .status_filter(ExecutionStatus::Failed)
+        .send()
+        .await
+        .unwrap();
+    assert!(failed.executions().is_empty());
+
+    // The history through the SDK's paginator (pages of 5), and in reverse.
+    let events: Vec<_> = sfn
+        .get_execution_history()
+        .execution_arn(started.execution_arn())
+        .max_results(5)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    assert!(events.len() > 20);
+    assert_eq!(events[0].r#type().as_str(), "ExecutionStarted");
+    assert_eq!(
+        events.last().unwrap().r#type().as_str(),
+        "ExecutionSucceeded"
+    );
+    let reversed = sfn
+        .get_execution_history()
+        .execution_arn(started.execution_arn())
+        .reverse_order(true)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reversed.events()[0].r#type().as_str(), "ExecutionSucceeded");
+
+    // Errors by their AWS names.
+    let e = sfn
+        .describe_execution()
+        .execution_arn("arn:aws:states:us-east-1:123456789012:execution:feedpipe:nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.into_service_error().is_execution_does_not_exist());
+    let e = sfn
+        .describe_execution()
+        .execution_arn("not-an-arn")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.into_service_error().is_invalid_arn());
+    let e = sfn
+        .start_execution()
+        .state_machine_arn(MACHINE)
+        .name("first")
+        .input(r#"{"feed": "jobs"}"#)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.into_service_error().is_execution_already_exists());
+    let e = sfn
+        .redrive_execution()
+        .execution_arn(started.execution_arn())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.into_service_error().is_execution_not_redrivable());
+    let e = sfn
+        .start_execution()
+        .state_machine_arn(MACHINE)
+        .input("{}")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.into_service_error().is_invalid_execution_input());
+
+    // What the protocol says to clients that send something else.
+    let http = reqwest::Client::new();
+    let unknown = http
+        .post(&s.endpoint)
+        .header("x-amz-target", "AWSStepFunctions.FlyToTheMoon")
+        .header("content-type", "application/x-amz-json-1.0")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+    let body: serde_json::Value = serde_json::from_str(&unknown.text().await.unwrap()).unwrap();
+    assert_eq!(body["__type"], "UnknownOperationException");
+    let malformed = http
+        .post(&s.endpoint)
+        .header("x-amz-target", "AWSStepFunctions.ListExecutions")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&malformed.text().await.unwrap()).unwrap();
+    assert_eq!(body["__type"], "SerializationException");
+}
+
+#[test]
+fn a_non_loopback_listener_needs_a_token() {
+    let out = Command::new(env!("CARGO_BIN_EXE_feedpipe"))
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .env_remove("FEEDPIPE_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a token"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_redriven_to_success_through_the_api() {
+    let s = serve();
+    let feed = s._dir.path().join("feed.xml");
+    let xml = std::fs::read(&feed).unwrap();
+    std::fs::remove_file(&feed).unwrap();
+    let sfn = client(&s.endpoint).await;
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(MACHINE)
+        .name("broken")
+        .input(r#"{"feed": "jobs"}"#)
+        .send()
+        .await
+        .unwrap();
+    let d = wait_done(&sfn, started.execution_arn()).await;
+    assert_eq!(*d.status(), ExecutionStatus::Failed);
+    assert_eq!(d.error(), Some("States.TaskFailed"));
+    assert!(d.cause().unwrap().contains("feed.xml"), "{:?}", d.cause());
+
+    std::fs::write(&feed, xml).unwrap();
+    sfn.redrive_execution()
+        .execution_arn(started.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    let d = wait_done(&sfn, started.execution_arn()).await;
+    assert_eq!(*d.status(), ExecutionStatus::Succeeded, "{:?}", d.cause());
+    assert_eq!(d.redrive_count(), Some(1));
+    let redriven = sfn
+        .list_executions()
+        .state_machine_arn(MACHINE)
+        .redrive_filter(aws_sdk_sfn::types::ExecutionRedriveFilter::Redriven)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redriven.executions()[0].name(), "broken");
+}

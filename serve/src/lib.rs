@@ -1,0 +1,20 @@
+//! `feedpipe serve`: feedpipe's local executions behind the Step Functions API (AWS JSON 1.0:
+//! `POST /` with `X-Amz-Target: AWSStepFunctions.<Action>`), so that the AWS CLI, aws-sdk-sfn
+//! and boto3 work unchanged against `--endpoint-url`. Executions run in this process with the
+//! local integrations and are kept in the execution store like those of `feedpipe run`.
+//!
+//! Actions so far: ListStateMachines, DescribeStateMachine, DescribeStateMachineForExecution,
+//! StartExecution, DescribeExecution, ListExecutions (statusFilter, redriveFilter, maxResults,
+//! nextToken), GetExecutionHistory (maxResults, nextToken, reverseOrder, includeExecutionData),
+//! StopExecution, RedriveExecution. Others answer `UnknownOperationException`. Errors are
+//! `{"__type", "message"}` with AWS's names (ExecutionDoesNotExist, ExecutionAlreadyExists,
+//! ExecutionNotRedrivable, StateMachineDoesNotExist, InvalidArn, InvalidExecutionInput,
+//! ValidationException, SerializationException).
+//!
+//! Who gets in: a loopback listener takes every client; any other address needs a token, which
+//! clients send as the access key id of their SigV4 signature (`aws configure` it as the key).
+#![deny(missing_docs)]
+
+mod api;
+
+pub use api::{router, Server};
