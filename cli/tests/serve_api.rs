@@ -302,3 +302,185 @@ async fn a_failed_run_is_redriven_to_success_through_the_api() {
         .unwrap();
     assert_eq!(redriven.executions()[0].name(), "broken");
 }
+
+/// Runs the AWS CLI (`FEEDPIPE_AWS_CLI`, installed by the test script) against `endpoint`.
+fn aws_cli(endpoint: &str, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let program = std::env::var("FEEDPIPE_AWS_CLI").unwrap_or_else(|_| {
+        panic!("FEEDPIPE_AWS_CLI is not set: run this test with ./scripts/test")
+    });
+    let out = Command::new(program)
+        .args([
+            "--endpoint-url",
+            endpoint,
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v = if stdout.trim().is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    };
+    (
+        out.status.code().unwrap_or(-1),
+        v,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Polls `describe-execution` until the execution is no longer RUNNING.
+fn cli_wait(endpoint: &str, arn: &str) -> serde_json::Value {
+    for _ in 0..300 {
+        let (_, d, _) = aws_cli(
+            endpoint,
+            &[
+                "stepfunctions",
+                "describe-execution",
+                "--execution-arn",
+                arn,
+            ],
+        );
+        if d["status"] != "RUNNING" {
+            return d;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{arn} did not end");
+}
+
+#[test]
+fn the_aws_cli_starts_describes_lists_reads_and_redrives_local_executions() {
+    let s = serve();
+    let ep = s.endpoint.as_str();
+    let feed = s._dir.path().join("feed.xml");
+    let xml = std::fs::read(&feed).unwrap();
+    std::fs::remove_file(&feed).unwrap();
+    let (code, started, err) = aws_cli(
+        ep,
+        &[
+            "stepfunctions",
+            "start-execution",
+            "--state-machine-arn",
+            MACHINE,
+            "--name",
+            "cli-run",
+            "--input",
+            r#"{"feed": "jobs"}"#,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let arn = started["executionArn"].as_str().unwrap().to_string();
+    assert_eq!(cli_wait(ep, &arn)["status"], "FAILED");
+
+    std::fs::write(&feed, xml).unwrap();
+    let (code, redriven, err) = aws_cli(
+        ep,
+        &[
+            "stepfunctions",
+            "redrive-execution",
+            "--execution-arn",
+            &arn,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(redriven["redriveDate"].is_string() || redriven["redriveDate"].is_number());
+    let d = cli_wait(ep, &arn);
+    assert_eq!(d["status"], "SUCCEEDED");
+    assert_eq!(d["redriveCount"], 1);
+
+    let (code, list, err) = aws_cli(
+        ep,
+        &[
+            "stepfunctions",
+            "list-executions",
+            "--state-machine-arn",
+            MACHINE,
+            "--status-filter",
+            "SUCCEEDED",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(list["executions"][0]["name"], "cli-run");
+    let (code, history, err) = aws_cli(
+        ep,
+        &[
+            "stepfunctions",
+            "get-execution-history",
+            "--execution-arn",
+            &arn,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let types: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        types.contains(&"ExecutionRedriven") && types.last() == Some(&"ExecutionSucceeded"),
+        "{types:?}"
+    );
+
+    let (code, _, err) = aws_cli(
+        ep,
+        &[
+            "stepfunctions",
+            "describe-execution",
+            "--execution-arn",
+            "arn:aws:states:us-east-1:123456789012:execution:feedpipe:missing",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("ExecutionDoesNotExist"), "{err}");
+}
+
+#[test]
+fn the_aws_commands_of_feedpipe_work_against_feedpipe_serve() {
+    let s = serve();
+    let feedpipe = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--aws", "--state-machine", MACHINE]);
+        Command::new(env!("CARGO_BIN_EXE_feedpipe"))
+            .args(&all)
+            .env("AWS_ENDPOINT_URL", &s.endpoint)
+            .output()
+            .unwrap()
+    };
+    let out = feedpipe(&["start", "--feed", "jobs", "--name", "via-aws"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = feedpipe(&["watch", "via-aws"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("→ ConsumeFeed"));
+    let out = feedpipe(&["describe", "via-aws", "--json"]);
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["status"], "SUCCEEDED");
+    assert_eq!(d["output"]["diff"]["added"], 200);
+    let out = feedpipe(&["executions", "--status", "SUCCEEDED", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["executions"][0]["name"], "via-aws");
+    let out = feedpipe(&["history", "via-aws", "--json"]);
+    let h: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(h["events"][0]["type"], "ExecutionStarted");
+    let out = feedpipe(&["redrive", "via-aws"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a SUCCEEDED execution is not redrivable"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be redriven"));
+}
