@@ -137,6 +137,8 @@ async fn dispatch(
         "GetExecutionHistory" => api.get_execution_history(),
         "StopExecution" => api.stop_execution().await,
         "RedriveExecution" => api.redrive_execution(server.local.clone()).await,
+        "ValidateStateMachineDefinition" => Ok(api.validate_definition()),
+        "TestState" => api.test_state().await,
         "" => Err(ApiError(
             "UnknownOperationException",
             "missing X-Amz-Target: AWSStepFunctions.<Action>".into(),
@@ -452,6 +454,118 @@ impl Api<'_> {
             .await
             .map_err(api_error)?;
         Ok(json!({"stopDate": seconds(d.stop_date_ms.unwrap_or_default())}))
+    }
+
+    /// ValidateStateMachineDefinition: the definition checked as `run --definition` checks it.
+    fn validate_definition(&self) -> Value {
+        let text = self.str_field("definition").unwrap_or("");
+        let diagnostics: Vec<Value> = match statemachine::asl::StateMachine::from_json(text) {
+            Err(e) => vec![json!({
+                "severity": "ERROR",
+                "code": "SCHEMA_VALIDATION_FAILED",
+                "message": e.to_string(),
+            })],
+            Ok(machine) => statemachine::validate::validate(&machine)
+                .into_iter()
+                .map(|d| {
+                    let severity = match d.severity {
+                        statemachine::validate::Severity::Error => "ERROR",
+                        statemachine::validate::Severity::Warning => "WARNING",
+                    };
+                    let location = match (&d.state, &d.field) {
+                        (Some(s), Some(f)) => format!("/States/{s}/{f}"),
+                        (Some(s), None) => format!("/States/{s}"),
+                        (None, Some(f)) => format!("/{f}"),
+                        (None, None) => "/".to_string(),
+                    };
+                    json!({"severity": severity, "code": "SCHEMA_VALIDATION_FAILED",
+                           "message": d.message, "location": location})
+                })
+                .collect(),
+        };
+        let ok = !diagnostics.iter().any(|d| d["severity"] == "ERROR");
+        json!({"result": if ok { "OK" } else { "FAIL" }, "diagnostics": diagnostics, "truncated": false})
+    }
+
+    /// TestState: one state run by the engine, without integrations (a Task needs `mock`).
+    async fn test_state(&self) -> Result<Value, ApiError> {
+        use statemachine::engine::{Engine, InspectionLevel, Integrations, Mock, TestStateInput};
+        let parse = |key: &str| -> Result<Option<Value>, ApiError> {
+            self.str_field(key)
+                .map(|t| {
+                    serde_json::from_str(t).map_err(|e| {
+                        ApiError("ValidationException", format!("{key} is not JSON: {e}"))
+                    })
+                })
+                .transpose()
+        };
+        let definition = parse("definition")?
+            .ok_or_else(|| ApiError("ValidationException", "definition is required".into()))?;
+        let mock = match self.req.get("mock") {
+            Some(m) => match (
+                m.get("result").and_then(Value::as_str),
+                m.get("errorOutput"),
+            ) {
+                (Some(r), _) => Some(Mock::Result(serde_json::from_str(r).map_err(|e| {
+                    ApiError(
+                        "ValidationException",
+                        format!("mock.result is not JSON: {e}"),
+                    )
+                })?)),
+                (None, Some(e)) => Some(Mock::Error {
+                    error: e.get("error").and_then(Value::as_str).unwrap_or("").into(),
+                    cause: e.get("cause").and_then(Value::as_str).map(str::to_string),
+                }),
+                _ => None,
+            },
+            None => None,
+        };
+        let request = TestStateInput {
+            definition,
+            state_name: self.str_field("stateName").map(str::to_string),
+            input: parse("input")?.unwrap_or_else(|| json!({})),
+            inspection_level: match self.str_field("inspectionLevel") {
+                Some("DEBUG") => InspectionLevel::Debug,
+                Some("TRACE") => InspectionLevel::Trace,
+                _ => InspectionLevel::Info,
+            },
+            variables: match parse("variables")? {
+                Some(Value::Object(m)) => m,
+                _ => Map::new(),
+            },
+            context: parse("context")?,
+            mock,
+            retrier_retry_count: None,
+            map_iteration_failure_count: None,
+            map_item_reader_data: None,
+        };
+        let clock = runs::clock::SystemClock;
+        let random = statemachine::engine::SeededRandom::new(statemachine::engine::Clock::now_ms(
+            &clock,
+        ) as u64);
+        let integrations = Integrations::new();
+        let engine = Engine::new(&clock, &random, &integrations);
+        let out = engine
+            .test_state(request)
+            .await
+            .map_err(|e| ApiError("InvalidDefinition", e.to_string()))?;
+        let mut v = json!({"status": out.status.as_str()});
+        if let Some(o) = out.output {
+            v["output"] = json!(o.to_string());
+        }
+        if let Some(e) = out.error {
+            v["error"] = json!(e);
+        }
+        if let Some(c) = out.cause {
+            v["cause"] = json!(c);
+        }
+        if let Some(n) = out.next_state {
+            v["nextState"] = json!(n);
+        }
+        if let Some(i) = out.inspection_data {
+            v["inspectionData"] = Value::Object(i);
+        }
+        Ok(v)
     }
 
     async fn redrive_execution(&self, local: Arc<Local>) -> Result<Value, ApiError> {

@@ -6,7 +6,9 @@
 //! Actions so far: ListStateMachines, DescribeStateMachine, DescribeStateMachineForExecution,
 //! StartExecution, DescribeExecution, ListExecutions (statusFilter, redriveFilter, maxResults,
 //! nextToken), GetExecutionHistory (maxResults, nextToken, reverseOrder, includeExecutionData),
-//! StopExecution, RedriveExecution. Others answer `UnknownOperationException`. Errors are
+//! StopExecution, RedriveExecution, ValidateStateMachineDefinition (checked as `run --definition`
+//! checks it), TestState (one state in the engine, Tasks through `mock`). Others answer
+//! `UnknownOperationException`. Errors are
 //! `{"__type", "message"}` with AWS's names (ExecutionDoesNotExist, ExecutionAlreadyExists,
 //! ExecutionNotRedrivable, StateMachineDoesNotExist, InvalidArn, InvalidExecutionInput,
 //! ValidationException, SerializationException).
