@@ -29,12 +29,27 @@ impl Server {
     }
 }
 
-/// The HTTP routes: `POST /` for the API.
+/// The web console: one page, its script included (no CDN: it works offline).
+const CONSOLE: &str = include_str!("console.html");
+
+/// The HTTP routes: `POST /` for the API, `GET /` for the web console.
 pub fn router(server: Arc<Server>) -> axum::Router {
     axum::Router::new()
-        .route("/", axum::routing::post(handle))
+        .route("/", axum::routing::post(handle).get(console))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(server)
+}
+
+async fn console() -> Response {
+    (
+        StatusCode::OK,
+        [
+            ("content-type", "text/html; charset=utf-8"),
+            ("cache-control", "no-store"),
+        ],
+        CONSOLE,
+    )
+        .into_response()
 }
 
 /// An API error: its `__type` and message.

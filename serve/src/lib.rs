@@ -13,6 +13,12 @@
 //! ExecutionNotRedrivable, StateMachineDoesNotExist, InvalidArn, InvalidExecutionInput,
 //! ValidationException, SerializationException).
 //!
+//! `GET /` is the web console (`console.html`, built into the binary): the executions list
+//! (status and feed filters, newest first, pages), an execution's page (states coloured by how
+//! the run went, the running one marked live, the selected state's input and output, the event
+//! table with expandable details, the Batch jobs' log files) and Start, Stop and Redrive; it
+//! polls while something runs.
+//!
 //! Who gets in: a loopback listener takes every client; any other address needs a token, which
 //! clients send as the access key id of their SigV4 signature (`aws configure` it as the key).
 #![deny(missing_docs)]

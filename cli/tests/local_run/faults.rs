@@ -51,6 +51,10 @@ fn a_sink_down_fails_the_run_keeps_current_and_a_redrive_delivers_exactly_the_ne
     let (code, redriven) = p.redrive(&name);
     assert_eq!(code, 0, "{redriven}");
     assert_eq!(redriven["status"], "SUCCEEDED");
+    assert!(
+        redriven["error"].is_null() && redriven["cause"].is_null(),
+        "{redriven}"
+    );
     p.sink.assert_holds(&v2);
     assert_ne!(p.current().unwrap(), current);
     let events = p.history(&name);

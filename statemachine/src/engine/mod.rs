@@ -262,6 +262,10 @@ impl<'a> Engine<'a> {
         record.redrive_date_ms = Some(self.clock.now_ms());
         record.status = ExecutionStatus::Running;
         record.stop_date_ms = None;
+        // The attempt that failed is history now: its error is in the events, not the result.
+        record.error = None;
+        record.cause = None;
+        record.output = None;
         let details = EventDetails {
             redrive_count: Some(record.redrive_count),
             ..EventDetails::default()
