@@ -177,6 +177,90 @@ pub fn is_execution_name(name: &str) -> bool {
             .any(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c))
 }
 
+/// The change journal: one execution name per line, appended after each description write.
+const JOURNAL: &str = "executions.journal";
+
+/// Every execution's description, kept in memory and brought up to date from the change
+/// journal: a refresh reads only the descriptions written since the last one (the first reads
+/// them all). For a long-running process that lists executions often.
+#[derive(Debug, Default)]
+pub struct ListIndex {
+    offset: u64,
+    loaded: bool,
+    by_name: std::collections::HashMap<String, Description>,
+    /// The descriptions newest first, rebuilt when something changed; shared with readers.
+    sorted: std::sync::Arc<Vec<Description>>,
+}
+
+impl ListIndex {
+    /// An empty index (the first [`ListIndex::refresh`] loads everything).
+    pub fn new() -> ListIndex {
+        ListIndex::default()
+    }
+
+    /// Brings the index up to date with `store`.
+    pub fn refresh(&mut self, store: &ExecutionStore) -> Result<(), RunsError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let journal = store.root.join(JOURNAL);
+        let len = std::fs::metadata(&journal).map(|m| m.len()).unwrap_or(0);
+        if !self.loaded || len < self.offset {
+            // First load, or the journal was replaced: read everything once.
+            self.by_name = store
+                .list()?
+                .into_iter()
+                .map(|d| (d.name.clone(), d))
+                .collect();
+            self.offset = len;
+            self.loaded = true;
+            self.resort();
+            return Ok(());
+        }
+        if len == self.offset {
+            return Ok(());
+        }
+        let mut file = File::open(&journal).map_err(ExecutionStore::io(&journal, "open"))?;
+        file.seek(SeekFrom::Start(self.offset))
+            .map_err(ExecutionStore::io(&journal, "seek"))?;
+        let mut text = String::new();
+        file.take(len - self.offset)
+            .read_to_string(&mut text)
+            .map_err(ExecutionStore::io(&journal, "read"))?;
+        // Only whole lines; a line being written is read next time.
+        let complete = text.rfind('\n').map_or(0, |i| i + 1);
+        let names: std::collections::BTreeSet<&str> =
+            text[..complete].lines().filter(|n| !n.is_empty()).collect();
+        for name in names {
+            match store.description(name) {
+                Ok(d) => {
+                    self.by_name.insert(name.to_string(), d);
+                }
+                Err(RunsError::NoSuchExecution(_)) => {
+                    self.by_name.remove(name);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.offset += complete as u64;
+        self.resort();
+        Ok(())
+    }
+
+    fn resort(&mut self) {
+        let mut all: Vec<Description> = self.by_name.values().cloned().collect();
+        all.sort_by(|a, b| {
+            b.start_date_ms
+                .cmp(&a.start_date_ms)
+                .then(b.name.cmp(&a.name))
+        });
+        self.sorted = std::sync::Arc::new(all);
+    }
+
+    /// The descriptions, newest first (a shared snapshot: cheap to take, safe to keep).
+    pub fn newest_first(&self) -> std::sync::Arc<Vec<Description>> {
+        self.sorted.clone()
+    }
+}
+
 /// An exclusive lock on a file, released when dropped (or when its process dies).
 #[derive(Debug)]
 pub struct Held {
@@ -238,7 +322,17 @@ impl ExecutionStore {
     pub fn write_description(&self, d: &Description) -> Result<(), RunsError> {
         let dir = self.dir(&d.name);
         let text = serde_json::to_vec_pretty(d).expect("a description serializes");
-        write_atomic(&dir.join("description.json"), &text)
+        write_atomic(&dir.join("description.json"), &text)?;
+        // Then the change journal, which lets a long-running reader (feedpipe serve) keep its
+        // list of executions without reading every description again.
+        let journal = self.root.join(JOURNAL);
+        let line = format!("{}\n", d.name);
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&journal)
+            .and_then(|mut f| f.write_all(line.as_bytes()))
+            .map_err(Self::io(&journal, "append to"))
     }
 
     /// Reads a description; [`RunsError::NoSuchExecution`] when there is none.
@@ -541,6 +635,58 @@ mod tests {
         let next = store.events_from("e1", 0, &mut got).unwrap();
         assert_eq!(got, vec![event]);
         assert_eq!(next, std::fs::read(&path).unwrap().len() as u64 - 8);
+    }
+
+    #[test]
+    fn the_list_index_reads_only_what_changed_and_sees_every_change() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ExecutionStore::new(tmp.path());
+        let describe = |name: &str, t: i64, status: ExecutionStatus| Description {
+            execution_arn: format!("arn:{name}"),
+            name: name.into(),
+            state_machine_arn: "arn:sm".into(),
+            feed: None,
+            input: serde_json::json!({}),
+            status,
+            start_date_ms: t,
+            stop_date_ms: None,
+            output: None,
+            error: None,
+            cause: None,
+            redrive_count: 0,
+            redrive_date_ms: None,
+            resume: None,
+            pid: None,
+            fast_waits: false,
+        };
+        for (n, t) in [("a", 1), ("b", 2)] {
+            store.create(n).unwrap();
+            store
+                .write_description(&describe(n, t, ExecutionStatus::Running))
+                .unwrap();
+        }
+        let mut index = ListIndex::new();
+        index.refresh(&store).unwrap();
+        let first = index.newest_first();
+        let names: Vec<&str> = first.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["b", "a"]);
+        store
+            .write_description(&describe("a", 1, ExecutionStatus::Succeeded))
+            .unwrap();
+        store.create("c").unwrap();
+        store
+            .write_description(&describe("c", 3, ExecutionStatus::Running))
+            .unwrap();
+        index.refresh(&store).unwrap();
+        let snapshot = index.newest_first();
+        let now: Vec<(&str, &str)> = snapshot
+            .iter()
+            .map(|d| (d.name.as_str(), d.status.as_str()))
+            .collect();
+        assert_eq!(
+            now,
+            [("c", "RUNNING"), ("b", "RUNNING"), ("a", "SUCCEEDED")]
+        );
     }
 
     #[test]

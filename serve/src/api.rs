@@ -19,13 +19,19 @@ pub const MAX_BODY: usize = 1 << 20;
 pub struct Server {
     local: Arc<Local>,
     token: Option<String>,
+    /// Every execution's description, refreshed from the store's change journal.
+    index: std::sync::Mutex<runs::store::ListIndex>,
 }
 
 impl Server {
     /// A server over `local`; `token`, when set, is required of every client that is not on
     /// loopback (as its SigV4 access key id).
     pub fn new(local: Arc<Local>, token: Option<String>) -> Server {
-        Server { local, token }
+        Server {
+            local,
+            token,
+            index: std::sync::Mutex::new(runs::store::ListIndex::new()),
+        }
     }
 }
 
@@ -140,6 +146,7 @@ async fn dispatch(
 ) -> Result<Value, ApiError> {
     let api = Api {
         local: &server.local,
+        index: &server.index,
         req,
     };
     match action {
@@ -210,6 +217,7 @@ fn api_error(e: RunsError) -> ApiError {
 
 struct Api<'a> {
     local: &'a Local,
+    index: &'a std::sync::Mutex<runs::store::ListIndex>,
     req: &'a Map<String, Value>,
 }
 
@@ -371,22 +379,22 @@ impl Api<'_> {
         let status = self.str_field("statusFilter");
         let redrive = self.str_field("redriveFilter");
         let (max, offset) = self.page(100)?;
-        let all: Vec<Description> = self
-            .local
-            .store()
-            .list()
-            .map_err(api_error)?
-            .into_iter()
+        let snapshot = {
+            let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+            index.refresh(self.local.store()).map_err(api_error)?;
+            index.newest_first()
+        };
+        let mut matching = snapshot
+            .iter()
             .filter(|d| status.is_none_or(|s| d.status.as_str() == s))
             .filter(|d| match redrive {
                 Some("REDRIVEN") => d.redrive_count > 0,
                 Some("NOT_REDRIVEN") => d.redrive_count == 0,
                 _ => true,
             })
-            .collect();
-        let items: Vec<Value> = all
-            .iter()
-            .skip(offset)
+            .skip(offset);
+        let items: Vec<Value> = matching
+            .by_ref()
             .take(max)
             .map(|d| {
                 let mut v = json!({
@@ -405,8 +413,9 @@ impl Api<'_> {
                 v
             })
             .collect();
+        let more = matching.next().is_some();
         let mut out = json!({ "executions": items });
-        if offset + max < all.len() {
+        if more {
             out["nextToken"] = json!(format!("fp-{}", offset + max));
         }
         Ok(out)
