@@ -2,69 +2,16 @@
 //! `feedpipe serve` process on 127.0.0.1 (port chosen by the system), a project with a file feed
 //! and a file sink, its Batch jobs as real `feedpipe-worker` processes.
 
-use std::io::BufRead as _;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+#[path = "support/serve.rs"]
+mod support;
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
+use support::serve;
 
 const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:feedpipe";
-
-/// A `feedpipe serve` process and its endpoint; killed when dropped.
-struct Serve {
-    child: Child,
-    endpoint: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve() -> Serve {
-    let dir = tempfile::Builder::new()
-        .prefix("serve")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
-    std::fs::write(
-        dir.path().join("feedpipe.toml"),
-        "store = \"file://.feedpipe/store\"\nnotify = \"file://.feedpipe/outbox\"\n\n[[feed]]\nname = \"jobs\"\nurl = \"file://feed.xml\"\nrecord_tag = \"job\"\nid = \"reference\"\n\n[feed.sink]\nurl = \"file://.feedpipe/sink\"\n",
-    )
-    .unwrap();
-    let mut xml = String::from("<jobs>\n");
-    for i in 0..200 {
-        xml.push_str(&format!(
-            "<job><reference>J{i}</reference><title>Job {i}</title></job>\n"
-        ));
-    }
-    xml.push_str("</jobs>\n");
-    std::fs::write(dir.path().join("feed.xml"), xml).unwrap();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_feedpipe"), bin.join("feedpipe-worker"))
-        .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_feedpipe"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env_remove("FEEDPIPE_CONFIG")
-        .env("FEEDPIPE_WORKER_BIN", bin.join("feedpipe-worker"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    Serve {
-        child,
-        endpoint: first.trim().to_string(),
-        _dir: dir,
-    }
-}
 
 async fn client(endpoint: &str) -> Client {
     // Fixed test credentials and region: nothing is looked up beyond the endpoint.
@@ -278,7 +225,7 @@ fn a_non_loopback_listener_needs_a_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_run_is_redriven_to_success_through_the_api() {
     let s = serve();
-    let feed = s._dir.path().join("feed.xml");
+    let feed = s.dir.path().join("feed.xml");
     let xml = std::fs::read(&feed).unwrap();
     std::fs::remove_file(&feed).unwrap();
     let sfn = client(&s.endpoint).await;
@@ -368,7 +315,7 @@ fn cli_wait(endpoint: &str, arn: &str) -> serde_json::Value {
 fn the_aws_cli_starts_describes_lists_reads_and_redrives_local_executions() {
     let s = serve();
     let ep = s.endpoint.as_str();
-    let feed = s._dir.path().join("feed.xml");
+    let feed = s.dir.path().join("feed.xml");
     let xml = std::fs::read(&feed).unwrap();
     std::fs::remove_file(&feed).unwrap();
     let (code, started, err) = aws_cli(
