@@ -8,7 +8,7 @@
 //! the test script), on a free loopback port.
 
 use std::process::{Child, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -26,30 +26,40 @@ impl Drop for Moto {
 }
 
 impl Moto {
+    /// Starts moto on port 0 and reads the port it bound from its "Running on" line, so no
+    /// other process can take the port between picking and binding it.
     fn start() -> Moto {
+        use std::io::BufRead;
         let program = std::env::var("FEEDPIPE_MOTO_SERVER").unwrap_or_else(|_| {
             panic!("FEEDPIPE_MOTO_SERVER is not set: run this test with ./scripts/test")
         });
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut child = std::process::Command::new(program)
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("moto server starts");
-        let moto = Moto {
-            endpoint: format!("http://127.0.0.1:{port}"),
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Reads every line moto prints, so its pipe never fills; the first address goes back.
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(at) = line.find("http://127.0.0.1:") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(line[at..].trim().to_string());
+                    }
+                }
+            }
+        });
+        let mut moto = Moto {
+            endpoint: String::new(),
             child,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto server did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        moto.endpoint = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("moto server printed the address it listens on");
         ENDPOINT.with(|e| *e.borrow_mut() = moto.endpoint.clone());
         moto
     }
