@@ -42,6 +42,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let local = Arc::new(local(args.config.as_deref(), true)?);
     runtime()?.block_on(async move {
         local.recover().await?;
+        for m in local.machines().list()? {
+            local
+                .recover_in(&local.machines().executions(&m.name))
+                .await?;
+        }
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;

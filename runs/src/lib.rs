@@ -6,10 +6,12 @@
 //! ([`scheduler`]) that starts the feeds on their schedules.
 #![deny(missing_docs)]
 
+pub mod callbacks;
 pub mod clock;
 pub mod error;
 pub mod integrations;
 pub mod local;
+pub mod machines;
 pub mod scheduler;
 pub mod sfn;
 pub mod store;

@@ -20,9 +20,11 @@ use statemachine::engine::{
     Observer, ResumePoint, SeededRandom, StartExecution,
 };
 
+use crate::callbacks::TaskTokens;
 use crate::clock::{FastWaits, SystemClock};
 use crate::error::RunsError;
 use crate::integrations::{self, BatchJobs, JobDefinition, JobEvent, JobWatcher, WorkerProgram};
+use crate::machines::MachineStore;
 use crate::store::{Description, EventsWriter, ExecutionStore, Held};
 
 /// The state machine's name in local ARNs.
@@ -101,7 +103,9 @@ pub trait RunWatcher: JobWatcher {
 pub struct Local {
     project: Project,
     store: ExecutionStore,
+    machines: MachineStore,
     worker: Option<WorkerProgram>,
+    tokens: Arc<TaskTokens>,
 }
 
 /// The name of a manual run of `feed` started at `ms`: `FEED-2026-12-02T11-58-03-123Z`.
@@ -114,11 +118,30 @@ impl Local {
     /// The backend of a project; `worker` runs the Batch jobs (only runs need it).
     pub fn new(project: Project, worker: Option<WorkerProgram>) -> Local {
         let store = ExecutionStore::new(project.state_dir.clone());
+        let machines = MachineStore::new(&project.state_dir);
         Local {
             project,
             store,
+            machines,
             worker,
+            tokens: Arc::new(TaskTokens::new()),
         }
+    }
+
+    /// The state machines created through the API (`.feedpipe/machines/`).
+    pub fn machines(&self) -> &MachineStore {
+        &self.machines
+    }
+
+    /// The tokens of the callback tasks this process runs (SendTaskSuccess and the like).
+    pub fn tokens(&self) -> &Arc<TaskTokens> {
+        &self.tokens
+    }
+
+    /// Whether `store` is the feedpipe machine's (failure notifications and feed locks are
+    /// the pipeline's only).
+    fn is_pipeline(&self, store: &ExecutionStore) -> bool {
+        store.root() == self.store.root()
     }
 
     /// The execution store.
@@ -134,16 +157,21 @@ impl Local {
     /// Marks every RUNNING execution whose process is gone as FAILED (`States.Runtime`), with
     /// the state it was in as resume point. Returns the names marked.
     pub async fn recover(&self) -> Result<Vec<String>, RunsError> {
+        self.recover_in(&self.store).await
+    }
+
+    /// [`Local::recover`] for the executions of `store`.
+    pub async fn recover_in(&self, store: &ExecutionStore) -> Result<Vec<String>, RunsError> {
         let mut marked = Vec::new();
-        for d in self.store.list()? {
-            if d.status != ExecutionStatus::Running || self.store.engine_alive(&d.name)? {
+        for d in store.list()? {
+            if d.status != ExecutionStatus::Running || store.engine_alive(&d.name)? {
                 continue;
             }
             // Hold the engine lock while marking, so two commands do not both mark it.
-            let Some(held) = self.store.lock_engine(&d.name)? else {
+            let Some(held) = store.lock_engine(&d.name)? else {
                 continue;
             };
-            let mut d = self.store.description(&d.name)?;
+            let mut d = store.description(&d.name)?;
             if d.status != ExecutionStatus::Running {
                 continue;
             }
@@ -157,7 +185,7 @@ impl Local {
                 d.pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
                 d.name
             );
-            let events = self.store.events(&d.name)?;
+            let events = store.events(&d.name)?;
             let last = events.last().map_or(0, |e| e.id);
             let now = SystemClock.now_ms();
             let event = HistoryEvent {
@@ -171,11 +199,11 @@ impl Local {
                     ..EventDetails::default()
                 },
             };
-            self.store
+            store
                 .events_writer(&d.name)?
                 .append(&event)
                 .map_err(|source| RunsError::Io {
-                    path: self.store.dir(&d.name).join("events.jsonl"),
+                    path: store.dir(&d.name).join("events.jsonl"),
                     op: "append to",
                     source,
                 })?;
@@ -184,9 +212,11 @@ impl Local {
             d.cause = Some(cause);
             d.stop_date_ms = Some(now);
             d.pid = None;
-            self.store.write_description(&d)?;
+            store.write_description(&d)?;
             drop(held);
-            self.notify_failure(&d).await;
+            if self.is_pipeline(store) {
+                self.notify_failure(&d).await;
+            }
             marked.push(d.name);
         }
         Ok(marked)
@@ -270,12 +300,79 @@ impl Local {
             express: false,
         };
         self.drive(
+            &self.store,
             Attempt::New(Box::new((definition, start))),
             fast_waits,
             watcher,
             (feed_lock, engine_lock),
         )
         .await
+    }
+
+    /// Starts execution `name` of the created state machine `machine` (whose executions are
+    /// in `store`) with `definition` and `input`, and runs it to its end in this process.
+    pub async fn run_machine(
+        &self,
+        machine: &str,
+        store: &ExecutionStore,
+        definition: &str,
+        name: &str,
+        input: Value,
+    ) -> Result<Description, RunsError> {
+        if !crate::store::is_execution_name(name) {
+            return Err(RunsError::BadName(name.to_string()));
+        }
+        let parsed = StateMachine::from_json(definition)
+            .map_err(|e| RunsError::BadInput(format!("the definition does not parse: {e}")))?;
+        store.create(name)?;
+        let engine_lock = store
+            .lock_engine(name)?
+            .ok_or_else(|| RunsError::AlreadyExists(name.to_string()))?;
+        store.write_definition(name, definition)?;
+        let start = StartExecution {
+            state_machine_name: machine.to_string(),
+            name: name.to_string(),
+            input,
+            express: false,
+        };
+        self.drive(
+            store,
+            Attempt::New(Box::new((parsed, start))),
+            false,
+            None,
+            (None::<Held>, engine_lock),
+        )
+        .await
+    }
+
+    /// Runs an EXPRESS execution of `machine` to its end, in memory (as Step Functions keeps
+    /// no history of express executions: their record is the answer). `started` gets the
+    /// execution's ARN as it starts.
+    pub async fn run_express(
+        &self,
+        machine: &str,
+        definition: &str,
+        name: &str,
+        input: Value,
+        started: impl FnOnce(&str),
+    ) -> Result<ExecutionRecord, RunsError> {
+        let parsed = StateMachine::from_json(definition)
+            .map_err(|e| RunsError::BadInput(format!("the definition does not parse: {e}")))?;
+        let start = StartExecution {
+            state_machine_name: machine.to_string(),
+            name: name.to_string(),
+            input,
+            express: true,
+        };
+        let integrations = self
+            .integrations(&self.machines.executions(machine), None)
+            .await?;
+        let clock = SystemClock;
+        let random = SeededRandom::new(RandomState::new().hash_one(clock.now_ms()));
+        let engine = Engine::new(&clock, &random, &integrations);
+        let execution = engine.execution(parsed, start);
+        started(&execution.snapshot().execution_arn);
+        Ok(execution.run().await)
     }
 
     /// Redrives a FAILED, TIMED_OUT or ABORTED execution from the state that did not finish,
@@ -285,8 +382,18 @@ impl Local {
         name: &str,
         watcher: Option<Arc<dyn RunWatcher>>,
     ) -> Result<Description, RunsError> {
-        self.recover().await?;
-        let d = self.store.description(name)?;
+        self.redrive_in(&self.store, name, watcher).await
+    }
+
+    /// [`Local::redrive`] for an execution of `store`.
+    pub async fn redrive_in(
+        &self,
+        store: &ExecutionStore,
+        name: &str,
+        watcher: Option<Arc<dyn RunWatcher>>,
+    ) -> Result<Description, RunsError> {
+        self.recover_in(store).await?;
+        let d = store.description(name)?;
         if !d.status.is_redrivable() {
             return Err(RunsError::NotRedrivable(format!(
                 "execution {name:?} is {}: only FAILED, TIMED_OUT or ABORTED executions can be redriven",
@@ -299,14 +406,15 @@ impl Local {
             )));
         }
         let feed_lock = match &d.feed {
-            Some(feed) => Some(self.store.lock_feed(feed, name)?),
-            None => None,
+            Some(feed) if self.is_pipeline(store) => Some(store.lock_feed(feed, name)?),
+            _ => None,
         };
-        let engine_lock = self.store.lock_engine(name)?.ok_or_else(|| {
+        let engine_lock = store.lock_engine(name)?.ok_or_else(|| {
             RunsError::NotRedrivable(format!("execution {name:?} is being redriven already"))
         })?;
-        let record = self.store.record(name)?;
+        let record = store.record(name)?;
         self.drive(
+            store,
             Attempt::Redrive(Box::new(record)),
             d.fast_waits,
             watcher,
@@ -322,57 +430,77 @@ impl Local {
         error: Option<&str>,
         cause: Option<&str>,
     ) -> Result<Description, RunsError> {
-        self.recover().await?;
-        let d = self.store.description(name)?;
+        self.stop_in(&self.store, name, error, cause).await
+    }
+
+    /// [`Local::stop`] for an execution of `store`.
+    pub async fn stop_in(
+        &self,
+        store: &ExecutionStore,
+        name: &str,
+        error: Option<&str>,
+        cause: Option<&str>,
+    ) -> Result<Description, RunsError> {
+        self.recover_in(store).await?;
+        let d = store.description(name)?;
         if d.status != ExecutionStatus::Running {
             return Err(RunsError::NotRunning {
                 name: name.to_string(),
                 status: d.status.as_str(),
             });
         }
-        self.store.request_stop(name, error, cause)?;
+        store.request_stop(name, error, cause)?;
         loop {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            self.recover().await?;
-            let d = self.store.description(name)?;
+            self.recover_in(store).await?;
+            let d = store.description(name)?;
             if d.status != ExecutionStatus::Running {
                 return Ok(d);
             }
         }
     }
 
-    async fn drive(
+    /// The local integrations, Batch job logs going to `store`'s `logs/`.
+    async fn integrations(
         &self,
-        attempt: Attempt,
-        fast_waits: bool,
+        store: &ExecutionStore,
         watcher: Option<Arc<dyn RunWatcher>>,
-        _locks: (impl Sized, Held),
-    ) -> Result<Description, RunsError> {
+    ) -> Result<statemachine::engine::Integrations, RunsError> {
         let worker = self
             .worker
             .clone()
             .ok_or_else(|| RunsError::Setup("no worker program to run Batch jobs".into()))?;
-        let name = match &attempt {
-            Attempt::New(new) => new.1.name.clone(),
-            Attempt::Redrive(r) => r.name.clone(),
-        };
-        self.store.clear_stop(&name);
         let context = lambdas::Context::new(self.project.config.clone())
             .await
             .map_err(|e| RunsError::Setup(format!("cannot open the store: {}", e.message)))?;
         let batch = Arc::new(BatchJobs::new(
             worker,
-            self.store.root().join("logs"),
+            store.root().join("logs"),
             self.project.job_definitions(),
-            watcher
-                .clone()
-                .map(|w| Arc::new(JobsTo(w)) as Arc<dyn JobWatcher>),
+            watcher.map(|w| Arc::new(JobsTo(w)) as Arc<dyn JobWatcher>),
         ));
-        let integrations = integrations::integrations(
+        Ok(integrations::integrations(
             batch,
             Arc::new(integrations::LocalLambdas::new(context)),
             Arc::new(integrations::Publisher::new()),
-        );
+            self.tokens.clone(),
+        ))
+    }
+
+    async fn drive(
+        &self,
+        store: &ExecutionStore,
+        attempt: Attempt,
+        fast_waits: bool,
+        watcher: Option<Arc<dyn RunWatcher>>,
+        _locks: (impl Sized, Held),
+    ) -> Result<Description, RunsError> {
+        let name = match &attempt {
+            Attempt::New(new) => new.1.name.clone(),
+            Attempt::Redrive(r) => r.name.clone(),
+        };
+        store.clear_stop(&name);
+        let integrations = self.integrations(store, watcher.clone()).await?;
         let clock: Box<dyn Clock> = if fast_waits {
             Box::new(FastWaits::new())
         } else {
@@ -380,8 +508,8 @@ impl Local {
         };
         let random = SeededRandom::new(RandomState::new().hash_one(clock.now_ms()));
         let observer = FileObserver {
-            store: &self.store,
-            writer: Mutex::new(self.store.events_writer(&name)?),
+            store,
+            writer: Mutex::new(store.events_writer(&name)?),
             description: Mutex::new(None),
             watcher,
             failed: Mutex::new(None),
@@ -400,7 +528,7 @@ impl Local {
         let mut d = Description::of(&execution.snapshot());
         d.pid = Some(std::process::id());
         d.fast_waits = fast_waits;
-        self.store.write_description(&d)?;
+        store.write_description(&d)?;
         *lock(&observer.description) = Some(d);
 
         let run = execution.run();
@@ -413,7 +541,7 @@ impl Local {
             tokio::select! {
                 record = &mut run => break record,
                 _ = poll.tick(), if !stopping => {
-                    if let Some((error, cause)) = self.store.stop_requested(&name) {
+                    if let Some((error, cause)) = store.stop_requested(&name) {
                         stopping = true;
                         execution.abort(error, cause);
                     }
@@ -429,9 +557,9 @@ impl Local {
         };
         let mut d = Description::of(&record);
         d.fast_waits = fast_waits;
-        self.store.write_description(&d)?;
-        self.store.clear_stop(&name);
-        if d.status != ExecutionStatus::Succeeded {
+        store.write_description(&d)?;
+        store.clear_stop(&name);
+        if d.status != ExecutionStatus::Succeeded && self.is_pipeline(store) {
             self.notify_failure(&d).await;
         }
         if let Some(e) = lock(&observer.failed).take() {

@@ -1,5 +1,6 @@
 //! The AWS JSON 1.0 protocol of Step Functions over [`runs::Local`].
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use runs::{Description, Local, RunsError};
+use runs::{Description, ExecutionStore, Local, RunsError};
 use serde_json::{json, Map, Value};
 use statemachine::engine::ExecutionStatus;
 
@@ -17,10 +18,13 @@ pub const MAX_BODY: usize = 1 << 20;
 
 /// What the API serves: the local backend, and the token non-loopback clients must present.
 pub struct Server {
-    local: Arc<Local>,
-    token: Option<String>,
-    /// Every execution's description, refreshed from the store's change journal.
-    index: std::sync::Mutex<runs::store::ListIndex>,
+    pub(crate) local: Arc<Local>,
+    pub(crate) token: Option<String>,
+    /// Every execution's description per state machine, refreshed from the change journal of
+    /// the machine's store.
+    pub(crate) indexes: std::sync::Mutex<HashMap<String, runs::store::ListIndex>>,
+    /// Serialises the changes of created state machines (create, update, delete).
+    pub(crate) machines_lock: tokio::sync::Mutex<()>,
 }
 
 impl Server {
@@ -30,7 +34,8 @@ impl Server {
         Server {
             local,
             token,
-            index: std::sync::Mutex::new(runs::store::ListIndex::new()),
+            indexes: std::sync::Mutex::new(HashMap::new()),
+            machines_lock: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -59,7 +64,7 @@ async fn console() -> Response {
 }
 
 /// An API error: its `__type` and message.
-struct ApiError(&'static str, String);
+pub(crate) struct ApiError(pub(crate) &'static str, pub(crate) String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -146,14 +151,21 @@ async fn dispatch(
 ) -> Result<Value, ApiError> {
     let api = Api {
         local: &server.local,
-        index: &server.index,
+        server,
         req,
     };
     match action {
-        "ListStateMachines" => Ok(api.list_state_machines()),
+        "ListStateMachines" => api.list_state_machines(),
         "DescribeStateMachine" => api.describe_state_machine(),
+        "CreateStateMachine" => api.create_state_machine().await,
+        "UpdateStateMachine" => api.update_state_machine().await,
+        "DeleteStateMachine" => api.delete_state_machine().await,
         "DescribeStateMachineForExecution" => api.describe_state_machine_for_execution(),
         "StartExecution" => api.start_execution(server.local.clone()).await,
+        "StartSyncExecution" => api.start_sync_execution().await,
+        "SendTaskSuccess" => api.send_task(TaskCallback::Success),
+        "SendTaskFailure" => api.send_task(TaskCallback::Failure),
+        "SendTaskHeartbeat" => api.send_task(TaskCallback::Heartbeat),
         "DescribeExecution" => api.describe_execution(),
         "ListExecutions" => api.list_executions(),
         "GetExecutionHistory" => api.get_execution_history(),
@@ -172,52 +184,173 @@ async fn dispatch(
     }
 }
 
-const REGION_ACCOUNT: &str = "us-east-1:123456789012";
+pub(crate) const REGION_ACCOUNT: &str = "us-east-1:123456789012";
+
+/// The ARN of state machine `name`.
+pub(crate) fn machine_arn_of(name: &str) -> String {
+    format!("arn:aws:states:{REGION_ACCOUNT}:stateMachine:{name}")
+}
 
 fn machine_arn() -> String {
-    format!(
-        "arn:aws:states:{REGION_ACCOUNT}:stateMachine:{}",
-        runs::local::STATE_MACHINE
-    )
+    machine_arn_of(runs::local::STATE_MACHINE)
 }
 
 fn seconds(ms: i64) -> Value {
     json!(ms as f64 / 1000.0)
 }
 
-fn not_found(name: &str) -> ApiError {
+fn not_found(arn: &str) -> ApiError {
     ApiError(
         "ExecutionDoesNotExist",
-        format!("Execution Does Not Exist: '{}'", execution_arn(name)),
+        format!("Execution Does Not Exist: '{arn}'"),
     )
 }
 
-fn execution_arn(name: &str) -> String {
-    format!(
-        "arn:aws:states:{REGION_ACCOUNT}:execution:{}:{name}",
-        runs::local::STATE_MACHINE
+fn machine_not_found(arn: &str) -> ApiError {
+    ApiError(
+        "StateMachineDoesNotExist",
+        format!("State Machine Does Not Exist: '{arn}'"),
     )
 }
 
-/// Maps the backend's errors to the API's.
-fn api_error(e: RunsError) -> ApiError {
+fn execution_arn(machine: &str, name: &str) -> String {
+    format!("arn:aws:states:{REGION_ACCOUNT}:execution:{machine}:{name}")
+}
+
+/// Maps the backend's errors to the API's, for an execution of `machine`.
+fn api_error(machine: &str, e: RunsError) -> ApiError {
     match e {
-        RunsError::NoSuchExecution(n) => not_found(&n),
+        RunsError::NoSuchExecution(n) => not_found(&execution_arn(machine, &n)),
         RunsError::AlreadyExists(n) => ApiError(
             "ExecutionAlreadyExists",
-            format!("Execution Already Exists: '{}'", execution_arn(&n)),
+            format!("Execution Already Exists: '{}'", execution_arn(machine, &n)),
         ),
         RunsError::NotRedrivable(m) => ApiError("ExecutionNotRedrivable", m),
         RunsError::AlreadyRunning { .. } => ApiError("ExecutionLimitExceeded", e.to_string()),
         RunsError::BadName(_) => ApiError("InvalidName", e.to_string()),
-        RunsError::UnknownFeed { .. } => ApiError("InvalidExecutionInput", e.to_string()),
+        RunsError::UnknownFeed { .. } | RunsError::BadInput(_) => {
+            ApiError("InvalidExecutionInput", e.to_string())
+        }
         other => ApiError("ValidationException", other.to_string()),
     }
 }
 
+/// A state machine an ARN names.
+pub(crate) enum MachineRef {
+    /// The feedpipe machine of the configuration.
+    Pipeline,
+    /// One created through the API, with its definition.
+    Created(runs::machines::Machine, String),
+}
+
+/// The machine name in a state machine ARN, or `InvalidArn`.
+fn machine_name_in(arn: &str) -> Result<&str, ApiError> {
+    let prefix = format!("arn:aws:states:{REGION_ACCOUNT}:stateMachine:");
+    match arn.strip_prefix(&prefix) {
+        Some(name) if !name.is_empty() && !name.contains(':') => Ok(name),
+        // A version or alias ARN (`...:NAME:1`) names no machine here.
+        _ if arn.starts_with("arn:aws:states:") && arn.contains(":stateMachine:") => Ok(""),
+        _ => Err(ApiError("InvalidArn", format!("Invalid Arn: '{arn}'"))),
+    }
+}
+
+/// The machine `arn` names: `StateMachineDoesNotExist` when there is none.
+pub(crate) fn resolve_machine(
+    server: &Server,
+    arn: &str,
+) -> Result<(String, MachineRef), ApiError> {
+    let name = machine_name_in(arn)?;
+    if name == runs::local::STATE_MACHINE {
+        return Ok((name.to_string(), MachineRef::Pipeline));
+    }
+    match server
+        .local
+        .machines()
+        .get(name)
+        .map_err(|e| ApiError("ValidationException", e.to_string()))?
+    {
+        Some((m, definition)) => Ok((name.to_string(), MachineRef::Created(m, definition))),
+        None => Err(machine_not_found(arn)),
+    }
+}
+
+/// The execution store of machine `machine`.
+fn store_of(server: &Server, machine: &str) -> ExecutionStore {
+    if machine == runs::local::STATE_MACHINE {
+        server.local.store().clone()
+    } else {
+        server.local.machines().executions(machine)
+    }
+}
+
+/// An execution an ARN names: its machine, the machine's store and its name.
+pub(crate) struct Target {
+    pub(crate) machine: String,
+    pub(crate) store: ExecutionStore,
+    pub(crate) name: String,
+}
+
+/// The execution `arn` names: `InvalidArn` when it is not an execution ARN,
+/// `ExecutionDoesNotExist` when its machine or the execution does not exist.
+pub(crate) fn resolve_execution(server: &Server, arn: &str) -> Result<Target, ApiError> {
+    let prefix = format!("arn:aws:states:{REGION_ACCOUNT}:execution:");
+    let Some((machine, name)) = arn.strip_prefix(&prefix).and_then(|r| r.split_once(':')) else {
+        return if arn.starts_with("arn:aws:states:") && arn.contains(":execution:") {
+            Err(not_found(arn))
+        } else {
+            Err(ApiError("InvalidArn", format!("Invalid Arn: '{arn}'")))
+        };
+    };
+    if !runs::store::is_execution_name(name) {
+        return Err(not_found(arn));
+    }
+    let known = machine == runs::local::STATE_MACHINE
+        || matches!(server.local.machines().get(machine), Ok(Some(_)));
+    let store = store_of(server, machine);
+    if !known || !store.exists(name) {
+        return Err(not_found(arn));
+    }
+    Ok(Target {
+        machine: machine.to_string(),
+        store,
+        name: name.to_string(),
+    })
+}
+
+/// What a SendTask* call sends back.
+#[derive(Clone, Copy)]
+enum TaskCallback {
+    Success,
+    Failure,
+    Heartbeat,
+}
+
+/// The definition's errors as `run --definition` finds them (none: it can run).
+fn definition_errors(text: &str) -> Vec<String> {
+    match statemachine::asl::StateMachine::from_json(text) {
+        Err(e) => vec![e.to_string()],
+        Ok(machine) => statemachine::validate::validate(&machine)
+            .into_iter()
+            .filter(|d| d.severity == statemachine::validate::Severity::Error)
+            .map(|d| d.to_string())
+            .collect(),
+    }
+}
+
+fn invalid_definition(errors: &[String]) -> ApiError {
+    ApiError(
+        "InvalidDefinition",
+        format!("Invalid State Machine Definition: '{}'", errors.join("; ")),
+    )
+}
+
+fn validation(message: String) -> ApiError {
+    ApiError("ValidationException", message)
+}
+
 struct Api<'a> {
     local: &'a Local,
-    index: &'a std::sync::Mutex<runs::store::ListIndex>,
+    server: &'a Server,
     req: &'a Map<String, Value>,
 }
 
@@ -228,92 +361,318 @@ impl Api<'_> {
 
     fn required(&self, key: &str) -> Result<&str, ApiError> {
         self.str_field(key).ok_or_else(|| {
-            ApiError(
-                "ValidationException",
-                format!("1 validation error detected: Value null at '{key}' failed to satisfy constraint: Member must not be null"),
-            )
+            validation(format!("1 validation error detected: Value null at '{key}' failed to satisfy constraint: Member must not be null"))
         })
     }
 
-    fn check_machine(&self) -> Result<(), ApiError> {
-        let arn = self.required("stateMachineArn")?;
-        if !arn.starts_with("arn:aws:states:") || !arn.contains(":stateMachine:") {
-            return Err(ApiError("InvalidArn", format!("Invalid Arn: '{arn}'")));
-        }
-        if arn != machine_arn() {
-            return Err(ApiError(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{arn}'"),
-            ));
-        }
-        Ok(())
+    /// The execution the request's `executionArn` names.
+    fn execution(&self) -> Result<Target, ApiError> {
+        resolve_execution(self.server, self.required("executionArn")?)
     }
 
-    /// The execution an `executionArn` names.
-    fn execution_name(&self) -> Result<String, ApiError> {
-        let arn = self.required("executionArn")?;
-        let prefix = format!(
-            "arn:aws:states:{REGION_ACCOUNT}:execution:{}:",
-            runs::local::STATE_MACHINE
-        );
-        match arn.strip_prefix(&prefix) {
-            Some(name) if runs::store::is_execution_name(name) => Ok(name.to_string()),
-            _ if arn.starts_with("arn:aws:states:") && arn.contains(":execution:") => {
-                Err(not_found(arn.rsplit(':').next().unwrap_or(arn)))
-            }
-            _ => Err(ApiError("InvalidArn", format!("Invalid Arn: '{arn}'"))),
-        }
-    }
-
-    fn list_state_machines(&self) -> Value {
-        json!({"stateMachines": [{
+    fn list_state_machines(&self) -> Result<Value, ApiError> {
+        let created = self
+            .local
+            .machines()
+            .list()
+            .map_err(|e| validation(e.to_string()))?;
+        let mut all = vec![json!({
             "stateMachineArn": machine_arn(),
             "name": runs::local::STATE_MACHINE,
             "type": "STANDARD",
             "creationDate": 0.0,
-        }]})
+        })];
+        all.extend(created.iter().map(|m| {
+            json!({
+                "stateMachineArn": machine_arn_of(&m.name),
+                "name": m.name,
+                "type": m.kind,
+                "creationDate": seconds(m.creation_date_ms),
+            })
+        }));
+        let (max, offset) = self.page(100)?;
+        let more = all.len() > offset + max;
+        let page: Vec<Value> = all.into_iter().skip(offset).take(max).collect();
+        let mut out = json!({ "stateMachines": page });
+        if more {
+            out["nextToken"] = json!(format!("fp-{}", offset + max));
+        }
+        Ok(out)
     }
 
     fn describe_state_machine(&self) -> Result<Value, ApiError> {
-        self.check_machine()?;
-        Ok(json!({
-            "stateMachineArn": machine_arn(),
-            "name": runs::local::STATE_MACHINE,
-            "status": "ACTIVE",
-            "definition": self.local.project().local_definition(),
-            "roleArn": "arn:aws:iam::123456789012:role/feedpipe-local",
-            "type": "STANDARD",
-            "creationDate": 0.0,
-        }))
+        let arn = self.required("stateMachineArn")?;
+        let (name, machine) = resolve_machine(self.server, arn)?;
+        Ok(match machine {
+            MachineRef::Pipeline => json!({
+                "stateMachineArn": machine_arn(),
+                "name": name,
+                "status": "ACTIVE",
+                "definition": self.local.project().local_definition(),
+                "roleArn": "arn:aws:iam::123456789012:role/feedpipe-local",
+                "type": "STANDARD",
+                "creationDate": 0.0,
+                "loggingConfiguration": {"level": "OFF", "includeExecutionData": false},
+                "tracingConfiguration": {"enabled": false},
+                "description": "the feedpipe pipeline of the configuration (feedpipe asl)",
+            }),
+            MachineRef::Created(m, definition) => {
+                let mut v = json!({
+                    "stateMachineArn": machine_arn_of(&m.name),
+                    "name": m.name,
+                    "status": "ACTIVE",
+                    "definition": definition,
+                    "roleArn": m.role_arn,
+                    "type": m.kind,
+                    "creationDate": seconds(m.creation_date_ms),
+                    "loggingConfiguration": {"level": "OFF", "includeExecutionData": false},
+                    "tracingConfiguration": {"enabled": false},
+                    "revisionId": m.revision_id,
+                });
+                if let Some(d) = &m.description {
+                    v["description"] = json!(d);
+                }
+                v
+            }
+        })
+    }
+
+    fn role_arn(&self) -> Result<Option<String>, ApiError> {
+        match self.str_field("roleArn") {
+            None => Ok(None),
+            Some(r) if r.starts_with("arn:aws:iam::") && r.contains(":role/") => {
+                Ok(Some(r.to_string()))
+            }
+            Some(r) => Err(ApiError("InvalidArn", format!("Invalid Arn: '{r}'"))),
+        }
+    }
+
+    async fn create_state_machine(&self) -> Result<Value, ApiError> {
+        let name = self.required("name")?;
+        let definition = self.required("definition")?;
+        let role = self
+            .role_arn()?
+            .ok_or_else(|| validation("1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null".into()))?;
+        let kind = self.str_field("type").unwrap_or("STANDARD");
+        if kind != "STANDARD" && kind != "EXPRESS" {
+            return Err(validation(format!("1 validation error detected: Value '{kind}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]")));
+        }
+        if !runs::machines::is_machine_name(name) {
+            return Err(ApiError("InvalidName", format!("Invalid Name: '{name}'")));
+        }
+        let errors = definition_errors(definition);
+        if !errors.is_empty() {
+            return Err(invalid_definition(&errors));
+        }
+        let arn = machine_arn_of(name);
+        let _changing = self.server.machines_lock.lock().await;
+        if name == runs::local::STATE_MACHINE {
+            return Err(ApiError(
+                "StateMachineAlreadyExists",
+                format!("State Machine Already Exists: '{arn}' (the feedpipe machine of the configuration)"),
+            ));
+        }
+        let machines = self.local.machines();
+        if let Some((m, existing)) = machines.get(name).map_err(|e| validation(e.to_string()))? {
+            // Creating the same machine again answers as the first time; anything else differs.
+            if existing == definition && m.role_arn == role && m.kind == kind {
+                return Ok(
+                    json!({"stateMachineArn": arn, "creationDate": seconds(m.creation_date_ms)}),
+                );
+            }
+            return Err(ApiError(
+                "StateMachineAlreadyExists",
+                format!("State Machine Already Exists: '{arn}'"),
+            ));
+        }
+        let now = statemachine::engine::Clock::now_ms(&runs::clock::SystemClock);
+        let machine = runs::machines::Machine {
+            name: name.to_string(),
+            kind: kind.to_string(),
+            role_arn: role,
+            creation_date_ms: now,
+            update_date_ms: None,
+            revision_id: runs::integrations::uuid(),
+            description: self.str_field("description").map(str::to_string),
+        };
+        machines
+            .put(&machine, definition)
+            .map_err(|e| validation(e.to_string()))?;
+        Ok(json!({"stateMachineArn": arn, "creationDate": seconds(now)}))
+    }
+
+    async fn update_state_machine(&self) -> Result<Value, ApiError> {
+        let arn = self.required("stateMachineArn")?;
+        let definition = self.str_field("definition");
+        let role = self.role_arn()?;
+        let _changing = self.server.machines_lock.lock().await;
+        let (_, machine) = resolve_machine(self.server, arn)?;
+        let MachineRef::Created(mut m, old) = machine else {
+            return Err(validation(
+                "the feedpipe machine is generated from feedpipe.toml: change the configuration instead".into(),
+            ));
+        };
+        if definition.is_none()
+            && role.is_none()
+            && !self.req.contains_key("loggingConfiguration")
+            && !self.req.contains_key("tracingConfiguration")
+            && !self.req.contains_key("description")
+        {
+            return Err(ApiError(
+                "MissingRequiredParameter",
+                "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified".into(),
+            ));
+        }
+        if let Some(d) = definition {
+            let errors = definition_errors(d);
+            if !errors.is_empty() {
+                return Err(invalid_definition(&errors));
+            }
+        }
+        let now = statemachine::engine::Clock::now_ms(&runs::clock::SystemClock);
+        if let Some(r) = role {
+            m.role_arn = r;
+        }
+        if let Some(d) = self.str_field("description") {
+            m.description = Some(d.to_string());
+        }
+        m.update_date_ms = Some(now);
+        m.revision_id = runs::integrations::uuid();
+        self.local
+            .machines()
+            .put(&m, definition.unwrap_or(&old))
+            .map_err(|e| validation(e.to_string()))?;
+        Ok(json!({"updateDate": seconds(now), "revisionId": m.revision_id}))
+    }
+
+    /// DeleteStateMachine: running executions are stopped, then the machine and its executions
+    /// are removed. Deleting a machine that does not exist succeeds (as in Step Functions).
+    async fn delete_state_machine(&self) -> Result<Value, ApiError> {
+        let arn = self.required("stateMachineArn")?;
+        let name = machine_name_in(arn)?;
+        if name == runs::local::STATE_MACHINE {
+            return Err(validation(
+                "the feedpipe machine is generated from feedpipe.toml and cannot be deleted".into(),
+            ));
+        }
+        let _changing = self.server.machines_lock.lock().await;
+        let store = self.local.machines().executions(name);
+        for d in store.list().unwrap_or_default() {
+            if d.status == ExecutionStatus::Running {
+                let _ended_meanwhile = self
+                    .local
+                    .stop_in(
+                        &store,
+                        &d.name,
+                        Some("States.Runtime"),
+                        Some("the state machine was deleted"),
+                    )
+                    .await;
+            }
+        }
+        self.local
+            .machines()
+            .delete(name)
+            .map_err(|e| validation(e.to_string()))?;
+        lock(&self.server.indexes).remove(name);
+        Ok(json!({}))
     }
 
     fn describe_state_machine_for_execution(&self) -> Result<Value, ApiError> {
-        let name = self.execution_name()?;
-        let definition = self
-            .local
-            .store()
-            .definition_text(&name)
-            .map_err(|_| not_found(&name))?;
-        Ok(json!({
-            "stateMachineArn": machine_arn(),
-            "name": runs::local::STATE_MACHINE,
+        let t = self.execution()?;
+        let definition = t
+            .store
+            .definition_text(&t.name)
+            .map_err(|_| not_found(&execution_arn(&t.machine, &t.name)))?;
+        let mut v = json!({
+            "stateMachineArn": machine_arn_of(&t.machine),
+            "name": t.machine,
             "definition": definition,
             "roleArn": "arn:aws:iam::123456789012:role/feedpipe-local",
             "updateDate": 0.0,
-        }))
+        });
+        if let Ok(Some((m, _))) = self.local.machines().get(&t.machine) {
+            v["roleArn"] = json!(m.role_arn);
+            v["updateDate"] = seconds(m.update_date_ms.unwrap_or(m.creation_date_ms));
+            v["revisionId"] = json!(m.revision_id);
+        }
+        Ok(v)
     }
 
-    async fn start_execution(&self, local: Arc<Local>) -> Result<Value, ApiError> {
-        self.check_machine()?;
+    /// The request's `input` (default `{}`), checked as StartExecution checks it.
+    fn input(&self) -> Result<Value, ApiError> {
         let input_text = self.str_field("input").unwrap_or("{}");
         statemachine::engine::check_start_input_text(input_text)
             .map_err(|e| ApiError("InvalidExecutionInput", e.to_string()))?;
-        let input: Value = serde_json::from_str(input_text).map_err(|e| {
+        serde_json::from_str(input_text).map_err(|e| {
             ApiError(
                 "InvalidExecutionInput",
                 format!("Invalid execution input: {e}"),
             )
-        })?;
+        })
+    }
+
+    async fn start_execution(&self, local: Arc<Local>) -> Result<Value, ApiError> {
+        let arn = self.required("stateMachineArn")?;
+        let (machine_name, machine) = resolve_machine(self.server, arn)?;
+        let input = self.input()?;
+        match machine {
+            MachineRef::Pipeline => self.start_pipeline(local, input).await,
+            MachineRef::Created(m, definition) if m.is_express() => {
+                let name = self.execution_name_or_uuid()?;
+                let (arn_tx, arn_rx) = tokio::sync::oneshot::channel();
+                tokio::spawn(async move {
+                    let result = local
+                        .run_express(&m.name, &definition, &name, input, |arn| {
+                            let _ = arn_tx.send(arn.to_string());
+                        })
+                        .await;
+                    match result {
+                        Ok(r) => {
+                            tracing::info!(execution = %r.execution_arn, status = r.status.as_str(), "express execution ended")
+                        }
+                        Err(e) => tracing::warn!("express execution did not run: {e}"),
+                    }
+                });
+                let started = statemachine::engine::Clock::now_ms(&runs::clock::SystemClock);
+                let arn = arn_rx
+                    .await
+                    .map_err(|_| validation("the express execution could not start".into()))?;
+                Ok(json!({"executionArn": arn, "startDate": seconds(started)}))
+            }
+            MachineRef::Created(_, definition) => {
+                let name = self.execution_name_or_uuid()?;
+                let store = store_of(self.server, &machine_name);
+                if store.exists(&name) {
+                    return Err(api_error(&machine_name, RunsError::AlreadyExists(name)));
+                }
+                let (done_tx, mut done_rx) = tokio::sync::oneshot::channel();
+                let (task_store, task_name, task_machine) =
+                    (store.clone(), name.clone(), machine_name.clone());
+                tokio::spawn(async move {
+                    let result = local
+                        .run_machine(&task_machine, &task_store, &definition, &task_name, input)
+                        .await;
+                    let _ = done_tx.send(result);
+                });
+                let d =
+                    wait_for(&machine_name, &store, &name, &mut done_rx, |d| d.is_some()).await?;
+                Ok(json!({"executionArn": d.execution_arn, "startDate": seconds(d.start_date_ms)}))
+            }
+        }
+    }
+
+    /// The request's execution `name`, or a new UUID (as Step Functions names them).
+    fn execution_name_or_uuid(&self) -> Result<String, ApiError> {
+        match self.str_field("name") {
+            Some(n) if runs::store::is_execution_name(n) => Ok(n.to_string()),
+            Some(n) => Err(ApiError("InvalidName", format!("Invalid Name: '{n}'"))),
+            None => Ok(runs::integrations::uuid()),
+        }
+    }
+
+    async fn start_pipeline(&self, local: Arc<Local>, input: Value) -> Result<Value, ApiError> {
+        let machine = runs::local::STATE_MACHINE;
         let feed = input
             .get("feed")
             .and_then(Value::as_str)
@@ -332,7 +691,7 @@ impl Api<'_> {
             ),
         };
         if local.store().exists(&name) {
-            return Err(api_error(RunsError::AlreadyExists(name)));
+            return Err(api_error(machine, RunsError::AlreadyExists(name)));
         }
         let (done_tx, mut done_rx) = tokio::sync::oneshot::channel();
         let (task_local, task_name, task_feed) = (local.clone(), name.clone(), feed.clone());
@@ -342,13 +701,106 @@ impl Api<'_> {
                 .await;
             let _ = done_tx.send(result);
         });
-        let d = wait_for(&local, &name, &mut done_rx, |d| d.is_some()).await?;
+        let d = wait_for(machine, local.store(), &name, &mut done_rx, |d| d.is_some()).await?;
         Ok(json!({"executionArn": d.execution_arn, "startDate": seconds(d.start_date_ms)}))
     }
 
+    /// StartSyncExecution: an EXPRESS machine's execution run to its end, its record the answer.
+    async fn start_sync_execution(&self) -> Result<Value, ApiError> {
+        let arn = self.required("stateMachineArn")?;
+        let (_, machine) = resolve_machine(self.server, arn)?;
+        let (m, definition) = match machine {
+            MachineRef::Created(m, d) if m.is_express() => (m, d),
+            _ => {
+                return Err(ApiError(
+                    "StateMachineTypeNotSupported",
+                    "This operation is not supported by this type of state machine".into(),
+                ))
+            }
+        };
+        let input = self.input()?;
+        let name = self.execution_name_or_uuid()?;
+        let r = self
+            .local
+            .run_express(&m.name, &definition, &name, input, |_| {})
+            .await
+            .map_err(|e| api_error(&m.name, e))?;
+        let stop = r.stop_date_ms.unwrap_or(r.start_date_ms);
+        let mut v = json!({
+            "executionArn": r.execution_arn,
+            "stateMachineArn": r.state_machine_arn,
+            "name": r.name,
+            "startDate": seconds(r.start_date_ms),
+            "stopDate": seconds(stop),
+            "status": r.status.as_str(),
+            "input": r.input.to_string(),
+            "inputDetails": {"included": true},
+            "billingDetails": {
+                "billedMemoryUsedInMB": 64,
+                "billedDurationInMilliseconds": ((stop - r.start_date_ms).max(0) as u64).div_ceil(100) * 100,
+            },
+        });
+        if let Some(o) = &r.output {
+            v["output"] = json!(o.to_string());
+            v["outputDetails"] = json!({"included": true});
+        }
+        if let Some(e) = &r.error {
+            v["error"] = json!(e);
+        }
+        if let Some(c) = &r.cause {
+            v["cause"] = json!(c);
+        }
+        Ok(v)
+    }
+
+    /// SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat.
+    fn send_task(&self, kind: TaskCallback) -> Result<Value, ApiError> {
+        use runs::callbacks::{Callback, TokenError};
+        let token = self.required("taskToken")?;
+        if token.is_empty() || token.len() > 2048 {
+            return Err(ApiError(
+                "InvalidToken",
+                "Invalid Token: the task token must have 1 to 2048 characters".into(),
+            ));
+        }
+        let callback = match kind {
+            TaskCallback::Success => {
+                let text = self.required("output")?;
+                let output = serde_json::from_str(text).map_err(|e| {
+                    ApiError(
+                        "InvalidOutput",
+                        format!("Invalid Output: the output is not JSON: {e}"),
+                    )
+                })?;
+                statemachine::engine::check_start_input_text(text)
+                    .map_err(|e| ApiError("InvalidOutput", format!("Invalid Output: {e}")))?;
+                Callback::Success(output)
+            }
+            TaskCallback::Failure => Callback::Failure {
+                error: self.str_field("error").map(str::to_string),
+                cause: self.str_field("cause").map(str::to_string),
+            },
+            TaskCallback::Heartbeat => Callback::Heartbeat,
+        };
+        match self.local.tokens().send(token, callback) {
+            Ok(()) => Ok(json!({})),
+            Err(TokenError::Invalid) => Err(ApiError(
+                "InvalidToken",
+                "Invalid Token: no task of this feedpipe serve waits for this token".into(),
+            )),
+            Err(TokenError::Closed) => Err(ApiError(
+                "TaskTimedOut",
+                "Task Timed Out: the task of this token has ended".into(),
+            )),
+        }
+    }
+
     fn describe_execution(&self) -> Result<Value, ApiError> {
-        let name = self.execution_name()?;
-        let d = self.local.store().description(&name).map_err(api_error)?;
+        let t = self.execution()?;
+        let d = t
+            .store
+            .description(&t.name)
+            .map_err(|e| api_error(&t.machine, e))?;
         Ok(d.describe_json())
     }
 
@@ -358,8 +810,7 @@ impl Api<'_> {
             None | Some(0) => default,
             Some(n) if n <= 1000 => n as usize,
             Some(n) => {
-                return Err(ApiError(
-                    "ValidationException",
+                return Err(validation(
                     format!("1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000"),
                 ))
             }
@@ -375,13 +826,22 @@ impl Api<'_> {
     }
 
     fn list_executions(&self) -> Result<Value, ApiError> {
-        self.check_machine()?;
+        let arn = self.required("stateMachineArn")?;
+        let (machine, found) = resolve_machine(self.server, arn)?;
+        if matches!(&found, MachineRef::Created(m, _) if m.is_express()) {
+            return Err(ApiError(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine".into(),
+            ));
+        }
         let status = self.str_field("statusFilter");
         let redrive = self.str_field("redriveFilter");
         let (max, offset) = self.page(100)?;
+        let store = store_of(self.server, &machine);
         let snapshot = {
-            let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
-            index.refresh(self.local.store()).map_err(api_error)?;
+            let mut indexes = lock(&self.server.indexes);
+            let index = indexes.entry(machine.clone()).or_default();
+            index.refresh(&store).map_err(|e| api_error(&machine, e))?;
             index.newest_first()
         };
         let mut matching = snapshot
@@ -422,15 +882,11 @@ impl Api<'_> {
     }
 
     fn get_execution_history(&self) -> Result<Value, ApiError> {
-        let name = self.execution_name()?;
-        if !self.local.store().exists(&name) {
-            return Err(not_found(&name));
-        }
-        let mut events: Vec<Value> = self
-            .local
-            .store()
-            .events(&name)
-            .map_err(api_error)?
+        let t = self.execution()?;
+        let mut events: Vec<Value> = t
+            .store
+            .events(&t.name)
+            .map_err(|e| api_error(&t.machine, e))?
             .iter()
             .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
             .collect();
@@ -466,17 +922,25 @@ impl Api<'_> {
     }
 
     async fn stop_execution(&self) -> Result<Value, ApiError> {
-        let name = self.execution_name()?;
-        let d = self.local.store().description(&name).map_err(api_error)?;
+        let t = self.execution()?;
+        let d = t
+            .store
+            .description(&t.name)
+            .map_err(|e| api_error(&t.machine, e))?;
         if d.status != ExecutionStatus::Running {
             // Stopping an execution that has ended changes nothing.
             return Ok(json!({"stopDate": seconds(d.stop_date_ms.unwrap_or(d.start_date_ms))}));
         }
         let d = self
             .local
-            .stop(&name, self.str_field("error"), self.str_field("cause"))
+            .stop_in(
+                &t.store,
+                &t.name,
+                self.str_field("error"),
+                self.str_field("cause"),
+            )
             .await
-            .map_err(api_error)?;
+            .map_err(|e| api_error(&t.machine, e))?;
         Ok(json!({"stopDate": seconds(d.stop_date_ms.unwrap_or_default())}))
     }
 
@@ -593,8 +1057,11 @@ impl Api<'_> {
     }
 
     async fn redrive_execution(&self, local: Arc<Local>) -> Result<Value, ApiError> {
-        let name = self.execution_name()?;
-        let before = local.store().description(&name).map_err(api_error)?;
+        let t = self.execution()?;
+        let before = t
+            .store
+            .description(&t.name)
+            .map_err(|e| api_error(&t.machine, e))?;
         if !before.status.is_redrivable() || before.resume.is_none() {
             return Err(ApiError(
                 "ExecutionNotRedrivable",
@@ -606,13 +1073,13 @@ impl Api<'_> {
             ));
         }
         let (done_tx, mut done_rx) = tokio::sync::oneshot::channel();
-        let (task_local, task_name) = (local.clone(), name.clone());
+        let (task_store, task_name) = (t.store.clone(), t.name.clone());
         tokio::spawn(async move {
-            let result = task_local.redrive(&task_name, None).await;
+            let result = local.redrive_in(&task_store, &task_name, None).await;
             let _ = done_tx.send(result);
         });
         let count = before.redrive_count;
-        let d = wait_for(&local, &name, &mut done_rx, |d| {
+        let d = wait_for(&t.machine, &t.store, &t.name, &mut done_rx, |d| {
             d.is_some_and(|d| d.redrive_count > count)
         })
         .await?;
@@ -620,27 +1087,29 @@ impl Api<'_> {
     }
 }
 
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Waits until the execution's description satisfies `ready`, or the task driving it ended
 /// (with its error, if any).
 async fn wait_for(
-    local: &Local,
+    machine: &str,
+    store: &ExecutionStore,
     name: &str,
     done: &mut tokio::sync::oneshot::Receiver<Result<Description, RunsError>>,
     ready: impl Fn(Option<&Description>) -> bool,
 ) -> Result<Description, ApiError> {
     loop {
-        let d = local.store().description(name).ok();
+        let d = store.description(name).ok();
         if ready(d.as_ref()) {
             return Ok(d.expect("ready needs a description"));
         }
         match done.try_recv() {
             Ok(Ok(d)) => return Ok(d),
-            Ok(Err(e)) => return Err(api_error(e)),
+            Ok(Err(e)) => return Err(api_error(machine, e)),
             Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
-                return Err(ApiError(
-                    "ValidationException",
-                    "the execution's task ended unexpectedly".into(),
-                ))
+                return Err(validation("the execution's task ended unexpectedly".into()))
             }
             Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
         }

@@ -3,16 +3,24 @@
 //! and boto3 work unchanged against `--endpoint-url`. Executions run in this process with the
 //! local integrations and are kept in the execution store like those of `feedpipe run`.
 //!
-//! Actions so far: ListStateMachines, DescribeStateMachine, DescribeStateMachineForExecution,
-//! StartExecution, DescribeExecution, ListExecutions (statusFilter, redriveFilter, maxResults,
-//! nextToken), GetExecutionHistory (maxResults, nextToken, reverseOrder, includeExecutionData),
-//! StopExecution, RedriveExecution, ValidateStateMachineDefinition (checked as `run --definition`
-//! checks it), TestState (one state in the engine, Tasks through `mock`). Others answer
-//! `UnknownOperationException`. Errors are
-//! `{"__type", "message"}` with AWS's names (ExecutionDoesNotExist, ExecutionAlreadyExists,
-//! ExecutionNotRedrivable, StateMachineDoesNotExist, InvalidArn, InvalidExecutionInput,
-//! ValidationException, SerializationException).
+//! Actions: ListStateMachines, DescribeStateMachine, CreateStateMachine, UpdateStateMachine,
+//! DeleteStateMachine (the feedpipe machine of the configuration, and machines created through
+//! the API, kept in `.feedpipe/machines/`), DescribeStateMachineForExecution, StartExecution,
+//! StartSyncExecution (EXPRESS machines, run in memory to their answer), DescribeExecution,
+//! ListExecutions (statusFilter, redriveFilter, maxResults, nextToken), GetExecutionHistory
+//! (maxResults, nextToken, reverseOrder, includeExecutionData), StopExecution,
+//! RedriveExecution, ValidateStateMachineDefinition (checked as `run --definition` checks it),
+//! TestState (one state in the engine, Tasks through `mock`), SendTaskSuccess, SendTaskFailure
+//! and SendTaskHeartbeat (for `.waitForTaskToken` tasks running in this process). Others answer
+//! `UnknownOperationException`. Errors are `{"__type", "message"}` with AWS's names
+//! (ExecutionDoesNotExist, ExecutionAlreadyExists, ExecutionNotRedrivable,
+//! StateMachineDoesNotExist, StateMachineAlreadyExists, StateMachineTypeNotSupported,
+//! InvalidDefinition, InvalidArn, InvalidName, InvalidExecutionInput, InvalidToken, InvalidOutput,
+//! TaskTimedOut, MissingRequiredParameter, ValidationException, SerializationException).
 //!
+//! Executions of created machines run with the same local integrations as the pipeline's.
+//! Deleting a machine stops its running executions and removes it with its executions.
+
 //! `GET /` is the web console (`console.html`, built into the binary): the executions list
 //! (status and feed filters, newest first, pages), an execution's page (states coloured by how
 //! the run went, the running one marked live, the selected state's input and output, the event

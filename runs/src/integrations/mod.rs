@@ -8,23 +8,35 @@ pub mod sns;
 
 use std::sync::Arc;
 
-use statemachine::engine::{Integrations, TaskError};
+use statemachine::engine::{Integrations, TaskError, TaskIntegration};
+
+use crate::callbacks::{TaskTokens, WithCallbacks};
 use statemachine::feedpipe::{BATCH_SUBMIT_JOB_SYNC, LAMBDA_INVOKE, SNS_PUBLISH};
 
 pub use batch::{BatchJobs, JobDefinition, JobEvent, JobWatcher, WorkerProgram};
 pub use lambda::LocalLambdas;
 pub use sns::Publisher;
 
-/// The engine's integrations over the three local services.
+/// The engine's integrations over the three local services; `.waitForTaskToken` tasks (of SNS,
+/// Lambda, and the services of [`crate::callbacks::CALL_FREE`]) wait for their token through
+/// `tokens`.
 pub fn integrations(
     batch: Arc<BatchJobs>,
     lambdas: Arc<LocalLambdas>,
     sns: Arc<Publisher>,
+    tokens: Arc<TaskTokens>,
 ) -> Integrations {
-    Integrations::new()
+    let callbacks = |inner: Option<Arc<dyn TaskIntegration>>| {
+        Arc::new(WithCallbacks::new(inner, tokens.clone()))
+    };
+    let mut routes = Integrations::new()
         .route(BATCH_SUBMIT_JOB_SYNC, batch)
-        .route(LAMBDA_INVOKE, lambdas)
-        .route(SNS_PUBLISH, sns)
+        .route(LAMBDA_INVOKE, callbacks(Some(lambdas)))
+        .route(SNS_PUBLISH, callbacks(Some(sns)));
+    for resource in crate::callbacks::CALL_FREE {
+        routes = routes.route(*resource, callbacks(None));
+    }
+    routes
 }
 
 /// A string parameter of a task, or `States.Runtime` naming it.
@@ -50,7 +62,7 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 /// A random version-4 UUID (job ids, message ids).
-pub(crate) fn uuid() -> String {
+pub fn uuid() -> String {
     let hi: u64 = rand::random();
     let lo: u64 = rand::random();
     let mut b = [0u8; 16];
