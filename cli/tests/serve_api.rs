@@ -445,6 +445,56 @@ fn the_aws_commands_of_feedpipe_work_against_feedpipe_serve() {
         "a SUCCEEDED execution is not redrivable"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be redriven"));
+
+    // Redrive, which moto lacks: a run that fails at CheckFeed (the feed is gone) is redriven
+    // with `--aws` once the feed is back, and resumes there to success.
+    let feed = s.dir.path().join("feed.xml");
+    let xml = std::fs::read(&feed).unwrap();
+    std::fs::remove_file(&feed).unwrap();
+    let out = feedpipe(&["start", "--feed", "jobs", "--name", "broken"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = feedpipe(&["watch", "broken"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&feed, xml).unwrap();
+    let out = feedpipe(&["redrive", "broken"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = feedpipe(&["watch", "broken"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = feedpipe(&["describe", "broken", "--json"]);
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let out = feedpipe(&["history", "broken", "--json"]);
+    let h: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let types: Vec<&str> = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    let redriven = types
+        .iter()
+        .position(|t| *t == "ExecutionRedriven")
+        .expect("redriven");
+    assert_eq!(types[redriven - 1], "ExecutionFailed", "{types:?}");
+    assert_eq!(types.last(), Some(&"ExecutionSucceeded"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

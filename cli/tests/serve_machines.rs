@@ -9,8 +9,8 @@ use std::time::Duration;
 #[path = "support/serve.rs"]
 mod support;
 
-use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType, StateMachineType};
 use aws_sdk_sfn::error::ProvideErrorMetadata;
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType, StateMachineType};
 use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 use support::serve;

@@ -31,7 +31,12 @@ use crate::error::RunsError;
 #[derive(Debug, Clone)]
 pub struct ExecutionStore {
     root: PathBuf,
+    journal_limit: u64,
 }
+
+/// The change journal's size past which it is started afresh (readers then read every
+/// description once).
+pub const JOURNAL_LIMIT: u64 = 4 << 20;
 
 /// What `describe` shows of an execution, kept in `description.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +109,29 @@ impl Description {
             redrive_count: record.redrive_count,
             redrive_date_ms: record.redrive_date_ms,
             resume: record.resume.clone(),
+            pid: None,
+            fast_waits: false,
+        }
+    }
+
+    /// A RUNNING description of `name` started at `ms` (for tests).
+    #[doc(hidden)]
+    pub fn of_name_for_tests(name: &str, ms: i64) -> Description {
+        Description {
+            execution_arn: format!("arn:aws:states:us-east-1:123456789012:execution:m:{name}"),
+            name: name.to_string(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            feed: None,
+            input: serde_json::json!({}),
+            status: ExecutionStatus::Running,
+            start_date_ms: ms,
+            stop_date_ms: None,
+            output: None,
+            error: None,
+            cause: None,
+            redrive_count: 0,
+            redrive_date_ms: None,
+            resume: None,
             pid: None,
             fast_waits: false,
         }
@@ -186,6 +214,8 @@ const JOURNAL: &str = "executions.journal";
 #[derive(Debug, Default)]
 pub struct ListIndex {
     offset: u64,
+    /// The journal file read (its inode: a compacted journal is a new file).
+    inode: u64,
     loaded: bool,
     by_name: std::collections::HashMap<String, Description>,
     /// The descriptions newest first, rebuilt when something changed; shared with readers.
@@ -201,10 +231,25 @@ impl ListIndex {
     /// Brings the index up to date with `store`.
     pub fn refresh(&mut self, store: &ExecutionStore) -> Result<(), RunsError> {
         use std::io::{Read, Seek, SeekFrom};
+        use std::os::unix::fs::MetadataExt;
         let journal = store.root.join(JOURNAL);
-        let len = std::fs::metadata(&journal).map(|m| m.len()).unwrap_or(0);
-        if !self.loaded || len < self.offset {
-            // First load, or the journal was replaced: read everything once.
+        // Opened once: its size, inode and lines are all of the same file, even if a writer
+        // compacts the journal meanwhile.
+        let mut file = match File::open(&journal) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(ExecutionStore::io(&journal, "open")(e)),
+        };
+        let (len, inode) = match &file {
+            Some(f) => f
+                .metadata()
+                .map(|m| (m.len(), m.ino()))
+                .map_err(ExecutionStore::io(&journal, "read"))?,
+            None => (0, 0),
+        };
+        if !self.loaded || inode != self.inode || len < self.offset {
+            // First load, or the journal was compacted: read everything once.
+            self.inode = inode;
             self.by_name = store
                 .list()?
                 .into_iter()
@@ -215,10 +260,9 @@ impl ListIndex {
             self.resort();
             return Ok(());
         }
-        if len == self.offset {
+        let Some(mut file) = file.take().filter(|_| len != self.offset) else {
             return Ok(());
-        }
-        let mut file = File::open(&journal).map_err(ExecutionStore::io(&journal, "open"))?;
+        };
         file.seek(SeekFrom::Start(self.offset))
             .map_err(ExecutionStore::io(&journal, "seek"))?;
         let mut text = String::new();
@@ -270,7 +314,16 @@ pub struct Held {
 impl ExecutionStore {
     /// The store in `root` (created when first written).
     pub fn new(root: impl Into<PathBuf>) -> ExecutionStore {
-        ExecutionStore { root: root.into() }
+        ExecutionStore {
+            root: root.into(),
+            journal_limit: JOURNAL_LIMIT,
+        }
+    }
+
+    /// The same store with another journal limit (tests compact small journals).
+    pub fn with_journal_limit(mut self, bytes: u64) -> ExecutionStore {
+        self.journal_limit = bytes;
+        self
     }
 
     /// The state folder.
@@ -327,12 +380,31 @@ impl ExecutionStore {
         // list of executions without reading every description again.
         let journal = self.root.join(JOURNAL);
         let line = format!("{}\n", d.name);
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&journal)
-            .and_then(|mut f| f.write_all(line.as_bytes()))
+        self.append_journal(&journal, line.as_bytes())
             .map_err(Self::io(&journal, "append to"))
+    }
+
+    /// Appends one line to the journal; past the limit, starts it afresh (a new file renamed
+    /// over it, so readers see a new inode and reload). A line appended to a journal replaced
+    /// between opening and writing is appended again to the new one.
+    fn append_journal(&self, journal: &Path, line: &[u8]) -> std::io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        for _ in 0..3 {
+            let mut f = OpenOptions::new().create(true).append(true).open(journal)?;
+            f.write_all(line)?;
+            let written = f.metadata()?;
+            let current = std::fs::metadata(journal)?;
+            if written.ino() != current.ino() {
+                continue;
+            }
+            if written.len() > self.journal_limit {
+                let fresh = journal.with_extension(format!("journal.{}", std::process::id()));
+                File::create(&fresh)?;
+                std::fs::rename(&fresh, journal)?;
+            }
+            return Ok(());
+        }
+        Ok(())
     }
 
     /// Reads a description; [`RunsError::NoSuchExecution`] when there is none.
@@ -687,6 +759,40 @@ mod tests {
             now,
             [("c", "RUNNING"), ("b", "RUNNING"), ("a", "SUCCEEDED")]
         );
+    }
+
+    #[test]
+    fn a_compacted_journal_is_read_afresh_and_keeps_every_change() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A journal of at most ~10 lines: it is compacted many times below.
+        let store = ExecutionStore::new(tmp.path()).with_journal_limit(64);
+        let journal = tmp.path().join(JOURNAL);
+        let mut index = ListIndex::new();
+        let mut compactions = 0;
+        let mut last_len = 0;
+        for i in 0..200 {
+            let name = format!("run-{i:03}");
+            store.create(&name).unwrap();
+            let mut d = Description::of_name_for_tests(&name, i);
+            store.write_description(&d).unwrap();
+            d.status = ExecutionStatus::Succeeded;
+            store.write_description(&d).unwrap();
+            let len = std::fs::metadata(&journal).unwrap().len();
+            if len < last_len {
+                compactions += 1;
+            }
+            last_len = len;
+            assert!(len <= 64 + 16, "the journal stays small: {len} bytes");
+            if i % 7 == 0 {
+                index.refresh(&store).unwrap();
+            }
+        }
+        index.refresh(&store).unwrap();
+        assert!(compactions > 10, "{compactions} compactions");
+        let all = index.newest_first();
+        assert_eq!(all.len(), 200);
+        assert!(all.iter().all(|d| d.status == ExecutionStatus::Succeeded));
+        assert_eq!(all[0].name, "run-199");
     }
 
     #[test]
