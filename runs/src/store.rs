@@ -19,6 +19,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -112,6 +113,26 @@ impl Description {
             pid: None,
             fast_waits: false,
         }
+    }
+
+    /// The execution as an item of `ListExecutions` (dates as epoch seconds; `stopDate` once
+    /// it ended, `redriveCount` once redriven).
+    pub fn list_item_json(&self) -> Value {
+        let seconds = |ms: i64| serde_json::json!(ms as f64 / 1000.0);
+        let mut v = serde_json::json!({
+            "executionArn": self.execution_arn,
+            "stateMachineArn": self.state_machine_arn,
+            "name": self.name,
+            "status": self.status.as_str(),
+            "startDate": seconds(self.start_date_ms),
+        });
+        if let Some(t) = self.stop_date_ms {
+            v["stopDate"] = seconds(t);
+        }
+        if self.redrive_count > 0 {
+            v["redriveCount"] = serde_json::json!(self.redrive_count);
+        }
+        v
     }
 
     /// A RUNNING description of `name` started at `ms` (for tests).
@@ -217,9 +238,9 @@ pub struct ListIndex {
     /// The journal file read (its inode: a compacted journal is a new file).
     inode: u64,
     loaded: bool,
-    by_name: std::collections::HashMap<String, Description>,
-    /// The descriptions newest first, rebuilt when something changed; shared with readers.
-    sorted: std::sync::Arc<Vec<Description>>,
+    by_name: std::collections::HashMap<String, Arc<Listed>>,
+    /// The executions newest first, rebuilt when something changed; shared with readers.
+    sorted: Arc<Vec<Arc<Listed>>>,
 }
 
 impl ListIndex {
@@ -253,7 +274,7 @@ impl ListIndex {
             self.by_name = store
                 .list()?
                 .into_iter()
-                .map(|d| (d.name.clone(), d))
+                .map(|d| (d.name.clone(), Arc::new(Listed::of(d))))
                 .collect();
             self.offset = len;
             self.loaded = true;
@@ -276,7 +297,8 @@ impl ListIndex {
         for name in names {
             match store.description(name) {
                 Ok(d) => {
-                    self.by_name.insert(name.to_string(), d);
+                    self.by_name
+                        .insert(name.to_string(), Arc::new(Listed::of(d)));
                 }
                 Err(RunsError::NoSuchExecution(_)) => {
                     self.by_name.remove(name);
@@ -290,18 +312,36 @@ impl ListIndex {
     }
 
     fn resort(&mut self) {
-        let mut all: Vec<Description> = self.by_name.values().cloned().collect();
+        let mut all: Vec<Arc<Listed>> = self.by_name.values().cloned().collect();
         all.sort_by(|a, b| {
+            let (a, b) = (&a.description, &b.description);
             b.start_date_ms
                 .cmp(&a.start_date_ms)
                 .then(b.name.cmp(&a.name))
         });
-        self.sorted = std::sync::Arc::new(all);
+        self.sorted = Arc::new(all);
     }
 
-    /// The descriptions, newest first (a shared snapshot: cheap to take, safe to keep).
-    pub fn newest_first(&self) -> std::sync::Arc<Vec<Description>> {
+    /// The executions, newest first (a shared snapshot: cheap to take, safe to keep).
+    pub fn newest_first(&self) -> Arc<Vec<Arc<Listed>>> {
         self.sorted.clone()
+    }
+}
+
+/// An execution in a [`ListIndex`]: its description and its `ListExecutions` item, serialized
+/// once when the description changes (a list answer is then these texts joined).
+#[derive(Debug)]
+pub struct Listed {
+    /// The description.
+    pub description: Description,
+    /// [`Description::list_item_json`] as JSON text.
+    pub item: String,
+}
+
+impl Listed {
+    fn of(description: Description) -> Listed {
+        let item = description.list_item_json().to_string();
+        Listed { description, item }
     }
 }
 
@@ -740,7 +780,7 @@ mod tests {
         let mut index = ListIndex::new();
         index.refresh(&store).unwrap();
         let first = index.newest_first();
-        let names: Vec<&str> = first.iter().map(|d| d.name.as_str()).collect();
+        let names: Vec<&str> = first.iter().map(|d| d.description.name.as_str()).collect();
         assert_eq!(names, ["b", "a"]);
         store
             .write_description(&describe("a", 1, ExecutionStatus::Succeeded))
@@ -753,7 +793,7 @@ mod tests {
         let snapshot = index.newest_first();
         let now: Vec<(&str, &str)> = snapshot
             .iter()
-            .map(|d| (d.name.as_str(), d.status.as_str()))
+            .map(|d| (d.description.name.as_str(), d.description.status.as_str()))
             .collect();
         assert_eq!(
             now,
@@ -791,8 +831,14 @@ mod tests {
         assert!(compactions > 10, "{compactions} compactions");
         let all = index.newest_first();
         assert_eq!(all.len(), 200);
-        assert!(all.iter().all(|d| d.status == ExecutionStatus::Succeeded));
-        assert_eq!(all[0].name, "run-199");
+        assert!(all
+            .iter()
+            .all(|d| d.description.status == ExecutionStatus::Succeeded));
+        assert_eq!(all[0].description.name, "run-199");
+        // Each item is the ListExecutions entry of its description, as it is now.
+        let item: Value = serde_json::from_str(&all[0].item).unwrap();
+        assert_eq!(item, all[0].description.list_item_json());
+        assert_eq!(item["status"], "SUCCEEDED");
     }
 
     #[test]
