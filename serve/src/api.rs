@@ -17,10 +17,10 @@ pub const MAX_BODY: usize = 1 << 20;
 
 /// What the API serves: the local backend, and the token non-loopback clients must present.
 pub struct Server {
-    local: Arc<Local>,
-    token: Option<String>,
+    pub(crate) local: Arc<Local>,
+    pub(crate) token: Option<String>,
     /// Every execution's description, refreshed from the store's change journal.
-    index: std::sync::Mutex<runs::store::ListIndex>,
+    pub(crate) index: std::sync::Mutex<runs::store::ListIndex>,
 }
 
 impl Server {
@@ -42,6 +42,8 @@ const CONSOLE: &str = include_str!("console.html");
 pub fn router(server: Arc<Server>) -> axum::Router {
     axum::Router::new()
         .route("/", axum::routing::post(handle).get(console))
+        .route("/events", axum::routing::get(crate::sse::events))
+        .route("/logs", axum::routing::get(crate::files::logs))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(server)
 }

@@ -24,5 +24,7 @@
 #![deny(missing_docs)]
 
 mod api;
+mod files;
+mod sse;
 
 pub use api::{router, Server};
