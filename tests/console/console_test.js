@@ -2,8 +2,8 @@
 // playwright-core): a failed run drawn as a graph with its failed state red and its job log
 // shown; the feed fixed and the run redriven from the console to success, every state it passed
 // green; then a run followed live (server-sent events) while its first job waits on the feed
-// (a named pipe), on its page and on the executions list in a second tab. Screenshots go to
-// OUT_DIR.
+// (a named pipe), on its page and on the executions list in a second tab; and both pages
+// polling when server-sent events cannot be had. Screenshots go to OUT_DIR.
 // Usage: node console_test.js ENDPOINT OUT_DIR FEED_FILE   (the feed file is absent at start;
 // its content comes in FEEDPIPE_FEED_XML)
 'use strict';
@@ -168,6 +168,18 @@ async function main() {
   await page.goto(endpoint + '/#/');
   await page.waitForFunction(() => document.querySelectorAll('#executions tr').length === 3, null, { timeout: 10000 });
   await page.screenshot({ path: path.join(outDir, 'console-list.png'), fullPage: true });
+
+  // Without server-sent events (a proxy that drops them), both pages poll instead.
+  const polled = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await polled.route('**/events*', (r) => r.abort());
+  await polled.goto(endpoint + '/#/');
+  await polled.waitForFunction(() => window.feedpipeLive === 'polling'
+    && document.querySelectorAll('#executions tr[data-name]').length === 2, null, { timeout: 10000 });
+  await polled.click('#executions tr[data-name="' + failedRun + '"] a');
+  await waitStatus(polled, 'SUCCEEDED');
+  await checkGraph(polled, definition, Object.fromEntries(passed.map((n) => [n, 'Succeeded'])), 'when polling');
+  await polled.waitForFunction(() => window.feedpipeLive === 'polling', null, { timeout: 10000 });
+  await polled.close();
   await browser.close();
   console.log('console test passed');
 }
