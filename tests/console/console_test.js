@@ -84,6 +84,29 @@ async function main() {
     return JSON.parse((await api('DescribeStateMachine', { stateMachineArn: m.stateMachineArn })).definition);
   });
 
+  // The layout of a machine with a cycle and a Catch: ranks by the longest path from StartAt
+  // with the back-edge left out; a state whose failure was caught is orange.
+  const drawn = await page.evaluate(() => {
+    const def = {StartAt: 'A', States: {
+      A: {Type: 'Task', Resource: 'r', Next: 'B', Catch: [{ErrorEquals: ['States.ALL'], Next: 'D'}]},
+      B: {Type: 'Choice', Choices: [{Variable: '$.x', IsPresent: true, Next: 'A'}], Default: 'C'},
+      C: {Type: 'Pass', Next: 'D'},
+      D: {Type: 'Succeed'},
+      Lone: {Type: 'Fail'}}};
+    const g = layout(def);
+    const edges = g.edges.map((e) => e.from + '>' + e.to + ':' + e.kind + (e.back ? ':back' : ''));
+    const status = statesOf([
+      {id: 1, type: 'TaskStateEntered', stateEnteredEventDetails: {name: 'A'}},
+      {id: 2, type: 'TaskFailed', taskFailedEventDetails: {error: 'X'}},
+      {id: 3, type: 'TaskStateExited', stateExitedEventDetails: {name: 'A'}},
+      {id: 4, type: 'SucceedStateEntered', stateEnteredEventDetails: {name: 'D'}}]);
+    return {ranks: Object.fromEntries(g.names.map((n) => [n, g.pos[n].rank])), edges, status};
+  });
+  check(JSON.stringify(drawn.ranks) === JSON.stringify({A: 0, B: 1, C: 2, D: 3, Lone: 0}), 'ranks: ' + JSON.stringify(drawn.ranks));
+  check(JSON.stringify(drawn.edges.sort()) === JSON.stringify(
+    ['A>B:next', 'A>D:catch', 'B>A:next:back', 'B>C:default', 'C>D:next']), 'edges: ' + drawn.edges);
+  check(drawn.status.A === 'Caught' && drawn.status.D === 'Running', 'statuses: ' + JSON.stringify(drawn.status));
+
   // A failed run first: the feed file does not exist yet.
   await page.fill('#start-input', '{"feed": "jobs"}');
   await page.click('#start');
