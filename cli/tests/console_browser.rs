@@ -1,6 +1,7 @@
 //! The web console of `feedpipe serve` in a real browser: Debian's chromium driven by
-//! playwright-core (both installed by the test script), through `tests/console/console_test.js`.
-//! Screenshots are kept in `target/tmp/console/`.
+//! playwright-core (both installed by the test script), through `tests/console/console_test.js`:
+//! the state machine graph coloured by how runs went, job logs, Redrive, and a run followed
+//! live. Screenshots are kept in `target/tmp/console/`.
 
 use std::process::Command;
 
@@ -10,7 +11,7 @@ mod support;
 use support::serve;
 
 #[test]
-fn the_console_starts_a_run_shows_it_and_redrives_a_failed_one_in_a_browser() {
+fn the_console_draws_runs_follows_them_live_and_redrives_a_failed_one_in_a_browser() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let node_modules = std::env::var_os("FEEDPIPE_NODE_MODULES")
         .map(std::path::PathBuf::from)
@@ -42,5 +43,11 @@ fn the_console_starts_a_run_shows_it_and_redrives_a_failed_one_in_a_browser() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out_dir.join("console-redriven.png").is_file());
+    for shot in [
+        "console-failed.png",
+        "console-redriven.png",
+        "console-running.png",
+    ] {
+        assert!(out_dir.join(shot).is_file(), "{shot}");
+    }
 }

@@ -47,6 +47,8 @@ const CONSOLE: &str = include_str!("console.html");
 pub fn router(server: Arc<Server>) -> axum::Router {
     axum::Router::new()
         .route("/", axum::routing::post(handle).get(console))
+        .route("/events", axum::routing::get(crate::sse::events))
+        .route("/logs", axum::routing::get(crate::files::logs))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(server)
 }
@@ -291,7 +293,7 @@ pub(crate) fn resolve_machine(
 }
 
 /// The execution store of machine `machine`.
-fn store_of(server: &Server, machine: &str) -> ExecutionStore {
+pub(crate) fn store_of(server: &Server, machine: &str) -> ExecutionStore {
     if machine == runs::local::STATE_MACHINE {
         server.local.store().clone()
     } else {
