@@ -1,6 +1,6 @@
 //! The execution commands with `--aws`, against moto server's Step Functions (over HTTP; the
-//! test script starts it): start, watch to the end, describe, history, executions with a status
-//! filter, stop. Moto runs Pass, Wait and Succeed states once told to execute state machines;
+//! test script starts it) and, the same test, against `feedpipe serve`: start, watch to the end,
+//! describe, history, executions with a status filter, stop. Moto runs Pass, Wait and Succeed states once told to execute state machines;
 //! it has no RedriveExecution and fails Batch `.sync` tasks, so the definition has neither
 //! (redrive is tested against `aws-smithy-mocks` in `runs`). Telling moto to execute state
 //! machines is a setting of the whole server, which changes how it treats the state machines of
@@ -61,13 +61,19 @@ impl Moto {
             .recv_timeout(Duration::from_secs(30))
             .expect("moto server printed the address it listens on");
         ENDPOINT.with(|e| *e.borrow_mut() = moto.endpoint.clone());
+        MOTO.with(|m| m.set(true));
         moto
     }
 }
 
 thread_local! {
     static ENDPOINT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    /// Whether the endpoint is moto (which must be told to execute state machines).
+    static MOTO: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
+
+#[path = "support/serve.rs"]
+mod support;
 
 fn endpoint() -> String {
     ENDPOINT.with(|e| e.borrow().clone())
@@ -100,15 +106,17 @@ fn state_machine(name: &str, definition: Value) -> String {
         .build()
         .unwrap();
     rt.block_on(async {
-        let http = reqwest::Client::new();
-        let r = http
-            .post(format!("{}/moto-api/config", endpoint()))
-            .header("content-type", "application/json")
-            .body(json!({"stepfunctions": {"execute_state_machine": true}}).to_string())
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
+        if MOTO.with(|m| m.get()) {
+            let http = reqwest::Client::new();
+            let r = http
+                .post(format!("{}/moto-api/config", endpoint()))
+                .header("content-type", "application/json")
+                .body(json!({"stepfunctions": {"execute_state_machine": true}}).to_string())
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+        }
         let sdk = store::s3::sdk_config(Some(&endpoint())).await;
         let sfn = aws_sdk_sfn::Client::new(&sdk);
         sfn.create_state_machine()
@@ -137,6 +145,20 @@ fn run(args: Vec<String>) -> Output {
 #[test]
 fn start_watch_describe_history_executions_and_stop_work_against_step_functions() {
     let _moto = Moto::start();
+    the_execution_commands_work_with_aws();
+}
+
+/// The same commands against `feedpipe serve`, whose CreateStateMachine makes the same two
+/// machines (its redrive is tested in `serve_api`, with the feedpipe machine).
+#[test]
+fn the_same_commands_work_against_feedpipe_serve() {
+    let s = support::serve();
+    ENDPOINT.with(|e| *e.borrow_mut() = s.endpoint.clone());
+    MOTO.with(|m| m.set(false));
+    the_execution_commands_work_with_aws();
+}
+
+fn the_execution_commands_work_with_aws() {
     let quick = state_machine(
         "feedpipe-quick",
         json!({"StartAt": "Check", "States": {
