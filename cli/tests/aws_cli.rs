@@ -156,6 +156,14 @@ fn the_same_commands_work_against_feedpipe_serve() {
     ENDPOINT.with(|e| *e.borrow_mut() = s.endpoint.clone());
     MOTO.with(|m| m.set(false));
     the_execution_commands_work_with_aws();
+    // The machines and their executions are kept in the project's state folder.
+    let machines = s.dir.path().join(".feedpipe/machines");
+    let kept: Vec<_> = std::fs::read_dir(&machines)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("executions").is_dir())
+        .collect();
+    assert_eq!(kept.len(), 2, "{}", machines.display());
 }
 
 fn the_execution_commands_work_with_aws() {
