@@ -542,3 +542,74 @@ async fn express_machines_run_to_their_answer_with_start_sync_execution() {
     .await;
     assert_eq!(v["__type"], "InvalidExecutionInput");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_serve_and_the_next_one_recovers_its_running_execution_for_redrive() {
+    let mut s = serve();
+    let sfn = client(&s.endpoint).await;
+    let arn = create(
+        &sfn,
+        "slow",
+        json!({"StartAt": "First", "States": {
+            "First": {"Type": "Pass", "Next": "Pause"},
+            "Pause": {"Type": "Wait", "SecondsPath": "$.wait", "End": true}}}),
+        StateMachineType::Standard,
+    )
+    .await;
+    let run = sfn
+        .start_execution()
+        .state_machine_arn(&arn)
+        .name("interrupted")
+        .input(r#"{"wait": 600}"#)
+        .send()
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = s.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+
+    // The next server finds the execution without its process: FAILED, resumable in Pause.
+    let s = s.again();
+    let sfn = client(&s.endpoint).await;
+    let d = sfn
+        .describe_execution()
+        .execution_arn(run.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(*d.status(), ExecutionStatus::Failed);
+    assert_eq!(d.error(), Some("States.Runtime"));
+    assert!(
+        d.cause().unwrap_or("").contains("'Pause'"),
+        "{:?}",
+        d.cause()
+    );
+    assert_eq!(
+        d.redrive_status(),
+        Some(&aws_sdk_sfn::types::ExecutionRedriveStatus::Redrivable)
+    );
+    // Redriven, it waits in Pause again (the wait restarts) and can be stopped.
+    sfn.redrive_execution()
+        .execution_arn(run.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    wait_status(&sfn, run.execution_arn(), |s| {
+        *s == ExecutionStatus::Running
+    })
+    .await;
+    sfn.stop_execution()
+        .execution_arn(run.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    let d = sfn
+        .describe_execution()
+        .execution_arn(run.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(*d.status(), ExecutionStatus::Aborted);
+    assert_eq!(d.redrive_count(), Some(1));
+}

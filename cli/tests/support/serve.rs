@@ -41,10 +41,17 @@ pub fn serve() -> Serve {
     }
     xml.push_str("</jobs>\n");
     std::fs::write(dir.path().join("feed.xml"), xml).unwrap();
+    spawn(dir)
+}
+
+/// `feedpipe serve` over the project in `dir` (made by [`serve`]).
+fn spawn(dir: tempfile::TempDir) -> Serve {
     let bin = dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_feedpipe"), bin.join("feedpipe-worker"))
-        .unwrap();
+    if !bin.exists() {
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_feedpipe"), bin.join("feedpipe-worker"))
+            .unwrap();
+    }
     let mut child = Command::new(env!("CARGO_BIN_EXE_feedpipe"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .current_dir(dir.path())
@@ -62,5 +69,38 @@ pub fn serve() -> Serve {
         child,
         endpoint: first.trim().to_string(),
         dir,
+    }
+}
+
+#[allow(dead_code)] // not every test binary that includes this file stops its server
+impl Serve {
+    /// Sends SIGTERM and waits (up to 20 s) for the server to exit; its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "feedpipe serve did not exit within 20 s of SIGTERM"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// A new `feedpipe serve` over the same project (after [`Serve::terminate`]).
+    pub fn again(mut self) -> Serve {
+        // The project folder moves to the new server; an empty one goes away with this one.
+        let empty = tempfile::Builder::new()
+            .prefix("serve-old")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap();
+        let dir = std::mem::replace(&mut self.dir, empty);
+        drop(self);
+        spawn(dir)
     }
 }
