@@ -216,6 +216,38 @@ async fn state_machines_are_created_described_listed_updated_and_deleted() {
         .unwrap();
     assert_eq!(d.output(), Some("2"));
     assert_eq!(d.state_machine_arn(), arn);
+    let for_execution = sfn
+        .describe_state_machine_for_execution()
+        .execution_arn(started.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(for_execution.definition()).unwrap(),
+        updated_def
+    );
+    assert_eq!(
+        (for_execution.name(), for_execution.role_arn()),
+        ("hello", ROLE)
+    );
+    // Without execution data, the history's events carry no input or output.
+    let bare = sfn
+        .get_execution_history()
+        .execution_arn(started.execution_arn())
+        .include_execution_data(false)
+        .send()
+        .await
+        .unwrap();
+    let first = bare.events()[0].execution_started_event_details().unwrap();
+    assert!(first.input().is_none(), "{first:?}");
+    let full = sfn
+        .get_execution_history()
+        .execution_arn(started.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    let first = full.events()[0].execution_started_event_details().unwrap();
+    assert_eq!(first.input(), Some("{}"));
 
     sfn.delete_state_machine()
         .state_machine_arn(&arn)
