@@ -144,6 +144,15 @@ async fn state_machines_are_created_described_listed_updated_and_deleted() {
     let listed = sfn.list_state_machines().send().await.unwrap();
     let names: Vec<&str> = listed.state_machines().iter().map(|m| m.name()).collect();
     assert_eq!(names, ["feedpipe", "hello"]);
+    // The feedpipe machine dates from its configuration file.
+    let written = std::fs::metadata(s.dir.path().join("feedpipe.toml"))
+        .unwrap()
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert_eq!(listed.state_machines()[0].creation_date().secs(), written);
     let page = sfn
         .list_state_machines()
         .max_results(1)

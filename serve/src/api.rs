@@ -388,6 +388,17 @@ impl Api<'_> {
         resolve_execution(self.server, self.required("executionArn")?)
     }
 
+    /// The feedpipe machine's creation (and update) date: when its configuration file was last
+    /// written (the definition is generated from it).
+    fn pipeline_date(&self) -> Value {
+        let written = std::fs::metadata(&self.local.project().config_file)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as i64);
+        seconds(written)
+    }
+
     fn list_state_machines(&self) -> Result<Value, ApiError> {
         let created = self
             .local
@@ -398,7 +409,7 @@ impl Api<'_> {
             "stateMachineArn": machine_arn(),
             "name": runs::local::STATE_MACHINE,
             "type": "STANDARD",
-            "creationDate": 0.0,
+            "creationDate": self.pipeline_date(),
         })];
         all.extend(created.iter().map(|m| {
             json!({
@@ -429,7 +440,7 @@ impl Api<'_> {
                 "definition": self.local.project().local_definition(),
                 "roleArn": "arn:aws:iam::123456789012:role/feedpipe-local",
                 "type": "STANDARD",
-                "creationDate": 0.0,
+                "creationDate": self.pipeline_date(),
                 "loggingConfiguration": {"level": "OFF", "includeExecutionData": false},
                 "tracingConfiguration": {"enabled": false},
                 "description": "the feedpipe pipeline of the configuration (feedpipe asl)",
@@ -607,7 +618,7 @@ impl Api<'_> {
             "name": t.machine,
             "definition": definition,
             "roleArn": "arn:aws:iam::123456789012:role/feedpipe-local",
-            "updateDate": 0.0,
+            "updateDate": self.pipeline_date(),
         });
         if let Ok(Some((m, _))) = self.local.machines().get(&t.machine) {
             v["roleArn"] = json!(m.role_arn);
