@@ -14,19 +14,7 @@ use support::serve;
 const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:feedpipe";
 
 async fn client(endpoint: &str) -> Client {
-    // Fixed test credentials and region: nothing is looked up beyond the endpoint.
-    let sdk = store::s3::sdk_config(Some(endpoint)).await;
-    let conf = aws_sdk_sfn::config::Builder::from(&sdk)
-        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "feedpipe-test",
-        ))
-        .region(aws_sdk_sfn::config::Region::new("us-east-1"))
-        .build();
-    Client::from_conf(conf)
+    support::sfn_client(endpoint).await
 }
 
 async fn wait_done(

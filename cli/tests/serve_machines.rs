@@ -18,18 +18,7 @@ use support::serve;
 const ROLE: &str = "arn:aws:iam::123456789012:role/local";
 
 async fn client(endpoint: &str) -> Client {
-    let sdk = store::s3::sdk_config(Some(endpoint)).await;
-    let conf = aws_sdk_sfn::config::Builder::from(&sdk)
-        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "feedpipe-test",
-        ))
-        .region(aws_sdk_sfn::config::Region::new("us-east-1"))
-        .build();
-    Client::from_conf(conf)
+    support::sfn_client(endpoint).await
 }
 
 fn code<E: ProvideErrorMetadata>(e: &E) -> String {
@@ -78,57 +67,35 @@ async fn state_machines_are_created_described_listed_updated_and_deleted() {
     // The same request again answers as the first time; a different one is refused.
     let again = create(&sfn, "hello", pass.clone(), StateMachineType::Standard).await;
     assert_eq!(again, arn);
-    let e = sfn
-        .create_state_machine()
-        .name("hello")
-        .definition(json!({"StartAt": "Q", "States": {"Q": {"Type": "Succeed"}}}).to_string())
-        .role_arn(ROLE)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&e), "StateMachineAlreadyExists");
-    let e = sfn
-        .create_state_machine()
-        .name("feedpipe")
-        .definition(pass.to_string())
-        .role_arn(ROLE)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&e), "StateMachineAlreadyExists");
-
+    let refused = |name: &'static str, definition: String, role: &'static str| {
+        let sfn = sfn.clone();
+        async move {
+            let e = sfn
+                .create_state_machine()
+                .name(name)
+                .definition(definition)
+                .role_arn(role)
+                .send()
+                .await
+                .unwrap_err();
+            (code(&e), e.message().unwrap_or("").to_string())
+        }
+    };
+    let other = json!({"StartAt": "Q", "States": {"Q": {"Type": "Succeed"}}}).to_string();
+    let (code_of, _) = refused("hello", other, ROLE).await;
+    assert_eq!(code_of, "StateMachineAlreadyExists");
+    let (code_of, _) = refused("feedpipe", pass.to_string(), ROLE).await;
+    assert_eq!(code_of, "StateMachineAlreadyExists");
     // Definitions are checked as `run --definition` checks them, naming the state.
-    let e = sfn
-        .create_state_machine()
-        .name("broken")
-        .definition(
-            json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "Nowhere"}}})
-                .to_string(),
-        )
-        .role_arn(ROLE)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&e), "InvalidDefinition");
-    assert!(e.message().unwrap_or("").contains("Nowhere"), "{e:?}");
-    let e = sfn
-        .create_state_machine()
-        .name("bad name")
-        .definition(pass.to_string())
-        .role_arn(ROLE)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&e), "InvalidName");
-    let e = sfn
-        .create_state_machine()
-        .name("norole")
-        .definition(pass.to_string())
-        .role_arn("role")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&e), "InvalidArn");
+    let dangling =
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "Nowhere"}}}).to_string();
+    let (code_of, message) = refused("broken", dangling, ROLE).await;
+    assert_eq!(code_of, "InvalidDefinition");
+    assert!(message.contains("Nowhere"), "{message}");
+    let (code_of, _) = refused("bad name", pass.to_string(), ROLE).await;
+    assert_eq!(code_of, "InvalidName");
+    let (code_of, _) = refused("norole", pass.to_string(), "role").await;
+    assert_eq!(code_of, "InvalidArn");
 
     let d = sfn
         .describe_state_machine()

@@ -754,22 +754,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = ExecutionStore::new(tmp.path());
         let describe = |name: &str, t: i64, status: ExecutionStatus| Description {
-            execution_arn: format!("arn:{name}"),
-            name: name.into(),
-            state_machine_arn: "arn:sm".into(),
-            feed: None,
-            input: serde_json::json!({}),
             status,
-            start_date_ms: t,
-            stop_date_ms: None,
-            output: None,
-            error: None,
-            cause: None,
-            redrive_count: 0,
-            redrive_date_ms: None,
-            resume: None,
-            pid: None,
-            fast_waits: false,
+            ..Description::of_name_for_tests(name, t)
         };
         for (n, t) in [("a", 1), ("b", 2)] {
             store.create(n).unwrap();

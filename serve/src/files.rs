@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use runs::store::ExecutionStore;
 
 use crate::api::Server;
-use crate::sse::{allowed, error, forbidden, no_execution, resolve, Query};
+use crate::sse::{admitted, error, forbidden, no_execution, resolve};
 
 /// The most of a log sent: its end.
 pub(crate) const MAX_LOG: u64 = 1 << 20;
@@ -99,15 +99,9 @@ pub(crate) async fn logs(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = Query::parse(raw.as_deref());
-    if !allowed(
-        server.token.as_deref(),
-        peer.ip(),
-        &headers,
-        query.get("token"),
-    ) {
+    let Some(query) = admitted(&server, peer, &headers, raw.as_deref()) else {
         return forbidden();
-    }
+    };
     let (Some(arn), Some(stream)) = (query.get("execution"), query.get("stream")) else {
         return error(
             StatusCode::BAD_REQUEST,

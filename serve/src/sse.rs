@@ -135,6 +135,18 @@ fn form_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The query of a GET request from a client [`allowed`] in; `None`: refuse it ([`forbidden`]).
+pub(crate) fn admitted(
+    server: &Server,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+) -> Option<Query> {
+    let query = Query::parse(raw);
+    let token = query.get("token");
+    allowed(server.token.as_deref(), peer.ip(), headers, token).then_some(query)
+}
+
 /// `GET /events[?execution=ARN][&token=T][&lastEventId=N]`.
 pub(crate) async fn events(
     State(server): State<Arc<Server>>,
@@ -142,15 +154,9 @@ pub(crate) async fn events(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = Query::parse(raw.as_deref());
-    if !allowed(
-        server.token.as_deref(),
-        peer.ip(),
-        &headers,
-        query.get("token"),
-    ) {
+    let Some(query) = admitted(&server, peer, &headers, raw.as_deref()) else {
         return forbidden();
-    }
+    };
     let Some(arn) = query.get("execution") else {
         // The list of one machine: `?stateMachine=ARN`, the feedpipe machine by default.
         let machine = match query.get("stateMachine") {

@@ -104,3 +104,21 @@ impl Serve {
         spawn(dir)
     }
 }
+
+/// An aws-sdk-sfn client of `endpoint`, with fixed test credentials and region: nothing is
+/// looked up beyond the endpoint.
+#[allow(dead_code)] // not every test binary that includes this file uses the SDK
+pub async fn sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
+    let sdk = store::s3::sdk_config(Some(endpoint)).await;
+    let conf = aws_sdk_sfn::config::Builder::from(&sdk)
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "feedpipe-test",
+        ))
+        .region(aws_sdk_sfn::config::Region::new("us-east-1"))
+        .build();
+    aws_sdk_sfn::Client::from_conf(conf)
+}
