@@ -417,7 +417,9 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::new(held);
     let mut write_err = None;
     let summary = extract_reader_with_ids(open(&args.file)?, &opts, ids, &mut |r| {
-        let line = json!({"id": r.id, "hash": r.hash.to_string(), "record": r.json});
+        // The record's text goes in as it is: it is compact JSON already.
+        let head = json!({"id": r.id, "hash": r.hash.to_string()}).to_string();
+        let line = format!("{},\"record\":{}}}", &head[..head.len() - 1], r.json);
         if let Err(e) = writeln!(out, "{line}") {
             write_err.get_or_insert(e);
         }

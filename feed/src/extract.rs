@@ -9,7 +9,7 @@ use std::io::Read;
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use crate::RecordJson;
 
 use crate::error::FeedError;
 use crate::idset::IdSet;
@@ -28,8 +28,8 @@ pub struct Extracted {
     pub id: String,
     /// The record's content hash.
     pub hash: RecordHash,
-    /// Its JSON form ([`crate::json`]).
-    pub json: Value,
+    /// Its JSON form ([`crate::json`]), as JSON text.
+    pub json: RecordJson,
 }
 
 /// The result of an extraction.
@@ -237,7 +237,7 @@ fn pick(
         number: r.number,
         id: r.id.to_string(),
         hash: r.hash,
-        json: r.to_json(opts)?,
+        json: r.to_json_text(opts)?,
     })
 }
 

@@ -23,34 +23,114 @@
 //!   but tab, CR and LF; U+FFFE, U+FFFF) is an error wherever it stands, naming its byte. Comments and processing
 //!   instructions are dropped.
 
+use std::fmt;
+
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::EmptyCdata;
 use crate::error::ErrorKind;
 use crate::text::{forbidden_char, forbidden_detail, is_xml_ws, resolve, unescape_into, TextError};
 
+/// A record's JSON form as compact JSON text, written straight from the parse (no `Value` tree
+/// in between): what the sinks send, byte for byte what `serde_json` prints for
+/// [`RecordJson::to_value`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordJson(String);
+
+impl RecordJson {
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The JSON text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// The compact JSON text of `value` (for records made elsewhere, e.g. in tests).
+    pub fn from_value(value: &Value) -> RecordJson {
+        RecordJson(value.to_string())
+    }
+
+    /// The JSON form as a value.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.0).expect("a record's JSON text parses")
+    }
+}
+
+impl fmt::Display for RecordJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// An element being built.
-struct Frame {
-    name: String,
-    map: Map<String, Value>,
+#[derive(Default)]
+struct Frame<'a> {
+    name: &'a str,
+    /// The attributes, written: `"@k":"v"` joined by commas.
+    attrs: String,
+    /// The child elements: name and the range of their JSON text in the record's arena.
+    children: Vec<(&'a str, usize, usize)>,
     text: String,
     /// Byte range of `text` covered by CDATA sections (first start, last end).
     cdata: Option<(usize, usize)>,
 }
 
+impl<'a> Frame<'a> {
+    fn reset(&mut self, name: &'a str) {
+        self.name = name;
+        self.attrs.clear();
+        self.children.clear();
+        self.text.clear();
+        self.cdata = None;
+    }
+}
+
 type Fail = (ErrorKind, u64);
 
-/// The JSON form of one record's bytes; errors carry the byte offset inside the record.
-pub(crate) fn record_to_json(bytes: &[u8], empty: EmptyCdata) -> Result<Value, Fail> {
+/// The frames of the elements open now, kept (with their buffers) for the next ones.
+struct Stack<'a> {
+    frames: Vec<Frame<'a>>,
+    depth: usize,
+}
+
+impl<'a> Stack<'a> {
+    fn push(&mut self, name: &'a str) -> &mut Frame<'a> {
+        if self.depth == self.frames.len() {
+            self.frames.push(Frame::default());
+        }
+        let f = &mut self.frames[self.depth];
+        f.reset(name);
+        self.depth += 1;
+        f
+    }
+
+    fn top(&mut self) -> Option<&mut Frame<'a>> {
+        self.depth.checked_sub(1).map(|i| &mut self.frames[i])
+    }
+}
+
+/// The JSON text of one record's bytes; errors carry the byte offset inside the record.
+pub(crate) fn record_to_json_text<'a>(
+    bytes: &'a [u8],
+    empty: EmptyCdata,
+) -> Result<RecordJson, Fail> {
     // XML 1.0 allows no NUL or other C0 control (but tab, CR, LF) anywhere, nor U+FFFE/FFFF.
     if let Some((at, code)) = forbidden_char(bytes) {
         let detail = forbidden_detail(code);
         return Err((ErrorKind::Malformed { detail }, at as u64));
     }
     let mut reader = Reader::from_reader(bytes);
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut stack: Stack<'a> = Stack {
+        frames: Vec::new(),
+        depth: 0,
+    };
+    // The JSON texts of closed elements, which their parents copy from.
+    let mut arena = String::with_capacity(bytes.len() + 64);
     loop {
         // Where the event starts: the offset errors about it name.
         let at = reader.buffer_position();
@@ -67,45 +147,45 @@ pub(crate) fn record_to_json(bytes: &[u8], empty: EmptyCdata) -> Result<Value, F
             )
         };
         match event {
-            Event::Start(e) => stack.push(frame(&e, at)?),
+            Event::Start(e) => open(&mut stack, bytes, e, at)?,
             Event::Empty(e) => {
-                let f = frame(&e, at)?;
-                if let Some(done) = close(&mut stack, f, empty) {
-                    return finish(&mut reader, done, at);
+                open(&mut stack, bytes, e, at)?;
+                if close(&mut stack, &mut arena, empty) {
+                    return finish(&mut reader, arena, at);
                 }
             }
             Event::End(_) => {
-                let f = stack
-                    .pop()
-                    .ok_or_else(|| malformed("end tag without a start tag"))?;
-                if let Some(done) = close(&mut stack, f, empty) {
-                    return finish(&mut reader, done, at);
+                if stack.depth == 0 {
+                    return Err(malformed("end tag without a start tag"));
+                }
+                if close(&mut stack, &mut arena, empty) {
+                    return finish(&mut reader, arena, at);
                 }
             }
             Event::Text(t) => {
                 let top = stack
-                    .last_mut()
+                    .top()
                     .ok_or_else(|| malformed("text outside the record"))?;
-                let s = t.xml10_content().map_err(|e| malformed(&e.to_string()))?;
+                let s = utf8(t.into_inner(), at)?;
                 if memchr::memchr(b'&', s.as_bytes()).is_some() {
                     return Err(malformed("'&' not followed by a reference (write &amp;)"));
                 }
-                top.text.push_str(&s);
+                push_normalised(&mut top.text, &s);
             }
             Event::GeneralRef(r) => {
                 let top = stack
-                    .last_mut()
+                    .top()
                     .ok_or_else(|| malformed("text outside the record"))?;
                 let name = std::str::from_utf8(&r).map_err(|e| malformed(&e.to_string()))?;
                 top.text.push(resolve(name).map_err(|e| text_error(e, at))?);
             }
             Event::CData(c) => {
                 let top = stack
-                    .last_mut()
+                    .top()
                     .ok_or_else(|| malformed("CDATA outside the record"))?;
-                let s = c.xml10_content().map_err(|e| malformed(&e.to_string()))?;
+                let s = utf8(c.into_inner(), at)?;
                 let start = top.text.len();
-                top.text.push_str(&s);
+                push_normalised(&mut top.text, &s);
                 let end = top.text.len();
                 top.cdata = Some(top.cdata.map_or((start, end), |(lo, _)| (lo, end)));
             }
@@ -118,11 +198,49 @@ pub(crate) fn record_to_json(bytes: &[u8], empty: EmptyCdata) -> Result<Value, F
     }
 }
 
+/// Text borrowed from the record as UTF-8 (or the error naming where it is not).
+fn utf8<'a>(bytes: std::borrow::Cow<'a, [u8]>, at: u64) -> Result<std::borrow::Cow<'a, str>, Fail> {
+    let bad = |e: std::str::Utf8Error| {
+        (
+            ErrorKind::Malformed {
+                detail: format!("invalid UTF-8: {e}"),
+            },
+            at,
+        )
+    };
+    match bytes {
+        std::borrow::Cow::Borrowed(b) => str_of(b).map(std::borrow::Cow::Borrowed).map_err(bad),
+        std::borrow::Cow::Owned(b) => String::from_utf8(b)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| bad(e.utf8_error())),
+    }
+}
+
+/// `bytes` as UTF-8: checked with SIMD (most of a record is text), the error from the standard
+/// library's check (it says where).
+fn str_of(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes))
+}
+
+/// Appends `s` with XML 1.0's end-of-line handling: `\r\n` and `\r` become `\n`.
+fn push_normalised(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(i) = memchr::memchr(b'\r', rest.as_bytes()) {
+        out.push_str(&rest[..i]);
+        out.push('\n');
+        rest = &rest[i + 1..];
+        if rest.as_bytes().first() == Some(&b'\n') {
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+}
+
 /// After the record element closed: only whitespace, comments and PIs may follow.
-fn finish(reader: &mut Reader<&[u8]>, done: Value, at: u64) -> Result<Value, Fail> {
+fn finish(reader: &mut Reader<&[u8]>, done: String, at: u64) -> Result<RecordJson, Fail> {
     loop {
         match reader.read_event() {
-            Ok(Event::Eof) => return Ok(done),
+            Ok(Event::Eof) => return Ok(RecordJson(done)),
             Ok(Event::Text(t)) if t.iter().all(|b| is_xml_ws(*b)) => {}
             Ok(Event::Comment(_) | Event::PI(_)) => {}
             _ => {
@@ -140,29 +258,23 @@ fn text_error(e: TextError, at: u64) -> Fail {
     }
 }
 
-fn frame(e: &BytesStart<'_>, at: u64) -> Result<Frame, Fail> {
-    let utf8 = |b: &[u8]| {
-        std::str::from_utf8(b).map(str::to_owned).map_err(|err| {
-            (
-                ErrorKind::Malformed {
-                    detail: format!("invalid UTF-8: {err}"),
-                },
-                at,
-            )
-        })
-    };
-    let mut map = Map::new();
+/// Opens an element: a frame with its name and its attributes written.
+fn open<'a>(
+    stack: &mut Stack<'a>,
+    record: &'a [u8],
+    e: BytesStart<'a>,
+    at: u64,
+) -> Result<(), Fail> {
+    let bad = |detail: String| (ErrorKind::Malformed { detail }, at);
+    let invalid = |err: std::str::Utf8Error| bad(format!("invalid UTF-8: {err}"));
+    let name_len = e.name().as_ref().len();
+    let f = stack.push("");
+    let mut value = String::new();
     for attr in e.attributes() {
-        let attr = attr.map_err(|err| {
-            (
-                ErrorKind::Malformed {
-                    detail: err.to_string(),
-                },
-                at,
-            )
-        })?;
-        let key = format!("@{}", utf8(attr.key.as_ref())?);
-        let raw = utf8(&attr.value)?;
+        let attr = attr.map_err(|err| bad(err.to_string()))?;
+        let key = str_of(attr.key.as_ref()).map_err(invalid)?;
+        let raw = str_of(&attr.value).map_err(invalid)?;
+        // Attribute-value normalisation: literal tabs and line breaks are spaces.
         let normalised: String = raw
             .replace("\r\n", " ")
             .chars()
@@ -174,52 +286,160 @@ fn frame(e: &BytesStart<'_>, at: u64) -> Result<Frame, Fail> {
                 }
             })
             .collect();
-        let mut value = String::with_capacity(normalised.len());
+        value.clear();
         unescape_into(&normalised, &mut value).map_err(|err| text_error(err, at))?;
-        map.insert(key, Value::String(value));
+        if !f.attrs.is_empty() {
+            f.attrs.push(',');
+        }
+        f.attrs.push_str("\"@");
+        escape_into(&mut f.attrs, key);
+        f.attrs.push_str("\":");
+        push_string(&mut f.attrs, &value);
     }
-    Ok(Frame {
-        name: utf8(e.name().as_ref())?,
-        map,
-        text: String::new(),
-        cdata: None,
-    })
+    // The event borrows the record (a reader over a slice): its name is found there by address,
+    // so it lives as long as the parse.
+    let offset = (e.as_ptr() as usize).wrapping_sub(record.as_ptr() as usize);
+    let name = record
+        .get(offset..offset.saturating_add(name_len))
+        .filter(|n| *n == e.name().as_ref())
+        .ok_or_else(|| bad("an element name outside the record".into()))?;
+    f.name = str_of(name).map_err(invalid)?;
+    Ok(())
 }
 
-/// Finishes `f` and adds it to its parent; returns the value when `f` was the record itself.
-fn close(stack: &mut [Frame], f: Frame, empty: EmptyCdata) -> Option<Value> {
-    let name = f.name.clone();
-    let value = element_value(f, empty);
-    let Some(parent) = stack.last_mut() else {
-        return Some(value);
+/// Closes the top element: its JSON text is appended to `arena` and listed in its parent.
+/// True when it was the record itself (its text is then all of `arena`).
+fn close(stack: &mut Stack<'_>, arena: &mut String, empty: EmptyCdata) -> bool {
+    stack.depth -= 1;
+    let (done, parents) = {
+        let (below, rest) = stack.frames.split_at_mut(stack.depth);
+        (&mut rest[0], below)
     };
-    match parent.map.get_mut(&name) {
-        Some(Value::Array(items)) => items.push(value),
-        Some(existing) => {
-            let first = existing.take();
-            *existing = Value::Array(vec![first, value]);
+    let start = write_element(done, arena, empty);
+    match parents.last_mut() {
+        Some(parent) => {
+            parent.children.push((done.name, start, arena.len()));
+            false
         }
-        None => {
-            parent.map.insert(name, value);
-        }
+        // The record: its text is all of the arena (its children's were replaced by it).
+        None => true,
     }
-    None
 }
 
-fn element_value(mut f: Frame, empty: EmptyCdata) -> Value {
+/// Writes an element's JSON value (the mapping of the module's header) where its children's
+/// texts began (at the end of `arena` when it has none); returns where it begins.
+fn write_element(f: &Frame<'_>, arena: &mut String, empty: EmptyCdata) -> usize {
     let text = trimmed(&f.text, f.cdata);
-    if f.map.is_empty() {
-        return match (text.is_empty(), f.cdata.is_some(), empty) {
-            (false, _, _) => Value::String(text.to_string()),
-            (true, true, EmptyCdata::Empty) => Value::String(String::new()),
-            _ => Value::Null,
-        };
+    let first = f.children.first().map_or(arena.len(), |c| c.1);
+    if f.attrs.is_empty() && f.children.is_empty() {
+        match (text.is_empty(), f.cdata.is_some(), empty) {
+            (false, _, _) => push_string(arena, text),
+            (true, true, EmptyCdata::Empty) => arena.push_str("\"\""),
+            _ => arena.push_str("null"),
+        }
+        return first;
+    }
+    // The children's texts are in `arena` before this element's: written from a copy of their
+    // part, then the part is replaced by this element's text.
+    let children_text = arena.split_off(first);
+    let piece = |c: &(&str, usize, usize)| &children_text[c.1 - first..c.2 - first];
+    arena.push('{');
+    arena.push_str(&f.attrs);
+    let mut comma = !f.attrs.is_empty();
+    // A name that occurs more than once is an array, at its first occurrence.
+    let mut written = vec![false; f.children.len()];
+    for (i, child) in f.children.iter().enumerate() {
+        if written[i] {
+            continue;
+        }
+        if comma {
+            arena.push(',');
+        }
+        comma = true;
+        push_string(arena, child.0);
+        arena.push(':');
+        let repeats: Vec<usize> = (i + 1..f.children.len())
+            .filter(|&k| !written[k] && f.children[k].0 == child.0)
+            .collect();
+        if repeats.is_empty() {
+            arena.push_str(piece(child));
+        } else {
+            arena.push('[');
+            arena.push_str(piece(child));
+            for k in repeats {
+                written[k] = true;
+                arena.push(',');
+                arena.push_str(piece(&f.children[k]));
+            }
+            arena.push(']');
+        }
     }
     if !text.is_empty() {
-        f.map
-            .insert("#text".into(), Value::String(text.to_string()));
+        if comma {
+            arena.push(',');
+        }
+        arena.push_str("\"#text\":");
+        push_string(arena, text);
     }
-    Value::Object(f.map)
+    arena.push('}');
+    first
+}
+
+/// `s` as a JSON string, quoted.
+fn push_string(out: &mut String, s: &str) {
+    out.push('"');
+    escape_into(out, s);
+    out.push('"');
+}
+
+/// Whether a byte must be escaped in a JSON string.
+fn must_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Bytes checked at once for anything to escape (a loop the compiler vectorises).
+const BLOCK: usize = 16;
+
+/// `s` escaped for a JSON string as `serde_json` escapes it: `"`, `\` and control characters
+/// (`\b \t \n \f \r` by name, others as `\u00XX`); everything else as it is.
+fn escape_into(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Whole blocks with nothing to escape are skipped at once.
+        while let Some(block) = bytes.get(i..i + BLOCK) {
+            if block.iter().fold(false, |any, &b| any | must_escape(b)) {
+                break;
+            }
+            i += BLOCK;
+        }
+        let end = (i + BLOCK).min(bytes.len());
+        while i < end {
+            let b = bytes[i];
+            if must_escape(b) {
+                out.push_str(&s[from..i]);
+                match b {
+                    b'"' => out.push_str("\\\""),
+                    b'\\' => out.push_str("\\\\"),
+                    b'\n' => out.push_str("\\n"),
+                    b'\r' => out.push_str("\\r"),
+                    b'\t' => out.push_str("\\t"),
+                    0x08 => out.push_str("\\b"),
+                    0x0c => out.push_str("\\f"),
+                    _ => {
+                        const HEX: &[u8; 16] = b"0123456789abcdef";
+                        out.push_str("\\u00");
+                        out.push(HEX[usize::from(b >> 4)] as char);
+                        out.push(HEX[usize::from(b & 0xf)] as char);
+                    }
+                }
+                from = i + 1;
+            }
+            i += 1;
+        }
+    }
+    out.push_str(&s[from..]);
 }
 
 /// `text` without leading and trailing XML whitespace outside the CDATA range.
@@ -241,6 +461,26 @@ fn trimmed(text: &str, cdata: Option<(usize, usize)>) -> &str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The JSON form as a value, checking on the way that the text is exactly what serde_json
+    /// prints for that value (same escapes, same key order, no spaces).
+    fn record_to_json(bytes: &[u8], empty: EmptyCdata) -> Result<Value, Fail> {
+        record_to_json_text(bytes, empty).map(|t| {
+            let v = t.to_value();
+            assert_eq!(t.as_str(), serde_json::to_string(&v).unwrap());
+            v
+        })
+    }
+
+    #[test]
+    fn the_text_escapes_and_nests_as_serde_json_prints_it() {
+        let v = j("<job a=\"q&quot;\\\"><t>tab&#9;cr&#13;\\ \"x\" é ✓ &#x1F600;</t><t/><n><m>1</m><m><k>2</k></m></n><e><![CDATA[]]></e>\r\n text </job>");
+        assert_eq!(
+            v,
+            json!({"@a": "q\"\\", "t": ["tab\tcr\r\\ \"x\" é ✓ 😀", null],
+                   "n": {"m": ["1", {"k": "2"}]}, "e": "", "#text": "text"})
+        );
+    }
 
     fn j(xml: &str) -> Value {
         record_to_json(xml.as_bytes(), EmptyCdata::Empty).unwrap()

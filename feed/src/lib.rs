@@ -63,7 +63,9 @@
 //!     records.push((r.id, r.json));
 //!     Ok(())
 //! })?;
-//! assert_eq!(records[0].1, serde_json::json!({"reference": "1", "t": "b"}));
+//! // Compact JSON text, as the sinks send it.
+//! assert_eq!(records[0].1.as_str(), r#"{"reference":"1","t":"b"}"#);
+//! assert_eq!(records[0].1.to_value(), serde_json::json!({"reference": "1", "t": "b"}));
 //! assert_eq!(records[1].0, "3");
 //! assert_eq!(deletes, ["2"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -90,6 +92,7 @@ mod varint;
 pub use config::{EmptyCdata, IdSource};
 pub use error::{ErrorKind, FeedError, Location};
 pub use idset::IdSet;
+pub use json::RecordJson;
 pub use options::FeedOptions;
 pub use record::{RecordHash, RecordRef};
 pub use scan::{scan_reader, FeedSummary, Scanner};

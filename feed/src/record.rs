@@ -60,7 +60,13 @@ impl RecordRef<'_> {
     /// The record's JSON form (DESIGN.md §5; the rules are in [`crate::json`]). Errors name this
     /// record, its id and the byte offset in the feed.
     pub fn to_json(&self, opts: &FeedOptions) -> Result<Value, FeedError> {
-        crate::json::record_to_json(self.bytes, opts.empty_cdata).map_err(|(kind, at)| {
+        self.to_json_text(opts).map(|t| t.to_value())
+    }
+
+    /// The record's JSON form as compact JSON text, written straight from the parse (what the
+    /// sinks send: no `Value` is built).
+    pub fn to_json_text(&self, opts: &FeedOptions) -> Result<crate::json::RecordJson, FeedError> {
+        crate::json::record_to_json_text(self.bytes, opts.empty_cdata).map_err(|(kind, at)| {
             FeedError::at(kind, self.offset + at).in_record(self.number, Some(self.id.to_string()))
         })
     }

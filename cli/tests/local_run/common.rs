@@ -174,7 +174,7 @@ pub fn records_of(xml: &[u8]) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     let mut extractor = feed::extract::Extractor::all(&opts);
     let mut on = |r: feed::extract::Extracted| {
-        out.insert(r.id, r.json);
+        out.insert(r.id, r.json.to_value());
         Ok(())
     };
     extractor.push(xml, &mut on).unwrap();

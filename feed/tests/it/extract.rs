@@ -23,7 +23,7 @@ fn extracts_only_the_asked_records_with_id_hash_and_json() {
     assert_eq!(s.feed.records, 60);
     assert_eq!(got.len(), 2);
     assert_eq!((got[0].number, got[0].id.as_str()), (4, "JOB-00000003"));
-    let j = &got[0].json;
+    let j = &got[0].json.to_value();
     assert_eq!(j["reference"], "JOB-00000003");
     assert_eq!(j["@status"], "active");
     assert_eq!(j["salary"]["@currency"], "EUR");
@@ -71,7 +71,7 @@ fn the_example_feed_maps_as_documented() {
         &opts(),
         ["JOB-1001", "JOB-1003"].map(String::from),
         &mut |r| {
-            got.push(r.json);
+            got.push(r.json.to_value());
             Ok(())
         },
     )
@@ -87,7 +87,7 @@ fn the_example_feed_maps_as_documented() {
     o.empty_cdata = feed::EmptyCdata::Null;
     let mut got = Vec::new();
     extract_reader(&xml[..], &o, ["JOB-1003".to_string()], &mut |r| {
-        got.push(r.json);
+        got.push(r.json.to_value());
         Ok(())
     })
     .unwrap();

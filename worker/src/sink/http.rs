@@ -56,8 +56,7 @@ impl HttpSink {
             if i > 0 {
                 body.push(b',');
             }
-            // Writing a Value into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut body, record);
+            body.extend_from_slice(record.as_str().as_bytes());
         }
         body.extend_from_slice(b"],\"deletes\":[");
         for (i, (id, _)) in batch.deletes.iter().enumerate() {

@@ -22,7 +22,7 @@ pub struct Batch {
     pub number: u64,
     /// Records to create or replace: id, record hash, the record's JSON form (serialised by
     /// the delivery task, off the extraction thread).
-    pub upserts: Vec<(String, String, serde_json::Value)>,
+    pub upserts: Vec<(String, String, feed::RecordJson)>,
     /// Records to delete: id and the hash of the deleted record.
     pub deletes: Vec<(String, String)>,
 }
@@ -169,12 +169,16 @@ mod tests {
     fn idempotency_key_depends_on_content_only() {
         let a = Batch {
             number: 3,
-            upserts: vec![("1".into(), "aa".into(), serde_json::json!({}))],
+            upserts: vec![(
+                "1".into(),
+                "aa".into(),
+                feed::RecordJson::from_value(&serde_json::json!({})),
+            )],
             deletes: vec![("2".into(), "bb".into())],
         };
         let mut b = a.clone();
         b.number = 9;
-        b.upserts[0].2 = serde_json::json!({"x": 1});
+        b.upserts[0].2 = feed::RecordJson::from_value(&serde_json::json!({"x": 1}));
         assert_eq!(a.idempotency_key("jobs"), b.idempotency_key("jobs"));
         b.upserts[0].1 = "ab".into();
         assert_ne!(a.idempotency_key("jobs"), b.idempotency_key("jobs"));
