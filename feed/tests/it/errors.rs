@@ -542,3 +542,46 @@ fn regression_record_limit_before_unknown_markup_is_independent_of_chunking() {
         too_large(&xml, 64);
     }
 }
+
+#[test]
+fn a_record_that_fails_its_json_form_stops_extraction_after_the_records_before_it() {
+    // Record 3 of 400 fails only in the full parse; the feed is also cut short at its end,
+    // which the splitter finds later: the earlier error is the one reported, and no record
+    // after record 3 is handed over.
+    let mut xml = String::from("<r>");
+    for i in 1..=400 {
+        let t = if i == 3 { "&bogus;" } else { "ok" };
+        xml.push_str(&format!(
+            "<job><reference>{i}</reference><t>{t} {}</t></job>",
+            "x".repeat(2000)
+        ));
+    }
+    xml.push_str("<job><reference>401</reference>");
+    let o = opts();
+    for (label, mut ex) in [
+        ("pipelined", feed::extract::Extractor::all(&o)),
+        (
+            "single-threaded",
+            feed::extract::Extractor::single_threaded(&o, (1..=401).map(|i| i.to_string())),
+        ),
+    ] {
+        let mut got = Vec::new();
+        let mut on = |r: feed::extract::Extracted| {
+            got.push(r.id);
+            Ok(())
+        };
+        let e = match ex
+            .push(xml.as_bytes(), &mut on)
+            .and_then(|()| ex.finish(&mut on).map(|_| ()))
+        {
+            Err(e) => e,
+            Ok(()) => panic!("{label}: extraction passed"),
+        };
+        assert!(
+            matches!(e.kind, ErrorKind::UndefinedEntity { ref name } if name == "bogus"),
+            "{label}: {e}"
+        );
+        assert_eq!(e.location.record, Some(3), "{label}: {e}");
+        assert_eq!(got, ["1", "2"], "{label}");
+    }
+}
