@@ -204,7 +204,7 @@ impl Builder {
 
     pub(super) fn add(&mut self, r: &RecordRef<'_>) -> Result<(), FeedError> {
         if let Some(opts) = &self.validate {
-            r.to_json(opts)?;
+            r.to_json_text(opts)?;
         }
         self.batch.push(r);
         let bytes = self.batch.bytes();
