@@ -21,7 +21,7 @@ pub struct DeployArgs {
     #[arg(long)]
     pub stack: String,
     /// The configuration file (default ./feedpipe.toml, else the embedded example).
-    #[arg(long, env = "FEEDPIPE_CONFIG_FILE")]
+    #[arg(long, env = "FEEDPIPE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Directory of the Lambdas' zips: `cargo lambda build` output (target/lambda), holding
     /// feedpipe-diff/bootstrap.zip and feedpipe-shape/bootstrap.zip. Needed for a new stack.

@@ -12,7 +12,7 @@ use crate::config::Loaded;
 #[derive(clap::Args)]
 pub struct SynthArgs {
     /// The configuration file (default ./feedpipe.toml, else the embedded example).
-    #[arg(long, env = "FEEDPIPE_CONFIG_FILE")]
+    #[arg(long, env = "FEEDPIPE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Write the template to this file instead of stdout.
     #[arg(short, long)]

@@ -17,7 +17,7 @@ fn feedpipe(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_feedpipe"))
         .args(args)
         .current_dir(root())
-        .env_remove("FEEDPIPE_CONFIG_FILE")
+        .env_remove("FEEDPIPE_CONFIG")
         // Never reach AWS: the errors tested come before any call.
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .env("AWS_REGION", "us-east-1")

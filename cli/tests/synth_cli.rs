@@ -16,7 +16,7 @@ fn feedpipe(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_feedpipe"))
         .args(args)
         .current_dir(root())
-        .env_remove("FEEDPIPE_CONFIG_FILE")
+        .env_remove("FEEDPIPE_CONFIG")
         .output()
         .expect("feedpipe runs")
 }
