@@ -85,11 +85,12 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn ok(v: Value) -> Response {
+/// A successful answer: its JSON text.
+fn ok(body: String) -> Response {
     (
         StatusCode::OK,
         [("content-type", "application/x-amz-json-1.0")],
-        v.to_string(),
+        body,
     )
         .into_response()
 }
@@ -140,47 +141,29 @@ async fn handle(
             }
         }
     };
-    if action == "ListExecutions" {
-        // Answered as text joined from items serialized in advance (the console's busiest call).
-        let api = Api {
-            local: &server.local,
-            server: &server,
-            req: &request,
-        };
-        return match api.list_executions() {
-            Ok(text) => (
-                StatusCode::OK,
-                [("content-type", "application/x-amz-json-1.0")],
-                text,
-            )
-                .into_response(),
-            Err(e) => e.into_response(),
-        };
-    }
     match dispatch(&server, &action, &request).await {
-        Ok(v) => ok(v),
+        Ok(body) => ok(body),
         Err(e) => e.into_response(),
     }
 }
 
+/// The answer's JSON text of `action`. Most actions build a value; ListExecutions joins
+/// entries serialized in advance (the console's busiest call).
 async fn dispatch(
     server: &Server,
     action: &str,
     req: &Map<String, Value>,
-) -> Result<Value, ApiError> {
-    let api = Api {
-        local: &server.local,
-        server,
-        req,
-    };
-    match action {
+) -> Result<String, ApiError> {
+    let api = Api { server, req };
+    let value = match action {
+        "ListExecutions" => return api.list_executions(),
         "ListStateMachines" => api.list_state_machines(),
         "DescribeStateMachine" => api.describe_state_machine(),
         "CreateStateMachine" => api.create_state_machine().await,
         "UpdateStateMachine" => api.update_state_machine().await,
         "DeleteStateMachine" => api.delete_state_machine().await,
         "DescribeStateMachineForExecution" => api.describe_state_machine_for_execution(),
-        "StartExecution" => api.start_execution(server.local.clone()).await,
+        "StartExecution" => api.start_execution().await,
         "StartSyncExecution" => api.start_sync_execution().await,
         "SendTaskSuccess" => api.send_task(TaskCallback::Success),
         "SendTaskFailure" => api.send_task(TaskCallback::Failure),
@@ -188,7 +171,7 @@ async fn dispatch(
         "DescribeExecution" => api.describe_execution(),
         "GetExecutionHistory" => api.get_execution_history(),
         "StopExecution" => api.stop_execution().await,
-        "RedriveExecution" => api.redrive_execution(server.local.clone()).await,
+        "RedriveExecution" => api.redrive_execution().await,
         "ValidateStateMachineDefinition" => Ok(api.validate_definition()),
         "TestState" => api.test_state().await,
         "" => Err(ApiError(
@@ -199,7 +182,8 @@ async fn dispatch(
             "UnknownOperationException",
             format!("{other} is not an operation feedpipe serve offers"),
         )),
-    }
+    };
+    value.map(|v| v.to_string())
 }
 
 pub(crate) const REGION_ACCOUNT: &str = "us-east-1:123456789012";
@@ -367,12 +351,15 @@ fn validation(message: String) -> ApiError {
 }
 
 struct Api<'a> {
-    local: &'a Local,
     server: &'a Server,
     req: &'a Map<String, Value>,
 }
 
 impl Api<'_> {
+    fn local(&self) -> &Local {
+        &self.server.local
+    }
+
     fn str_field(&self, key: &str) -> Option<&str> {
         self.req.get(key).and_then(Value::as_str)
     }
@@ -391,7 +378,7 @@ impl Api<'_> {
     /// The feedpipe machine's creation (and update) date: when its configuration file was last
     /// written (the definition is generated from it).
     fn pipeline_date(&self) -> Value {
-        let written = std::fs::metadata(&self.local.project().config_file)
+        let written = std::fs::metadata(&self.local().project().config_file)
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
@@ -401,7 +388,7 @@ impl Api<'_> {
 
     fn list_state_machines(&self) -> Result<Value, ApiError> {
         let created = self
-            .local
+            .local()
             .machines()
             .list()
             .map_err(|e| validation(e.to_string()))?;
@@ -437,7 +424,7 @@ impl Api<'_> {
                 "stateMachineArn": machine_arn(),
                 "name": name,
                 "status": "ACTIVE",
-                "definition": self.local.project().local_definition(),
+                "definition": self.local().project().local_definition(),
                 "roleArn": "arn:aws:iam::123456789012:role/feedpipe-local",
                 "type": "STANDARD",
                 "creationDate": self.pipeline_date(),
@@ -501,7 +488,7 @@ impl Api<'_> {
                 format!("State Machine Already Exists: '{arn}' (the feedpipe machine of the configuration)"),
             ));
         }
-        let machines = self.local.machines();
+        let machines = self.local().machines();
         if let Some((m, existing)) = machines.get(name).map_err(|e| validation(e.to_string()))? {
             // Creating the same machine again answers as the first time; anything else differs.
             if existing == definition && m.role_arn == role && m.kind == kind {
@@ -567,7 +554,7 @@ impl Api<'_> {
         }
         m.update_date_ms = Some(now);
         m.revision_id = runs::integrations::uuid();
-        self.local
+        self.local()
             .machines()
             .put(&m, definition.unwrap_or(&old))
             .map_err(|e| validation(e.to_string()))?;
@@ -585,11 +572,11 @@ impl Api<'_> {
             ));
         }
         let _changing = self.server.machines_lock.lock().await;
-        let store = self.local.machines().executions(name);
+        let store = self.local().machines().executions(name);
         for d in store.list().unwrap_or_default() {
             if d.status == ExecutionStatus::Running {
                 let _ended_meanwhile = self
-                    .local
+                    .local()
                     .stop_in(
                         &store,
                         &d.name,
@@ -599,7 +586,7 @@ impl Api<'_> {
                     .await;
             }
         }
-        self.local
+        self.local()
             .machines()
             .delete(name)
             .map_err(|e| validation(e.to_string()))?;
@@ -620,7 +607,7 @@ impl Api<'_> {
             "roleArn": "arn:aws:iam::123456789012:role/feedpipe-local",
             "updateDate": self.pipeline_date(),
         });
-        if let Ok(Some((m, _))) = self.local.machines().get(&t.machine) {
+        if let Ok(Some((m, _))) = self.local().machines().get(&t.machine) {
             v["roleArn"] = json!(m.role_arn);
             v["updateDate"] = seconds(m.update_date_ms.unwrap_or(m.creation_date_ms));
             v["revisionId"] = json!(m.revision_id);
@@ -641,7 +628,8 @@ impl Api<'_> {
         })
     }
 
-    async fn start_execution(&self, local: Arc<Local>) -> Result<Value, ApiError> {
+    async fn start_execution(&self) -> Result<Value, ApiError> {
+        let local = self.server.local.clone();
         let arn = self.required("stateMachineArn")?;
         let (machine_name, machine) = resolve_machine(self.server, arn)?;
         let input = self.input()?;
@@ -750,7 +738,7 @@ impl Api<'_> {
         let input = self.input()?;
         let name = self.execution_name_or_uuid()?;
         let r = self
-            .local
+            .local()
             .run_express(&m.name, &definition, &name, input, |_| {})
             .await
             .map_err(|e| api_error(&m.name, e))?;
@@ -811,7 +799,7 @@ impl Api<'_> {
             },
             TaskCallback::Heartbeat => Callback::Heartbeat,
         };
-        match self.local.tokens().send(token, callback) {
+        match self.local().tokens().send(token, callback) {
             Ok(()) => Ok(json!({})),
             Err(TokenError::Invalid) => Err(ApiError(
                 "InvalidToken",
@@ -952,7 +940,7 @@ impl Api<'_> {
             return Ok(json!({"stopDate": seconds(d.stop_date_ms.unwrap_or(d.start_date_ms))}));
         }
         let d = self
-            .local
+            .local()
             .stop_in(
                 &t.store,
                 &t.name,
@@ -1076,7 +1064,8 @@ impl Api<'_> {
         Ok(v)
     }
 
-    async fn redrive_execution(&self, local: Arc<Local>) -> Result<Value, ApiError> {
+    async fn redrive_execution(&self) -> Result<Value, ApiError> {
+        let local = self.server.local.clone();
         let t = self.execution()?;
         let before = t
             .store
