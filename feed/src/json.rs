@@ -347,29 +347,25 @@ fn write_element(f: &Frame<'_>, arena: &mut String, empty: EmptyCdata) -> usize 
     arena.push_str(&f.attrs);
     let mut comma = !f.attrs.is_empty();
     // A name that occurs more than once is an array, at its first occurrence.
-    let mut written = vec![false; f.children.len()];
-    for (i, child) in f.children.iter().enumerate() {
-        if written[i] {
-            continue;
-        }
+    let groups = group_by_name(&f.children);
+    for &(name, first, _) in &groups.names {
         if comma {
             arena.push(',');
         }
         comma = true;
-        push_string(arena, child.0);
+        push_string(arena, name);
         arena.push(':');
-        let repeats: Vec<usize> = (i + 1..f.children.len())
-            .filter(|&k| !written[k] && f.children[k].0 == child.0)
-            .collect();
-        if repeats.is_empty() {
-            arena.push_str(piece(child));
+        if groups.next[first] == NONE {
+            arena.push_str(piece(&f.children[first]));
         } else {
             arena.push('[');
-            arena.push_str(piece(child));
-            for k in repeats {
-                written[k] = true;
-                arena.push(',');
+            let mut k = first;
+            while k != NONE {
+                if k != first {
+                    arena.push(',');
+                }
                 arena.push_str(piece(&f.children[k]));
+                k = groups.next[k];
             }
             arena.push(']');
         }
@@ -383,6 +379,43 @@ fn write_element(f: &Frame<'_>, arena: &mut String, empty: EmptyCdata) -> usize 
     }
     arena.push('}');
     first
+}
+
+/// The children grouped by name: each name once, in order of first occurrence, with its first
+/// child; `next[k]` is the next child with child `k`'s name. Linear in the number of children
+/// (a hash map once there are more than a few names), no allocation per child.
+struct Groups<'a> {
+    /// Name, first child, last child.
+    names: Vec<(&'a str, usize, usize)>,
+    next: Vec<usize>,
+}
+
+const NONE: usize = usize::MAX;
+
+fn group_by_name<'a>(children: &[(&'a str, usize, usize)]) -> Groups<'a> {
+    let mut names: Vec<(&'a str, usize, usize)> = Vec::with_capacity(children.len());
+    let mut next = vec![NONE; children.len()];
+    // The groups' positions by name, for the first `indexed` groups (built once there are many).
+    let mut index: std::collections::HashMap<&'a str, usize> = std::collections::HashMap::new();
+    let mut indexed = 0;
+    for (i, (name, _, _)) in children.iter().enumerate() {
+        let found = if names.len() <= 8 {
+            names.iter().position(|(n, _, _)| n == name)
+        } else {
+            let fresh = names[indexed..].iter().enumerate();
+            index.extend(fresh.map(|(k, (n, _, _))| (*n, indexed + k)));
+            indexed = names.len();
+            index.get(name).copied()
+        };
+        match found {
+            Some(g) => {
+                next[names[g].2] = i;
+                names[g].2 = i;
+            }
+            None => names.push((name, i, i)),
+        }
+    }
+    Groups { names, next }
 }
 
 /// `s` as a JSON string, quoted.
@@ -470,6 +503,27 @@ mod tests {
             assert_eq!(t.as_str(), serde_json::to_string(&v).unwrap());
             v
         })
+    }
+
+    #[test]
+    fn many_children_group_by_name_in_order_of_first_occurrence() {
+        // 3,000 distinct names, each twice, interleaved: past the linear lookup's few names.
+        let mut xml = String::from("<job>");
+        for round in 0..2 {
+            for k in 0..3000 {
+                xml.push_str(&format!("<f{k}>{round}</f{k}>"));
+            }
+        }
+        xml.push_str("<once>x</once></job>");
+        let v = j(&xml);
+        let o = v.as_object().unwrap();
+        assert_eq!(o.len(), 3001);
+        let keys: Vec<&String> = o.keys().collect();
+        assert_eq!(
+            (keys[0].as_str(), keys[2999].as_str(), keys[3000].as_str()),
+            ("f0", "f2999", "once")
+        );
+        assert!(o.iter().take(3000).all(|(_, v)| *v == json!(["0", "1"])));
     }
 
     #[test]
